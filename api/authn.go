@@ -1,0 +1,56 @@
+package api
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"partners/api/auth"
+	"partners/domain"
+)
+
+// authenticate requires a valid bearer token on every /v1 route (the
+// invitation preview excepted, see publicPaths).
+func (s *Server) authenticate(c *gin.Context) {
+	if publicPaths[c.FullPath()] {
+		c.Next()
+		return
+	}
+	raw, ok := auth.BearerToken(c.GetHeader("Authorization"))
+	if !ok {
+		c.Header("WWW-Authenticate", `Bearer realm="partners"`)
+		writeProblem(c, edge(codeUnauthorized, "A bearer token is required."))
+		return
+	}
+	p, err := s.cfg.Verifier.Verify(raw)
+	if err != nil {
+		c.Header("WWW-Authenticate", `Bearer realm="partners", error="invalid_token"`)
+		writeProblem(c, edge(codeUnauthorized, "The bearer token is not valid."))
+		return
+	}
+	c.Set(keyPrincipal, p)
+	c.Next()
+}
+
+// publicPaths are /v1 routes that need no token.
+var publicPaths = map[string]bool{
+	"/v1/invitations/preview": true,
+}
+
+func principalOf(c *gin.Context) (auth.Principal, bool) {
+	v, ok := c.Get(keyPrincipal)
+	if !ok {
+		return auth.Principal{}, false
+	}
+	p, ok := v.(auth.Principal)
+	return p, ok
+}
+
+// actor is the caller as the domain sees it. An email the token does not
+// vouch for addresses nothing.
+func (s *Server) actor(c *gin.Context) domain.Actor {
+	p, _ := principalOf(c)
+	email, err := domain.ParseEmail(p.Email)
+	if err != nil {
+		email = domain.Email{}
+	}
+	return s.cfg.App.ActorFor(p.Subject, email, p.EmailVerified && !email.IsZero(), p.Name)
+}

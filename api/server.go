@@ -1,0 +1,99 @@
+// Package api is the HTTP edge: Gin routes, bearer authentication, request
+// decoding and validation, problem+json errors (mapped from error codes in
+// one table), idempotency keys, read-your-writes waits and the OpenAPI
+// document.
+//
+// It must never decide business rules nor write SQL of its own beyond the
+// idempotency records: commands go to app, queries to projections.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"partners/api/auth"
+	"partners/app"
+	"partners/projections"
+)
+
+// Config wires the edge to the rest of the service.
+type Config struct {
+	App       *app.App
+	Pool      *pgxpool.Pool
+	Projector *projections.Projector
+	Verifier  *auth.Verifier
+	Log       *slog.Logger
+	Metrics   *prometheus.Registry
+
+	// TrustedProxies lists the proxies whose X-Forwarded-For is believed;
+	// empty means the client address is the TCP peer's.
+	TrustedProxies []string
+	// MaxBodyBytes bounds request bodies (413 beyond).
+	MaxBodyBytes int64
+	// ConsistencyTimeout bounds a min_position wait (503 beyond).
+	ConsistencyTimeout time.Duration
+	// Now is the clock (as-of validation, idempotency expiry).
+	Now func() time.Time
+}
+
+// Server is the HTTP edge.
+type Server struct {
+	cfg     Config
+	engine  *gin.Engine
+	metrics *httpMetrics
+}
+
+// New builds the router.
+func New(cfg Config) (*Server, error) {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.ConsistencyTimeout == 0 {
+		cfg.ConsistencyTimeout = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	e.UseRawPath = true
+	e.UnescapePathValues = true
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, engine: e, metrics: newHTTPMetrics(cfg.Metrics)}
+	if cfg.Projector != nil {
+		cfg.Metrics.MustRegister(newProjectionCollector(cfg.Projector))
+	}
+	e.Use(s.recovery, s.requestContext, s.logRequests, s.limitBody)
+	e.NoRoute(func(c *gin.Context) { writeProblem(c, edge(codeRouteNotFound, "No such endpoint.")) })
+	e.NoMethod(func(c *gin.Context) {
+		writeProblem(c, edge(codeMethodNotAllowed, "This endpoint does not accept that method."))
+	})
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", serveOpenAPI)
+
+	v1 := e.Group("/v1", s.authenticate)
+	s.organizationRoutes(v1)
+	return s, nil
+}
+
+// Handler is the http.Handler to serve.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Routes lists method and path of every route, for the OpenAPI check.
+func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }

@@ -1,0 +1,110 @@
+// Package app holds the command handlers: each loads the aggregates it
+// needs from the event store, asks the domain to decide, and appends the
+// result, retrying when another command changed the same stream meanwhile.
+//
+// It must never write SQL of its own beyond the event store's API, nor know
+// about HTTP.
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"partners/domain"
+	"partners/eventstore"
+)
+
+// App is the application service.
+type App struct {
+	Store *eventstore.Store
+	Now   func() time.Time
+	NewID func() uuid.UUID
+	// Appended is called after each successful append (the projector's
+	// wake-up on this replica).
+	Appended func()
+}
+
+// New builds an App with the real clock and random ids.
+func New(store *eventstore.Store) *App {
+	return &App{Store: store, Now: time.Now, NewID: uuid.New, Appended: func() {}}
+}
+
+type requestInfoKey struct{}
+
+// RequestInfo is what the edge knows of the request that issued a command.
+type RequestInfo struct {
+	RequestID     string
+	CorrelationID string
+}
+
+// WithRequestInfo attaches request ids to ctx.
+func WithRequestInfo(ctx context.Context, ri RequestInfo) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, ri)
+}
+
+func (a *App) metadata(ctx context.Context, actor domain.Actor, command string) eventstore.Metadata {
+	ri, _ := ctx.Value(requestInfoKey{}).(RequestInfo)
+	m := eventstore.Metadata{
+		Actor:         eventstore.Actor{UserID: actor.UserID},
+		RequestID:     ri.RequestID,
+		CorrelationID: ri.CorrelationID,
+		Command:       command,
+	}
+	if actor.EmailRef != "" {
+		m.Actor.Email = actor.EmailPersonal()
+	}
+	return m
+}
+
+// ActorFor completes an actor with its email's person ref.
+func (a *App) ActorFor(userID string, email domain.Email, verified bool, name string) domain.Actor {
+	act := domain.Actor{UserID: userID, Email: email, EmailVerified: verified, Name: name}
+	if !email.IsZero() {
+		act.EmailRef = a.Store.Keys().Ref(email.String())
+	}
+	return act
+}
+
+// newEvents gives each event an id.
+func (a *App) newEvents(evs []domain.Event) []eventstore.NewEvent {
+	out := make([]eventstore.NewEvent, len(evs))
+	for i, e := range evs {
+		out[i] = eventstore.NewEvent{ID: a.NewID(), Data: e}
+	}
+	return out
+}
+
+// retry runs a load-decide-append attempt again when the append lost a race
+// on expected version: the next attempt decides on the new state.
+func (a *App) retry(ctx context.Context, attempt func() (eventstore.Result, error)) (eventstore.Result, error) {
+	var res eventstore.Result
+	var err error
+	for i := 0; i < 4; i++ {
+		res, err = attempt()
+		if err == nil {
+			if a.Appended != nil {
+				a.Appended()
+			}
+			return res, nil
+		}
+		if !eventstore.IsConcurrencyConflict(err) || ctx.Err() != nil {
+			return res, err
+		}
+	}
+	return res, err
+}
+
+// LoadOrganization rebuilds an organization from its stream.
+func (a *App) LoadOrganization(ctx context.Context, id uuid.UUID) (*domain.Organization, error) {
+	evs, _, err := a.Store.ReadStream(ctx, domain.OrganizationStream(id))
+	if err != nil {
+		return nil, err
+	}
+	o := &domain.Organization{}
+	for _, e := range evs {
+		o.Apply(e.Data)
+	}
+	return o, nil
+}

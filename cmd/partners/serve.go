@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"partners/api"
+	"partners/api/auth"
+	"partners/app"
+	"partners/eventstore"
+	"partners/migrations"
+	"partners/projections"
+)
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func migrate(ctx context.Context, cfg Config, stdout io.Writer) error {
+	if err := migrations.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	if err := migrations.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "database is at the newest schema")
+	return nil
+}
+
+// services is the wired service, shared by serve and the operator commands.
+type services struct {
+	pool      *pgxpool.Pool
+	store     *eventstore.Store
+	app       *app.App
+	projector *projections.Projector
+	log       *slog.Logger
+}
+
+func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) {
+	if err := migrations.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if err := migrations.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("PARTNERS_DATABASE_URL: %w", err)
+	}
+	pcfg.MaxConns = cfg.DBMaxConns
+	// Bound every statement: a query that hangs must not hold a request or
+	// the projector forever.
+	pcfg.ConnConfig.RuntimeParams["statement_timeout"] = "30000"
+	pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := eventstore.NewKeyring(cfg.DataKey)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("PARTNERS_DATA_KEY: %w", err)
+	}
+	store := eventstore.New(pool, keys, time.Now)
+	a := app.New(store)
+	proj := projections.NewProjector(store, log, projections.All()...)
+	a.Appended = proj.Wake
+	return &services{pool: pool, store: store, app: a, projector: proj, log: log}, nil
+}
+
+func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	if cfg.DevSecret {
+		log.Warn("DEVELOPMENT MODE: tokens are signed with the public development secret; listening on loopback only. Set PARTNERS_JWT_SECRET or PARTNERS_JWKS_URL for anything else.")
+	}
+	if cfg.DevDataKey {
+		log.Warn("DEVELOPMENT MODE: personal data is sealed under the public development data key. Set PARTNERS_DATA_KEY for anything else.")
+	}
+	svc, err := open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer svc.pool.Close()
+
+	var secret []byte
+	if cfg.JWTSecret != "" {
+		secret = []byte(cfg.JWTSecret)
+	}
+	verifier, err := auth.NewVerifier(ctx, auth.Config{Secret: secret, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{
+		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	if err != nil {
+		return err
+	}
+
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := svc.projector.Run(workers); err != nil {
+			log.Error("projector stopped", "err", err)
+		}
+	}()
+
+	httpSrv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		stopWorkers()
+		wg.Wait()
+		return err
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down: finishing requests in flight")
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	stopWorkers()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}

@@ -1,0 +1,231 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"partners/domain"
+)
+
+// Envelope is a stored event as it travels: sealed data and metadata, and
+// where it stands in the log. It is the outbox row's payload.
+type Envelope struct {
+	Position        int64           `json:"position"`
+	EventID         uuid.UUID       `json:"event_id"`
+	StreamID        string          `json:"stream_id"`
+	StreamType      string          `json:"stream_type"`
+	StreamVersion   int             `json:"stream_version"`
+	Type            string          `json:"type"`
+	SchemaVersion   int             `json:"schema_version"`
+	Data            json.RawMessage `json:"data"`
+	Metadata        json.RawMessage `json:"metadata"`
+	OrganizationIDs []uuid.UUID     `json:"organization_ids"`
+	RecordedAt      time.Time       `json:"recorded_at"`
+
+	// Cursor is where the envelope stands in its reader's order (not part
+	// of the payload).
+	Cursor Cursor `json:"-"`
+}
+
+// Event is a stored event, opened and decoded.
+type Event struct {
+	Envelope
+	Data domain.Event
+	Meta Metadata
+	// OpenData is the opened payload as JSON (personal fields clear or
+	// forgotten), for the audit log.
+	OpenData json.RawMessage
+}
+
+// Cursor is a place in the readers' order: a transaction id, then an offset
+// (the outbox's "offset", or the event's position when reading the events
+// table). The zero Cursor is before everything.
+type Cursor struct {
+	TxID   uint64
+	Offset int64
+}
+
+// Less orders cursors as readers apply the log.
+func (c Cursor) Less(o Cursor) bool {
+	return c.TxID < o.TxID || (c.TxID == o.TxID && c.Offset < o.Offset)
+}
+
+// String renders a cursor as "txid:offset".
+func (c Cursor) String() string {
+	return strconv.FormatUint(c.TxID, 10) + ":" + strconv.FormatInt(c.Offset, 10)
+}
+
+// ParseCursor reads the String form.
+func ParseCursor(s string) (Cursor, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			tx, err1 := strconv.ParseUint(s[:i], 10, 64)
+			off, err2 := strconv.ParseInt(s[i+1:], 10, 64)
+			if err1 != nil || err2 != nil || off < 0 {
+				break
+			}
+			return Cursor{TxID: tx, Offset: off}, nil
+		}
+	}
+	return Cursor{}, errors.New("malformed cursor")
+}
+
+// Queryer is what a pool, a connection and a transaction all offer.
+type Queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Decode opens and decodes envelopes, loading the keys they need in one
+// query. A forgotten person's fields read as domain.Forgotten.
+func (s *Store) Decode(ctx context.Context, q Queryer, envs []Envelope) ([]Event, error) {
+	if q == nil {
+		q = s.pool
+	}
+	docs := make([][]byte, 0, 2*len(envs))
+	for _, e := range envs {
+		docs = append(docs, e.Data, e.Metadata)
+	}
+	opener, err := s.keys.loadOpener(ctx, q, docs...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Event, len(envs))
+	for i, env := range envs {
+		data, err := opener.Open(env.Data)
+		if err != nil {
+			return nil, fmt.Errorf("open event %d: %w", env.Position, err)
+		}
+		meta, err := opener.Open(env.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("open metadata %d: %w", env.Position, err)
+		}
+		ev, err := domain.DecodeEvent(env.Type, env.SchemaVersion, data)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", env.Position, err)
+		}
+		out[i] = Event{Envelope: env, Data: ev, OpenData: data}
+		if err := json.Unmarshal(meta, &out[i].Meta); err != nil {
+			return nil, fmt.Errorf("metadata %d: %w", env.Position, err)
+		}
+	}
+	return out, nil
+}
+
+const envelopeColumns = `position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
+	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
+
+func scanEnvelopes(rows pgx.Rows) ([]Envelope, error) {
+	defer rows.Close()
+	var out []Envelope
+	for rows.Next() {
+		var e Envelope
+		var tx, data, meta string
+		if err := rows.Scan(&e.Position, &tx, &e.EventID, &e.StreamID, &e.StreamType, &e.StreamVersion,
+			&e.Type, &e.SchemaVersion, &data, &meta, &e.OrganizationIDs, &e.RecordedAt); err != nil {
+			return nil, err
+		}
+		e.Data, e.Metadata = json.RawMessage(data), json.RawMessage(meta)
+		txid, err := strconv.ParseUint(tx, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("transaction id %q: %w", tx, err)
+		}
+		e.Cursor = Cursor{TxID: txid, Offset: e.Position}
+		e.RecordedAt = e.RecordedAt.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ReadStream returns one stream's events in order, and its version.
+func (s *Store) ReadStream(ctx context.Context, streamID string) ([]Event, int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+envelopeColumns+` FROM events WHERE stream_id = $1 ORDER BY stream_version`, streamID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read stream: %w", err)
+	}
+	envs, err := scanEnvelopes(rows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read stream: %w", err)
+	}
+	evs, err := s.Decode(ctx, nil, envs)
+	if err != nil {
+		return nil, 0, err
+	}
+	version := 0
+	if len(evs) > 0 {
+		version = evs[len(evs)-1].StreamVersion
+	}
+	return evs, version, nil
+}
+
+// ReadLog returns up to limit events of the events table after the cursor,
+// in the readers' order, stopping below the oldest running transaction so
+// that a transaction still in flight is read later, never skipped. Rebuilds
+// and replays read it; live projections read the outbox.
+func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int) ([]Envelope, error) {
+	if q == nil {
+		q = s.pool
+	}
+	rows, err := q.Query(ctx, `SELECT `+envelopeColumns+` FROM events
+		WHERE (transaction_id, position) > ($1::text::xid8, $2)
+		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id, position LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read log: %w", err)
+	}
+	return scanEnvelopes(rows)
+}
+
+// ReadOutbox returns up to limit outbox rows after the cursor, in the
+// readers' order and below the oldest running transaction. The filter is a
+// row comparison so the primary key index serves it at any backlog size.
+func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Envelope, error) {
+	rows, err := q.Query(ctx, `SELECT "offset", transaction_id::text, payload::text FROM watermill_events
+		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
+		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id, "offset" LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []Envelope
+	for rows.Next() {
+		var off int64
+		var tx, payload string
+		if err := rows.Scan(&off, &tx, &payload); err != nil {
+			return nil, err
+		}
+		var e Envelope
+		if err := json.Unmarshal([]byte(payload), &e); err != nil {
+			return nil, fmt.Errorf("outbox row %d: %w", off, err)
+		}
+		txid, err := strconv.ParseUint(tx, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		e.Cursor = Cursor{TxID: txid, Offset: off}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LogOrderOf returns the transaction id of the event at a position, for
+// read-your-writes checks; ok is false when no event is stored there.
+func (s *Store) LogOrderOf(ctx context.Context, position int64) (txid uint64, ok bool, err error) {
+	var tx string
+	err = s.pool.QueryRow(ctx, `SELECT transaction_id::text FROM events WHERE position = $1`, position).Scan(&tx)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	txid, err = strconv.ParseUint(tx, 10, 64)
+	return txid, err == nil, err
+}

@@ -1,0 +1,490 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	wmsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"partners/domain"
+)
+
+// OutboxTopic is the Watermill topic of the outbox: its table is
+// watermill_events, in watermill-sql's default PostgreSQL schema.
+const OutboxTopic = "events"
+
+// OutboxSchema is the watermill-sql schema adapter of the outbox; the append
+// path uses its InsertQuery inside the append's own pgx transaction.
+var OutboxSchema = wmsql.DefaultPostgreSQLSchema{}
+
+// Store appends to and reads the event store.
+type Store struct {
+	pool *pgxpool.Pool
+	keys *Keyring
+	now  func() time.Time
+}
+
+// New builds a store. now is the clock that stamps recorded_at.
+func New(pool *pgxpool.Pool, keys *Keyring, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{pool: pool, keys: keys, now: now}
+}
+
+// Pool exposes the connection pool to the packages that share it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Keys exposes the keyring.
+func (s *Store) Keys() *Keyring { return s.keys }
+
+// Actor is who caused an event. The email is personal data.
+type Actor struct {
+	UserID string          `json:"user_id"`
+	Email  domain.Personal `json:"email"`
+}
+
+// Metadata travels with every event: who, which request, which command.
+type Metadata struct {
+	Actor         Actor  `json:"actor"`
+	RequestID     string `json:"request_id,omitempty"`
+	CorrelationID string `json:"correlation_id,omitempty"`
+	CausationID   string `json:"causation_id,omitempty"`
+	Command       string `json:"command,omitempty"`
+}
+
+// Expected is the version a stream must be at for an append to go through.
+type Expected struct {
+	kind    int
+	version int
+}
+
+const (
+	expectExact = iota
+	expectAny
+)
+
+// Any appends whatever the stream's version.
+var Any = Expected{kind: expectAny}
+
+// NoStream appends only to a stream that has no events yet.
+var NoStream = Expected{kind: expectExact, version: 0}
+
+// Exactly appends only when the stream is at version v.
+func Exactly(v int) Expected { return Expected{kind: expectExact, version: v} }
+
+// NewEvent is an event to append, with its id (chosen by the caller so that
+// a retried append can be recognized).
+type NewEvent struct {
+	ID   uuid.UUID
+	Data domain.Event
+}
+
+// StreamAppend is the part of a batch that goes to one stream.
+type StreamAppend struct {
+	StreamID   string
+	StreamType string
+	Expected   Expected
+	Events     []NewEvent
+}
+
+// Reservation takes a unique key for a holder within the append's
+// transaction. When Replace is set the key may be taken over from that
+// holder (for example a pending invitation that has expired).
+type Reservation struct {
+	Key     string
+	Holder  string
+	Replace string
+}
+
+// Release frees a key, only if held by Holder.
+type Release struct {
+	Key    string
+	Holder string
+}
+
+// Secret is a short-lived secret an email must carry, keyed by the event
+// that asks for the email. It is sealed with the KEK.
+type Secret struct {
+	EventID uuid.UUID
+	Value   []byte
+}
+
+// Batch is everything one command appends, atomically.
+type Batch struct {
+	Meta    Metadata
+	Streams []StreamAppend
+	Reserve []Reservation
+	Release []Release
+	Secrets []Secret
+}
+
+// Result tells where the append landed.
+type Result struct {
+	// Position is the global position of the last event appended (or, for a
+	// duplicate, of the last event already stored).
+	Position int64
+	// Duplicate is true when the events were already stored: nothing was
+	// appended.
+	Duplicate bool
+}
+
+// ErrReservationTaken is wrapped by the error of an append whose reservation
+// is held by someone else; ReservationError says by whom.
+var ErrReservationTaken = errors.New("reservation taken")
+
+// ReservationError names the key and its current holder.
+type ReservationError struct {
+	Key    string
+	Holder string
+}
+
+func (e *ReservationError) Error() string {
+	return fmt.Sprintf("%s: %s held by %s", ErrReservationTaken, e.Key, e.Holder)
+}
+
+func (e *ReservationError) Unwrap() error { return ErrReservationTaken }
+
+// ErrConcurrency is the typed error of a failed expected-version check.
+func concurrencyError(stream string) error {
+	return &domain.Error{
+		Code:    domain.CodeConcurrencyConflict,
+		Message: "Someone else changed this at the same moment. Reload and try again.",
+		Details: map[string]any{"stream": stream},
+	}
+}
+
+// IsConcurrencyConflict reports whether err is an expected-version failure.
+func IsConcurrencyConflict(err error) bool {
+	return domain.ErrorCode(err) == domain.CodeConcurrencyConflict
+}
+
+type encoded struct {
+	stream   *StreamAppend
+	ev       NewEvent
+	eventTyp string
+	schema   int
+	data     []byte
+	orgs     []uuid.UUID
+	version  int
+	position int64
+}
+
+// Append writes the batch in one transaction: events, their outbox rows,
+// reservations and secrets. Appending zero events does nothing.
+func (s *Store) Append(ctx context.Context, b Batch) (Result, error) {
+	var n int
+	for _, st := range b.Streams {
+		n += len(st.Events)
+	}
+	if n == 0 {
+		return Result{}, nil
+	}
+	meta, refs, encs, err := s.encode(b)
+	if err != nil {
+		return Result{}, err
+	}
+	ids := make([]uuid.UUID, len(encs))
+	for i, e := range encs {
+		ids[i] = e.ev.ID
+	}
+	// Two appends with "any" can race for the same next version; the loser
+	// simply goes again.
+	for attempt := 0; ; attempt++ {
+		res, keys, err := s.appendOnce(ctx, b, meta, refs, encs)
+		if err == nil {
+			s.keys.remember(keys)
+			return res, nil
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName != "reservations_pkey" {
+			if dup, pos, derr := s.alreadyStored(ctx, ids); derr != nil {
+				return Result{}, derr
+			} else if dup {
+				return Result{Position: pos, Duplicate: true}, nil
+			}
+			if pgErr.ConstraintName == "events_stream_version_unique" {
+				if hasAny(b) && attempt < 5 {
+					continue
+				}
+				return Result{}, concurrencyError(streamOf(b, pgErr))
+			}
+		}
+		return Result{}, err
+	}
+}
+
+// encode turns the batch's events and metadata into JSON (still clear) and
+// lists the persons whose data they hold.
+func (s *Store) encode(b Batch) ([]byte, []domain.PersonRef, []*encoded, error) {
+	meta, err := json.Marshal(b.Meta)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	refs, err := personRefs(meta)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var encs []*encoded
+	for i := range b.Streams {
+		st := &b.Streams[i]
+		for _, ev := range st.Events {
+			spec, ok := domain.LookupEvent(ev.Data.EventType())
+			if !ok {
+				return nil, nil, nil, fmt.Errorf("append: unregistered event type %q", ev.Data.EventType())
+			}
+			data, err := json.Marshal(ev.Data)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("encode %s: %w", spec.Type, err)
+			}
+			r, err := personRefs(data)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			refs = append(refs, r...)
+			e := &encoded{stream: st, ev: ev, eventTyp: spec.Type, schema: spec.Version, data: data}
+			if o, ok := ev.Data.(domain.Organizational); ok {
+				e.orgs = o.OrganizationIDs()
+			}
+			if e.orgs == nil {
+				e.orgs = []uuid.UUID{}
+			}
+			encs = append(encs, e)
+		}
+	}
+	return meta, refs, encs, nil
+}
+
+func hasAny(b Batch) bool {
+	for _, st := range b.Streams {
+		if st.Expected.kind == expectAny {
+			return true
+		}
+	}
+	return false
+}
+
+func streamOf(b Batch, _ *pgconn.PgError) string {
+	if len(b.Streams) == 1 {
+		return b.Streams[0].StreamID
+	}
+	return ""
+}
+
+func (s *Store) alreadyStored(ctx context.Context, ids []uuid.UUID) (bool, int64, error) {
+	var count int
+	var last int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce(max(position), 0) FROM events WHERE event_id = ANY($1)`, ids).Scan(&count, &last)
+	if err != nil {
+		return false, 0, fmt.Errorf("look for stored events: %w", err)
+	}
+	return count == len(ids), last, nil
+}
+
+func (s *Store) appendOnce(ctx context.Context, b Batch, meta []byte, refs []domain.PersonRef, encs []*encoded) (Result, map[domain.PersonRef]activeKey, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return Result{}, nil, fmt.Errorf("append: begin: %w", err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after commit it is a no-op
+	res, keys, err := s.appendInTx(ctx, tx, b, meta, refs, encs)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Result{}, nil, fmt.Errorf("append: commit: %w", err)
+	}
+	return res, keys, nil
+}
+
+// AppendTx appends the batch inside the caller's transaction, for the rare
+// command that must change something else atomically with its events
+// (forgetting a person destroys their key in the same transaction). The
+// caller commits; errors are not retried.
+func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, b Batch) (Result, error) {
+	meta, refs, encs, err := s.encode(b)
+	if err != nil || len(encs) == 0 {
+		return Result{}, err
+	}
+	res, _, err := s.appendInTx(ctx, tx, b, meta, refs, encs)
+	return res, err
+}
+
+func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte, refs []domain.PersonRef, encs []*encoded) (Result, map[domain.PersonRef]activeKey, error) {
+	var keys map[domain.PersonRef]activeKey
+	var err error
+	if len(refs) > 0 {
+		if keys, err = s.keys.activeKeys(ctx, tx, refs); err != nil {
+			return Result{}, nil, err
+		}
+	}
+	sealedMeta, err := seal(meta, keys)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if err := s.reserve(ctx, tx, b); err != nil {
+		return Result{}, nil, err
+	}
+
+	recordedAt := s.now().UTC()
+	for i := range b.Streams {
+		st := &b.Streams[i]
+		if len(st.Events) == 0 {
+			continue
+		}
+		var mine []*encoded
+		for _, e := range encs {
+			if e.stream == st {
+				mine = append(mine, e)
+			}
+		}
+		if err := s.insertStream(ctx, tx, st, mine, sealedMeta, keys, recordedAt); err != nil {
+			return Result{}, nil, err
+		}
+	}
+
+	sort.Slice(encs, func(i, j int) bool { return encs[i].position < encs[j].position })
+	msgs := make(message.Messages, 0, len(encs))
+	for _, e := range encs {
+		env := Envelope{
+			Position: e.position, EventID: e.ev.ID, StreamID: e.stream.StreamID, StreamType: e.stream.StreamType,
+			StreamVersion: e.version, Type: e.eventTyp, SchemaVersion: e.schema, Data: e.data,
+			Metadata: sealedMeta, OrganizationIDs: e.orgs, RecordedAt: recordedAt,
+		}
+		payload, err := json.Marshal(env)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		m := message.NewMessage(e.ev.ID.String(), payload)
+		m.Metadata.Set("event_type", e.eventTyp)
+		m.Metadata.Set("position", strconv.FormatInt(e.position, 10))
+		msgs = append(msgs, m)
+	}
+	q, err := OutboxSchema.InsertQuery(OutboxTopic, msgs)
+	if err != nil {
+		return Result{}, nil, fmt.Errorf("outbox query: %w", err)
+	}
+	if _, err := tx.Exec(ctx, q.Query, q.Args...); err != nil {
+		return Result{}, nil, fmt.Errorf("outbox insert: %w", err)
+	}
+	for _, sec := range b.Secrets {
+		if _, err := tx.Exec(ctx, `INSERT INTO pending_secrets (event_id, sealed) VALUES ($1, $2)`,
+			sec.EventID, s.keys.SealSecret(sec.Value)); err != nil {
+			return Result{}, nil, fmt.Errorf("pending secret: %w", err)
+		}
+	}
+	return Result{Position: encs[len(encs)-1].position}, keys, nil
+}
+
+func (s *Store) reserve(ctx context.Context, tx pgx.Tx, b Batch) error {
+	for _, r := range b.Release {
+		if _, err := tx.Exec(ctx, `DELETE FROM reservations WHERE key = $1 AND holder = $2`, r.Key, r.Holder); err != nil {
+			return fmt.Errorf("release %s: %w", r.Key, err)
+		}
+	}
+	for _, r := range b.Reserve {
+		var holder string
+		err := tx.QueryRow(ctx, `
+			INSERT INTO reservations (key, holder) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, taken_at = now()
+			 WHERE reservations.holder = excluded.holder OR reservations.holder = $3
+			RETURNING holder`, r.Key, r.Holder, r.Replace).Scan(&holder)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if err := tx.QueryRow(ctx, `SELECT holder FROM reservations WHERE key = $1`, r.Key).Scan(&holder); err != nil {
+				return fmt.Errorf("reservation %s: %w", r.Key, err)
+			}
+			return &ReservationError{Key: r.Key, Holder: holder}
+		}
+		if err != nil {
+			return fmt.Errorf("reservation %s: %w", r.Key, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, evs []*encoded, meta []byte, keys map[domain.PersonRef]activeKey, at time.Time) error {
+	n := len(evs)
+	eventIDs := make([]uuid.UUID, n)
+	types := make([]string, n)
+	schemas := make([]int32, n)
+	datas := make([]string, n)
+	orgs := make([]string, n)
+	for i, e := range evs {
+		sealed, err := seal(e.data, keys)
+		if err != nil {
+			return err
+		}
+		e.data = sealed
+		eventIDs[i], types[i], schemas[i], datas[i] = e.ev.ID, e.eventTyp, int32(e.schema), string(sealed)
+		orgs[i] = uuidArrayLiteral(e.orgs)
+	}
+	expected := -1
+	if st.Expected.kind == expectExact {
+		expected = st.Expected.version
+	}
+	rows, err := tx.Query(ctx, `
+		WITH current AS (
+			SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1)
+		INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type,
+		                    schema_version, data, metadata, organization_ids, recorded_at)
+		SELECT u.event_id, $1, $2, current.v + u.ord, u.event_type, u.schema_version,
+		       u.data::jsonb, $3::jsonb, u.orgs::uuid[], $4
+		  FROM current,
+		       unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[])
+		         WITH ORDINALITY AS u(event_id, event_type, schema_version, data, orgs, ord)
+		 WHERE $10::int < 0 OR current.v = $10::int
+		 ORDER BY u.ord
+		RETURNING position, stream_version, event_id`,
+		st.StreamID, st.StreamType, string(meta), at, eventIDs, types, schemas, datas, orgs, expected)
+	if err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	byID := make(map[uuid.UUID]*encoded, n)
+	for _, e := range evs {
+		e.version, e.position = 0, 0
+		byID[e.ev.ID] = e
+	}
+	got := 0
+	for rows.Next() {
+		var pos int64
+		var ver int
+		var id uuid.UUID
+		if err := rows.Scan(&pos, &ver, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		if e := byID[id]; e != nil {
+			e.version, e.position = ver, pos
+		}
+		got++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	if got == 0 {
+		return concurrencyError(st.StreamID)
+	}
+	return nil
+}
+
+func uuidArrayLiteral(ids []uuid.UUID) string {
+	b := []byte{'{'}
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, id.String()...)
+	}
+	return string(append(b, '}'))
+}

@@ -1,0 +1,318 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"partners/eventstore"
+)
+
+// Projector is the live driver: one reader of the outbox feeding every read
+// model, a thousand events per transaction, each read model's writes and
+// checkpoint committed together. Replicas take turns through an advisory
+// lock, so each event is applied once whichever replica runs.
+type Projector struct {
+	store       *eventstore.Store
+	pool        *pgxpool.Pool
+	projections []Projection
+	log         *slog.Logger
+
+	BatchSize    int
+	PollInterval time.Duration
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after each applied batch
+	wake    chan struct{}
+	state   map[string]string
+}
+
+// NewProjector builds the live driver of the given read models.
+func NewProjector(store *eventstore.Store, log *slog.Logger, ps ...Projection) *Projector {
+	return &Projector{
+		store: store, pool: store.Pool(), projections: ps, log: log,
+		BatchSize: 1000, PollInterval: 10 * time.Millisecond,
+		changed: make(chan struct{}), wake: make(chan struct{}, 1),
+		state: map[string]string{},
+	}
+}
+
+// Projections lists the read models it feeds.
+func (p *Projector) Projections() []Projection { return p.projections }
+
+// Wake asks the projector to look for new events now (an append on this
+// replica just committed).
+func (p *Projector) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Changed returns a channel closed at the next applied batch.
+func (p *Projector) Changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.changed
+}
+
+func (p *Projector) broadcast() {
+	p.mu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// State is "live", "failing" or "" (not started) for a projection.
+func (p *Projector) State(name string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state[name]
+}
+
+func (p *Projector) setState(s string) {
+	p.mu.Lock()
+	for _, pr := range p.projections {
+		p.state[pr.Name()] = s
+	}
+	p.mu.Unlock()
+}
+
+// lockKey is the advisory lock that elects the replica that projects.
+func lockKey(names string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("partners projector " + names))
+	return int64(h.Sum64())
+}
+
+// EnsureCheckpoints creates the checkpoint rows of the read models.
+func EnsureCheckpoints(ctx context.Context, pool *pgxpool.Pool, ps []Projection) error {
+	for _, pr := range ps {
+		if _, err := pool.Exec(ctx, `INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, pr.Name()); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", pr.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Run feeds the read models until ctx ends.
+func (p *Projector) Run(ctx context.Context) error {
+	if err := EnsureCheckpoints(ctx, p.pool, p.projections); err != nil {
+		return err
+	}
+	backoff := p.PollInterval
+	for {
+		n, err := p.Step(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			p.setState("failing")
+			p.log.Error("projector batch failed", "err", err)
+			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
+		case n > 0:
+			p.setState("live")
+			backoff = p.PollInterval
+			continue // more may be waiting
+		default:
+			p.setState("live")
+			backoff = p.PollInterval
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-time.After(backoff):
+		}
+	}
+}
+
+type checkpoint struct {
+	cursor   eventstore.Cursor
+	position int64
+}
+
+// Step applies at most one batch and reports how many events it read.
+func (p *Projector) Step(ctx context.Context) (int, error) {
+	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	names := make([]string, len(p.projections))
+	for i, pr := range p.projections {
+		names[i] = pr.Name()
+	}
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey(fmt.Sprint(names))).Scan(&locked); err != nil {
+		return 0, err
+	}
+	if !locked {
+		return 0, nil // another replica is projecting
+	}
+	cps, err := readCheckpoints(ctx, tx, names)
+	if err != nil {
+		return 0, err
+	}
+	from := cps[names[0]].cursor
+	for _, cp := range cps {
+		if cp.cursor.Less(from) {
+			from = cp.cursor
+		}
+	}
+	envs, err := eventstore.ReadOutbox(ctx, tx, from, p.BatchSize)
+	if err != nil || len(envs) == 0 {
+		return 0, err
+	}
+	evs, err := p.store.Decode(ctx, tx, envs)
+	if err != nil {
+		return 0, err
+	}
+	w := NewWriter()
+	for _, pr := range p.projections {
+		cp := cps[pr.Name()]
+		var last *eventstore.Event
+		for i := range evs {
+			if !cp.cursor.Less(evs[i].Cursor) {
+				continue // this read model already has it
+			}
+			pr.Apply(w, &evs[i])
+			last = &evs[i]
+		}
+		if last != nil {
+			w.Exec(`UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, outbox_offset = $3,
+				position = $4, last_recorded_at = $5, updated_at = now() WHERE name = $1`,
+				pr.Name(), strconv.FormatUint(last.Cursor.TxID, 10), last.Cursor.Offset, last.Position, last.RecordedAt)
+		}
+	}
+	if err := tx.SendBatch(ctx, w.Batch()).Close(); err != nil {
+		return 0, fmt.Errorf("apply batch: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	p.broadcast()
+	return len(envs), nil
+}
+
+func readCheckpoints(ctx context.Context, q eventstore.Queryer, names []string) (map[string]checkpoint, error) {
+	rows, err := q.Query(ctx, `SELECT name, transaction_id::text, outbox_offset, position FROM projection_checkpoints WHERE name = ANY($1)`, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]checkpoint{}
+	for rows.Next() {
+		var name, tx string
+		var cp checkpoint
+		if err := rows.Scan(&name, &tx, &cp.cursor.Offset, &cp.position); err != nil {
+			return nil, err
+		}
+		if cp.cursor.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			return nil, err
+		}
+		out[name] = cp
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, ok := out[n]; !ok {
+			return nil, fmt.Errorf("projection %s has no checkpoint row", n)
+		}
+	}
+	return out, nil
+}
+
+// ErrBehind is returned when a read model did not reach a position in time.
+var ErrBehind = errors.New("projection behind")
+
+// WaitApplied waits until every named read model has applied the event at
+// position and everything the log orders before it. Positions are compared
+// in the readers' order: (transaction id, position).
+func (p *Projector) WaitApplied(ctx context.Context, names []string, position int64, timeout time.Duration) error {
+	if position <= 0 {
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var txid uint64
+	for {
+		changed := p.Changed()
+		if txid == 0 {
+			t, ok, err := p.store.LogOrderOf(ctx, position)
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			if ok {
+				txid = t
+			}
+		}
+		if txid != 0 {
+			cps, err := readCheckpoints(ctx, p.pool, names)
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			done := err == nil
+			for _, cp := range cps {
+				if cp.cursor.TxID < txid || (cp.cursor.TxID == txid && cp.position < position) {
+					done = false
+				}
+			}
+			if done {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ErrBehind
+		case <-changed:
+		case <-time.After(10 * time.Millisecond): // another replica may be projecting
+		}
+	}
+}
+
+// Status is what the admin API reports of one read model.
+type Status struct {
+	Name       string  `json:"name"`
+	Position   int64   `json:"position"`
+	LagEvents  int64   `json:"lag_events"`
+	LagSeconds float64 `json:"lag_seconds"`
+	State      string  `json:"state"`
+}
+
+// Statuses reports each read model's position and lag.
+func (p *Projector) Statuses(ctx context.Context) ([]Status, error) {
+	var out []Status
+	for _, pr := range p.projections {
+		var s Status
+		s.Name = pr.Name()
+		var tx string
+		var off int64
+		if err := p.pool.QueryRow(ctx, `SELECT transaction_id::text, outbox_offset, position FROM projection_checkpoints WHERE name = $1`, pr.Name()).
+			Scan(&tx, &off, &s.Position); err != nil {
+			return nil, err
+		}
+		if err := p.pool.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM (localtimestamp - min(created_at))), 0)::float8
+			FROM watermill_events WHERE (transaction_id, "offset") > ($1::text::xid8, $2)`, tx, off).
+			Scan(&s.LagEvents, &s.LagSeconds); err != nil {
+			return nil, err
+		}
+		s.LagSeconds = max(s.LagSeconds, 0)
+		s.State = p.State(pr.Name())
+		if s.State == "" {
+			s.State = "stopped"
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"partners/mail"
+	"partners/notify/mail"
 )
 
 const (

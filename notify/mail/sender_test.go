@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"partners/mail"
-	"partners/mail/mailtest"
+	"partners/notify/mail"
+	"partners/notify/mail/mailtest"
 )
 
 const (

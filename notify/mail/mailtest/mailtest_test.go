@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"partners/mail/mailtest"
+	"partners/notify/mail/mailtest"
 )
 
 const rawMixed = "From: Sender <sender@example.com>\r\n" +

@@ -44,7 +44,7 @@ func (s *Server) createOrganization(c *gin.Context, body []byte) (answer, error)
 	if err != nil {
 		return answer{}, err
 	}
-	view := projections.OrganizationView{ID: id, Name: name, Side: side.String(), CreatedAt: s.cfg.App.Now().UTC().Truncate(time.Microsecond)}
+	view := projections.OrganizationView{ID: id, Name: name, Side: side.String(), CreatedAt: res.RecordedAt.Truncate(time.Microsecond)}
 	if !siret.IsZero() {
 		st := siret.String()
 		view.Siret = &st

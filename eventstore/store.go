@@ -137,6 +137,8 @@ type Result struct {
 	// Duplicate is true when the events were already stored: nothing was
 	// appended.
 	Duplicate bool
+	// RecordedAt is the instant the events were recorded at.
+	RecordedAt time.Time
 }
 
 // ErrReservationTaken is wrapped by the error of an append whose reservation
@@ -383,7 +385,7 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 			return Result{}, nil, fmt.Errorf("pending secret: %w", err)
 		}
 	}
-	return Result{Position: encs[len(encs)-1].position}, keys, nil
+	return Result{Position: encs[len(encs)-1].position, RecordedAt: recordedAt}, keys, nil
 }
 
 func (s *Store) reserve(ctx context.Context, tx pgx.Tx, b Batch) error {

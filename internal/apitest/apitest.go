@@ -1,0 +1,270 @@
+// Package apitest runs the whole service (event store, projector, HTTP
+// edge) against a real PostgreSQL database for tests, and gives them a
+// small client. It must never be imported by non-test code.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"partners/api"
+	"partners/api/auth"
+	"partners/app"
+	"partners/eventstore"
+	"partners/projections"
+)
+
+// Secret is the HS256 secret test servers accept.
+const Secret = "apitest-secret-0123456789-0123456789-abcdef"
+
+// Server is a running service.
+type Server struct {
+	URL       string
+	Pool      *pgxpool.Pool
+	Store     *eventstore.Store
+	App       *app.App
+	Projector *projections.Projector
+	API       *api.Server
+	Logs      *SafeBuffer
+	t         testing.TB
+}
+
+// Options adjust a test server.
+type Options struct {
+	// Auth overrides the verifier configuration (default: HS256 with Secret).
+	Auth *auth.Config
+	// Now overrides the clock.
+	Now func() time.Time
+	// NoProjector leaves the read models unfed.
+	NoProjector bool
+}
+
+// SafeBuffer is a bytes.Buffer safe for concurrent writes (the logs).
+type SafeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SafeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SafeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Start wires and starts the service on the database behind pool.
+func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
+	t.Helper()
+	logs := &SafeBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	keys, err := eventstore.NewKeyring("apitest-data-key-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	store := eventstore.New(pool, keys, now)
+	a := app.New(store)
+	a.Now = now
+	proj := projections.NewProjector(store, log, projections.All()...)
+	a.Appended = proj.Wake
+	cfg := auth.Config{Secret: []byte(Secret)}
+	if opts.Auth != nil {
+		cfg = *opts.Auth
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	verifier, err := auth.NewVerifier(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Now: now})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	if opts.NoProjector {
+		close(done)
+	} else {
+		if err := projections.EnsureCheckpoints(ctx, pool, proj.Projections()); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		go func() { defer close(done); _ = proj.Run(ctx) }()
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		<-done
+	})
+	return &Server{URL: hs.URL, Pool: pool, Store: store, App: a, Projector: proj, API: srv, Logs: logs, t: t}
+}
+
+// User is a caller with a token.
+type User struct {
+	Sub, Email, Name string
+	Token            string
+}
+
+// NewUser makes a user with a unique id and email and a valid token.
+func NewUser(t testing.TB, name string) User {
+	t.Helper()
+	id := uuid.NewString()[:8]
+	u := User{Sub: "user-" + id, Email: strings.ToLower(name) + "." + id + "@example.com", Name: name}
+	u.Token = Token(t, u.Sub, u.Email, u.Name)
+	return u
+}
+
+// Token signs a token with the test secret.
+func Token(t testing.TB, sub, email, name string, scopes ...string) string {
+	t.Helper()
+	tok, err := auth.SignHS256([]byte(Secret), auth.TokenSpec{Subject: sub, Email: email, Name: name, Scopes: scopes, TTL: time.Hour}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Response is an answer, read whole.
+type Response struct {
+	Status   int
+	Header   http.Header
+	Body     []byte
+	Position int64
+}
+
+// JSON decodes the body into a generic map.
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("answer is not a JSON object: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+// Decode decodes the body into v.
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode answer: %v\n%s", err, r.Body)
+	}
+}
+
+// Request describes one call.
+type Request struct {
+	Method, Path string
+	Token        string
+	Body         any // marshaled to JSON unless []byte or string
+	Header       map[string]string
+}
+
+// Do sends a request and reads the answer.
+func (s *Server) Do(t testing.TB, r Request) Response {
+	t.Helper()
+	var body io.Reader
+	switch b := r.Body.(type) {
+	case nil:
+	case []byte:
+		body = bytes.NewReader(b)
+	case string:
+		body = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(r.Method, s.URL+r.Path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	if p := resp.Header.Get("X-Event-Position"); p != "" {
+		out.Position, _ = strconv.ParseInt(p, 10, 64)
+	}
+	return out
+}
+
+// Expect fails the test unless the answer has the status (and, for a
+// problem, the code).
+func Expect(t testing.TB, r Response, status int, code ...string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status = %d; want %d\n%s", r.Status, status, r.Body)
+	}
+	if len(code) > 0 {
+		var p struct{ Code string }
+		_ = json.Unmarshal(r.Body, &p)
+		if p.Code != code[0] {
+			t.Fatalf("problem code = %q; want %q\n%s", p.Code, code[0], r.Body)
+		}
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			t.Fatalf("Content-Type = %q; want application/problem+json", ct)
+		}
+	}
+}
+
+// CreateOrganization creates an organization owned by u and returns its id
+// and the answer's position.
+func (s *Server) CreateOrganization(t testing.TB, u User, name, side string) (string, int64) {
+	t.Helper()
+	r := s.Do(t, Request{Method: "POST", Path: "/v1/organizations", Token: u.Token, Body: map[string]any{"name": name, "side": side}})
+	Expect(t, r, http.StatusCreated)
+	return r.JSON(t)["id"].(string), r.Position
+}
+
+// Get reads a query endpoint after position (read-your-writes).
+func (s *Server) Get(t testing.TB, u User, path string, after int64) Response {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	if after > 0 {
+		path += sep + "min_position=" + strconv.FormatInt(after, 10)
+	}
+	return s.Do(t, Request{Method: "GET", Path: path, Token: u.Token})
+}

@@ -62,7 +62,7 @@ type endpoint struct {
 	query                 []string
 }
 
-var components = schema{
+var coreComponents = schema{
 	"Problem": obj([]string{"type", "title", "status", "detail", "code"}, schema{
 		"type": str("uri"), "title": str(""), "status": integer, "detail": str(""), "code": str(""),
 		"errors":  arr(obj([]string{"field", "message"}, schema{"field": str(""), "message": str("")})),
@@ -80,8 +80,35 @@ var components = schema{
 	}),
 }
 
-// endpoints lists every route of the API.
-var endpoints = []endpoint{
+// components and endpoints gather every feature's part of the document.
+var (
+	components = merge(coreComponents, invitationComponents, portalComponents, teamComponents)
+	endpoints  = concat(coreEndpoints, invitationEndpoints, portalEndpoints, teamEndpoints)
+)
+
+func merge(parts ...schema) schema {
+	out := schema{}
+	for _, p := range parts {
+		for k, v := range p {
+			if _, dup := out[k]; dup {
+				panic("openapi: component defined twice: " + k)
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func concat(parts ...[]endpoint) []endpoint {
+	var out []endpoint
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// coreEndpoints are the operational routes and organizations.
+var coreEndpoints = []endpoint{
 	{method: "GET", path: "/healthz", summary: "Liveness", public: true, status: 200, response: obj(nil, schema{"status": str("")})},
 	{method: "GET", path: "/readyz", summary: "Readiness: database and read models", public: true, status: 200, response: obj(nil, schema{"status": str("")})},
 	{method: "GET", path: "/metrics", summary: "Prometheus metrics", public: true, status: 200, response: str("")},

@@ -89,6 +89,9 @@ func New(cfg Config) (*Server, error) {
 
 	v1 := e.Group("/v1", s.authenticate)
 	s.organizationRoutes(v1)
+	s.invitationRoutes(v1)
+	s.portalRoutes(v1)
+	s.teamRoutes(v1)
 	return s, nil
 }
 

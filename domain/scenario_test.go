@@ -52,12 +52,12 @@ func run[S any](t *testing.T, apply func(*S, domain.Event), cases []scenario[S])
 }
 
 var (
-	t0      = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	orgA    = uuid.MustParse("00000000-0000-4000-8000-00000000000a")
-	orgB    = uuid.MustParse("00000000-0000-4000-8000-00000000000b")
-	orgC    = uuid.MustParse("00000000-0000-4000-8000-00000000000c")
-	invID   = uuid.MustParse("00000000-0000-4000-8000-0000000000e1")
-	inv2ID  = uuid.MustParse("00000000-0000-4000-8000-0000000000e2")
+	t0     = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	orgA   = uuid.MustParse("00000000-0000-4000-8000-00000000000a")
+	orgB   = uuid.MustParse("00000000-0000-4000-8000-00000000000b")
+	orgC   = uuid.MustParse("00000000-0000-4000-8000-00000000000c")
+	invID  = uuid.MustParse("00000000-0000-4000-8000-0000000000e1")
+	inv2ID = uuid.MustParse("00000000-0000-4000-8000-0000000000e2")
 )
 
 func actor(user, email string) domain.Actor {

@@ -46,5 +46,9 @@ func (Members) Apply(w *Writer, ev *eventstore.Event) {
 
 // All is every read model, in the order the projector feeds them.
 func All() []Projection {
-	return []Projection{Organizations{}, Members{}}
+	all := []Projection{Organizations{}, Members{}}
+	all = append(all, invitationProjections...)
+	all = append(all, portalProjections...)
+	all = append(all, teamProjections...)
+	return all
 }

@@ -1,0 +1,4 @@
+package projections
+
+// invitationProjections are the read models of this feature.
+var invitationProjections []Projection

@@ -1,0 +1,4 @@
+package projections
+
+// portalProjections are the read models of this feature.
+var portalProjections []Projection

@@ -88,9 +88,15 @@ type InvitationRevoked struct {
 }
 
 // InvitationResent: a fresh token and expiry; the old token stops working.
+// It repeats what the new email shows.
 type InvitationResent struct {
 	InvitationID          uuid.UUID `json:"invitation_id"`
 	InviterOrganizationID uuid.UUID `json:"inviter_organization_id"`
+	InviterName           string    `json:"inviter_name"`
+	InviterSide           Side      `json:"inviter_side"`
+	InviteeSide           Side      `json:"invitee_side"`
+	Email                 Personal  `json:"email"`
+	Message               Personal  `json:"message"`
 	TokenHash             string    `json:"token_hash"`
 	ExpiresAt             time.Time `json:"expires_at"`
 	Locale                string    `json:"locale"`
@@ -151,6 +157,7 @@ type Invitation struct {
 	InviteeSide Side
 	Email       Personal
 	EmailRef    PersonRef
+	Message     Personal
 	TokenHash   string
 	ExpiresAt   time.Time
 	Locale      string
@@ -170,7 +177,7 @@ func (i *Invitation) Apply(e Event) {
 	switch e := e.(type) {
 	case InvitationSent:
 		*i = Invitation{ID: e.InvitationID, InviterOrg: e.InviterOrganizationID, InviterName: e.InviterName,
-			InviterSide: e.InviterSide, InviteeSide: e.InviteeSide, Email: e.Email, EmailRef: e.EmailRef,
+			InviterSide: e.InviterSide, InviteeSide: e.InviteeSide, Email: e.Email, EmailRef: e.EmailRef, Message: e.Message,
 			TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt, Locale: e.Locale, Status: StatusSent, Version: i.Version}
 	case InvitationClaimed:
 		i.ClaimedBy = e.OrganizationID
@@ -404,5 +411,7 @@ func DecideResendInvitation(inv *Invitation, inviter *Organization, tokenHash, l
 		locale = inv.Locale
 	}
 	return []Event{InvitationResent{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
+		InviterName: inv.InviterName, InviterSide: inv.InviterSide, InviteeSide: inv.InviteeSide,
+		Email: inv.Email, Message: inv.Message,
 		TokenHash: tokenHash, ExpiresAt: now.Add(ttl).UTC(), Locale: locale}}, nil
 }

@@ -229,3 +229,20 @@ func (s *Store) LogOrderOf(ctx context.Context, position int64) (txid uint64, ok
 	txid, err = strconv.ParseUint(tx, 10, 64)
 	return txid, err == nil, err
 }
+
+// ReadEvent returns one stored event by id; ok is false when there is none.
+func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (Event, bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+envelopeColumns+` FROM events WHERE event_id = $1`, id)
+	if err != nil {
+		return Event{}, false, fmt.Errorf("read event: %w", err)
+	}
+	envs, err := scanEnvelopes(rows)
+	if err != nil || len(envs) == 0 {
+		return Event{}, false, err
+	}
+	evs, err := s.Decode(ctx, nil, envs)
+	if err != nil {
+		return Event{}, false, err
+	}
+	return evs[0], true, nil
+}

@@ -490,3 +490,16 @@ func uuidArrayLiteral(ids []uuid.UUID) string {
 	}
 	return string(append(b, '}'))
 }
+
+// Holder returns who holds a reservation; ok is false when nobody does.
+func (s *Store) Holder(ctx context.Context, key string) (string, bool, error) {
+	var holder string
+	err := s.pool.QueryRow(ctx, `SELECT holder FROM reservations WHERE key = $1`, key).Scan(&holder)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reservation %s: %w", key, err)
+	}
+	return holder, true, nil
+}

@@ -1,0 +1,40 @@
+package notify
+
+import (
+	"time"
+
+	"partners/domain"
+	"partners/eventstore"
+	"partners/notify/mail"
+)
+
+func init() {
+	Register("InvitationSent", func(ev *eventstore.Event, base string) []Mail {
+		e := ev.Data.(domain.InvitationSent)
+		return []Mail{partnerInvitation(base, e.Email, e.InviterName, e.InviterSide, e.InviteeSide, e.Message, e.Locale, e.ExpiresAt)}
+	})
+	Register("InvitationResent", func(ev *eventstore.Event, base string) []Mail {
+		e := ev.Data.(domain.InvitationResent)
+		return []Mail{partnerInvitation(base, e.Email, e.InviterName, e.InviterSide, e.InviteeSide, e.Message, e.Locale, e.ExpiresAt)}
+	})
+}
+
+// partnerInvitation is the invitee's email: the inviter's name and personal
+// message, and the link holding the (new) token.
+func partnerInvitation(base string, to domain.Personal, inviter string, inviterSide, inviteeSide domain.Side,
+	message domain.Personal, locale string, expires time.Time) Mail {
+	msg := message.Value
+	if message.IsForgotten() {
+		msg = ""
+	}
+	return Mail{
+		Recipient: "invitee",
+		To:        to,
+		Kind:      mail.KindPartnerInvitation,
+		Locale:    LocaleOf(locale),
+		Data: mail.Data{
+			InviterName: inviter, InviterSide: inviterSide.String(), InviteeSide: inviteeSide.String(),
+			Message: msg, Link: base + "/invitations/" + SecretPlaceholder, ExpiresAt: expires,
+		},
+	}
+}

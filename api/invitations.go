@@ -1,10 +1,453 @@
 package api
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
+	"net/url"
+	"time"
 
-func (s *Server) invitationRoutes(v1 *gin.RouterGroup) {}
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"partners/app"
+	"partners/domain"
+	"partners/notify/mail"
+)
+
+func (s *Server) invitationRoutes(v1 *gin.RouterGroup) {
+	v1.POST("/organizations/:org/invitations", s.command(s.sendInvitation))
+	v1.GET("/organizations/:org/invitations/sent", s.consistent("members", "invitations_sent"), s.sentInvitations)
+	v1.GET("/organizations/:org/invitations/received", s.consistent("members", "organizations", "invitations_received"), s.receivedInvitations)
+	v1.GET("/organizations/:org/badges", s.consistent("members", "organizations", "invitations_received"), s.badges)
+	v1.GET("/organizations/:org/partners", s.consistent("members", "partners"), s.partners)
+	v1.GET("/invitations/preview", s.previewInvitation)
+	v1.POST("/invitations/claim", s.command(s.claimInvitation))
+	v1.POST("/invitations/:id/accept", s.command(s.acceptInvitation))
+	v1.POST("/invitations/:id/decline", s.command(s.declineInvitation))
+	v1.POST("/invitations/:id/revoke", s.command(s.revokeInvitation))
+	v1.POST("/invitations/:id/resend", s.command(s.resendInvitation))
+}
+
+// invitationView is a partner invitation as a command answers it.
+type invitationView struct {
+	ID          uuid.UUID  `json:"id"`
+	Status      string     `json:"status"`
+	Email       string     `json:"email"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	Inviter     inviterRef `json:"inviter"`
+	InviteeSide string     `json:"invitee_side"`
+	ClaimedBy   *uuid.UUID `json:"claimed_by"`
+}
+
+type inviterRef struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+	Side string    `json:"side"`
+}
+
+func (s *Server) viewInvitation(inv *domain.Invitation) invitationView {
+	v := invitationView{ID: inv.ID, Status: inv.StatusAt(s.cfg.App.Now()), Email: inv.Email.Value, ExpiresAt: inv.ExpiresAt.UTC(),
+		Inviter: inviterRef{ID: inv.InviterOrg, Name: inv.InviterName, Side: inv.InviterSide.String()}, InviteeSide: inv.InviteeSide.String()}
+	if inv.ClaimedBy != uuid.Nil {
+		c := inv.ClaimedBy
+		v.ClaimedBy = &c
+	}
+	return v
+}
+
+// sentView is the answer to an invitation or a resend: it holds the one copy
+// of the link's token (null in an Idempotency-Key replay).
+type sentView struct {
+	ID            uuid.UUID `json:"id"`
+	Status        string    `json:"status"`
+	Email         string    `json:"email"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	InvitationURL *string   `json:"invitation_url"`
+	Token         *string   `json:"token"`
+}
+
+func (s *Server) sentAnswer(status int, sent app.Sent) answer {
+	link := s.cfg.PublicURL + "/invitations/" + url.PathEscape(sent.Token)
+	token := sent.Token
+	return answer{status: status, position: sent.Result.Position, secrets: []string{"token", "invitation_url"},
+		people: []domain.PersonRef{sent.Invitation.EmailRef},
+		body: sentView{ID: sent.Invitation.ID, Status: sent.Invitation.StatusAt(s.cfg.App.Now()), Email: sent.Invitation.Email.Value,
+			ExpiresAt: sent.Invitation.ExpiresAt.UTC(), InvitationURL: &link, Token: &token}}
+}
+
+// locale picks the emails' language: an explicit supported locale, else
+// Accept-Language, else English.
+func locale(c *gin.Context, explicit *string, v *domain.Validation) string {
+	if explicit != nil && *explicit != "" {
+		if _, ok := mail.SupportedLocale(*explicit); !ok {
+			v.Add("locale", "must be one of fr, en, de")
+		}
+		return string(mail.ParseLocale(*explicit, ""))
+	}
+	return string(mail.ParseLocale("", c.GetHeader("Accept-Language")))
+}
+
+type sendInvitationRequest struct {
+	Email   *string `json:"email"`
+	Message *string `json:"message"`
+	Locale  *string `json:"locale"`
+}
+
+func (s *Server) sendInvitation(c *gin.Context, body []byte) (answer, error) {
+	org, err := pathUUID(c, "org", "organization")
+	if err != nil {
+		return answer{}, err
+	}
+	var req sendInvitationRequest
+	if err := decodeBody(body, &req); err != nil {
+		return answer{}, err
+	}
+	var v domain.Validation
+	email := domain.ParseField(&v, "email", deref(req.Email), domain.ParseEmail)
+	msg := deref(req.Message)
+	v.Check(len([]rune(msg)) > 2000, "message", "must be at most 2000 characters")
+	loc := locale(c, req.Locale, &v)
+	if err := v.Err(); err != nil {
+		return answer{}, err
+	}
+	sent, err := s.cfg.App.SendInvitation(c.Request.Context(), s.actor(c), org, email, msg, loc)
+	if err != nil {
+		return answer{}, err
+	}
+	return s.sentAnswer(http.StatusCreated, sent), nil
+}
+
+var invitationStatuses = map[string]bool{"sent": true, "accepted": true, "declined": true, "revoked": true, "expired": true}
+
+func statusParam(c *gin.Context, def string) (string, error) {
+	st := c.DefaultQuery("status", def)
+	if st != "" && !invitationStatuses[st] {
+		return "", domain.Invalid("status", "must be one of sent, accepted, declined, revoked, expired")
+	}
+	return st, nil
+}
+
+func (s *Server) sentInvitations(c *gin.Context) {
+	org, _, err := s.member(c, domain.ActionInvitationsRead)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	status, err := statusParam(c, "")
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	page, err := pageOf(c, 2)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	items, next, err := s.reader().SentInvitations(c.Request.Context(), org, status, s.cfg.Now(), page)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, listOf(items, next))
+}
+
+func (s *Server) receivedInvitations(c *gin.Context) {
+	org, _, err := s.member(c, domain.ActionInvitationsRead)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	status, err := statusParam(c, "sent")
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	page, err := pageOf(c, 2)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	o, ok, err := s.reader().Organization(c.Request.Context(), org)
+	if err == nil && !ok {
+		err = domain.ErrOrganizationNotFound()
+	}
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	items, next, err := s.reader().ReceivedInvitations(c.Request.Context(), org, o.Side, status, s.cfg.Now(), page)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, listOf(items, next))
+}
+
+type badgesView struct {
+	PendingInvitations           int `json:"pending_invitations"`
+	PendingCollaborationRequests int `json:"pending_collaboration_requests"`
+}
+
+func (s *Server) badges(c *gin.Context) {
+	org, grant, err := s.member(c, domain.ActionInvitationsRead)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	o, ok, err := s.reader().Organization(ctx, org)
+	if err == nil && !ok {
+		err = domain.ErrOrganizationNotFound()
+	}
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	var b badgesView
+	if b.PendingInvitations, err = s.reader().PendingInvitations(ctx, org, o.Side, s.cfg.Now()); err != nil {
+		writeProblem(c, err)
+		return
+	}
+	if domain.Authorize(grant, domain.ActionMembersManage).Allowed {
+		if b.PendingCollaborationRequests, err = s.pendingCollaborationRequests(c, org); err != nil {
+			writeProblem(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, b)
+}
+
+func (s *Server) partners(c *gin.Context) {
+	org, _, err := s.member(c, domain.ActionPartnersRead)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	q := c.Query("q")
+	if len(q) > 200 {
+		writeProblem(c, domain.Invalid("q", "must be at most 200 characters"))
+		return
+	}
+	page, err := pageOf(c, 2)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	items, next, err := s.reader().Partners(c.Request.Context(), org, q, page)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, listOf(items, next))
+}
+
+type previewView struct {
+	Inviter struct {
+		Name string `json:"name"`
+		Side string `json:"side"`
+	} `json:"inviter"`
+	InviteeSide string    `json:"invitee_side"`
+	Status      string    `json:"status"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// previewInvitation is what the link's landing page shows, without
+// authentication: only the inviter's name and side, never the email.
+func (s *Server) previewInvitation(c *gin.Context) {
+	inv, _, err := s.cfg.App.InvitationByToken(c.Request.Context(), c.Query("token"))
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	v := previewView{InviteeSide: inv.InviteeSide.String(), Status: inv.StatusAt(s.cfg.App.Now()), ExpiresAt: inv.ExpiresAt.UTC()}
+	v.Inviter.Name, v.Inviter.Side = inv.InviterName, inv.InviterSide.String()
+	c.JSON(http.StatusOK, v)
+}
+
+type claimRequest struct {
+	Token          *string `json:"token"`
+	OrganizationID *string `json:"organization_id"`
+}
+
+func parseOrgField(v *domain.Validation, raw *string) uuid.UUID {
+	id, err := uuid.Parse(deref(raw))
+	if err != nil || id == uuid.Nil {
+		v.Add("organization_id", "must be the id of one of your organizations")
+	}
+	return id
+}
+
+func (s *Server) claimInvitation(c *gin.Context, body []byte) (answer, error) {
+	var req claimRequest
+	if err := decodeBody(body, &req); err != nil {
+		return answer{}, err
+	}
+	var v domain.Validation
+	v.Check(deref(req.Token) == "", "token", "is required")
+	org := parseOrgField(&v, req.OrganizationID)
+	if err := v.Err(); err != nil {
+		return answer{}, err
+	}
+	inv, res, err := s.cfg.App.ClaimInvitation(c.Request.Context(), s.actor(c), *req.Token, org)
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{status: http.StatusOK, position: res.Position, body: s.viewInvitation(inv), people: []domain.PersonRef{inv.EmailRef}}, nil
+}
+
+type answerRequest struct {
+	OrganizationID *string `json:"organization_id"`
+	Reason         *string `json:"reason"`
+}
+
+type partnershipView struct {
+	ClientID        uuid.UUID `json:"client_id"`
+	SubcontractorID uuid.UUID `json:"subcontractor_id"`
+	Since           time.Time `json:"since"`
+}
+
+func (s *Server) answerInput(c *gin.Context, body []byte) (uuid.UUID, uuid.UUID, string, error) {
+	id, err := pathUUID(c, "id", "invitation")
+	if err != nil {
+		return uuid.Nil, uuid.Nil, "", err
+	}
+	var req answerRequest
+	if err := decodeBody(body, &req); err != nil {
+		return uuid.Nil, uuid.Nil, "", err
+	}
+	var v domain.Validation
+	org := parseOrgField(&v, req.OrganizationID)
+	v.Check(len([]rune(deref(req.Reason))) > 1000, "reason", "must be at most 1000 characters")
+	return id, org, deref(req.Reason), v.Err()
+}
+
+func (s *Server) acceptInvitation(c *gin.Context, body []byte) (answer, error) {
+	id, org, _, err := s.answerInput(c, body)
+	if err != nil {
+		return answer{}, err
+	}
+	acc, err := s.cfg.App.AcceptInvitation(c.Request.Context(), s.actor(c), id, org)
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{status: http.StatusOK, position: acc.Result.Position, people: []domain.PersonRef{acc.Invitation.EmailRef},
+		body: gin.H{"invitation": s.viewInvitation(acc.Invitation), "partnership": partnershipView{
+			ClientID: acc.Partnership.ClientID, SubcontractorID: acc.Partnership.SubcontractorID, Since: acc.Result.RecordedAt.UTC()}}}, nil
+}
+
+func (s *Server) declineInvitation(c *gin.Context, body []byte) (answer, error) {
+	id, org, reason, err := s.answerInput(c, body)
+	if err != nil {
+		return answer{}, err
+	}
+	inv, res, err := s.cfg.App.DeclineInvitation(c.Request.Context(), s.actor(c), id, org, reason)
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{status: http.StatusOK, position: res.Position, body: s.viewInvitation(inv), people: []domain.PersonRef{inv.EmailRef}}, nil
+}
+
+func (s *Server) revokeInvitation(c *gin.Context, body []byte) (answer, error) {
+	id, err := pathUUID(c, "id", "invitation")
+	if err != nil {
+		return answer{}, err
+	}
+	if err := decodeBody(body, &struct{}{}); err != nil {
+		return answer{}, err
+	}
+	inv, res, err := s.cfg.App.RevokeInvitation(c.Request.Context(), s.actor(c), id)
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{status: http.StatusOK, position: res.Position, body: s.viewInvitation(inv), people: []domain.PersonRef{inv.EmailRef}}, nil
+}
+
+func (s *Server) resendInvitation(c *gin.Context, body []byte) (answer, error) {
+	id, err := pathUUID(c, "id", "invitation")
+	if err != nil {
+		return answer{}, err
+	}
+	var req struct {
+		Locale *string `json:"locale"`
+	}
+	if err := decodeBody(body, &req); err != nil {
+		return answer{}, err
+	}
+	var v domain.Validation
+	loc := ""
+	if req.Locale != nil || c.GetHeader("Accept-Language") != "" {
+		loc = locale(c, req.Locale, &v)
+	}
+	if err := v.Err(); err != nil {
+		return answer{}, err
+	}
+	sent, err := s.cfg.App.ResendInvitation(c.Request.Context(), s.actor(c), id, loc)
+	if err != nil {
+		return answer{}, err
+	}
+	return s.sentAnswer(http.StatusOK, sent), nil
+}
+
+// pendingCollaborationRequests is the second badge; collaboration requests
+// are counted by the team feature's read model.
+func (s *Server) pendingCollaborationRequests(c *gin.Context, org uuid.UUID) (int, error) {
+	if countPendingCollaborationRequests == nil {
+		return 0, nil
+	}
+	return countPendingCollaborationRequests(s, c, org)
+}
+
+// countPendingCollaborationRequests is set by the team feature.
+var countPendingCollaborationRequests func(s *Server, c *gin.Context, org uuid.UUID) (int, error)
 
 var (
-	invitationComponents = schema{}
-	invitationEndpoints  []endpoint
+	invitationComponents = schema{
+		"Invitation": obj([]string{"id", "status", "email", "expires_at", "inviter", "invitee_side", "claimed_by"}, schema{
+			"id": str("uuid"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "email": str("email"),
+			"expires_at": str("date-time"), "inviter": ref("Inviter"), "invitee_side": enum("client", "subcontractor"),
+			"claimed_by": nullable(str("uuid")),
+		}),
+		"Inviter": obj([]string{"id", "name", "side"}, schema{"id": str("uuid"), "name": str(""), "side": enum("client", "subcontractor")}),
+		"SentInvitation": obj([]string{"id", "status", "email", "expires_at", "invitation_url", "token"}, schema{
+			"id": str("uuid"), "status": enum("sent", "expired"), "email": str("email"), "expires_at": str("date-time"),
+			"invitation_url": nullable(str("uri")), "token": nullable(str("")),
+		}),
+		"SentInvitationRow": obj([]string{"id", "email", "status", "message", "sent_at", "expires_at", "answered_at", "partner"}, schema{
+			"id": str("uuid"), "email": str("email"), "status": enum("sent", "accepted", "declined", "revoked", "expired"),
+			"message": str(""), "sent_at": str("date-time"), "expires_at": str("date-time"), "answered_at": nullable(str("date-time")),
+			"partner": schema{"oneOf": []any{schema{"type": "null"}, obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")})}},
+		}),
+		"ReceivedInvitationRow": obj([]string{"id", "status", "message", "sent_at", "expires_at", "inviter"}, schema{
+			"id": str("uuid"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "message": str(""),
+			"sent_at": str("date-time"), "expires_at": str("date-time"), "inviter": ref("Inviter"),
+		}),
+		"Partner": obj([]string{"organization_id", "name", "side", "siret", "since", "invitation_id"}, schema{
+			"organization_id": str("uuid"), "name": str(""), "side": enum("client", "subcontractor"), "siret": nullable(str("")),
+			"since": str("date-time"), "invitation_id": str("uuid"),
+		}),
+	}
+	answerBody = obj([]string{"organization_id"}, schema{"organization_id": str("uuid"), "reason": str("")})
+	statusQ    = []string{"status", "limit", "cursor", "as_of"}
+
+	invitationEndpoints = []endpoint{
+		{method: "POST", path: "/v1/organizations/{org}/invitations", summary: "Invite a partner by email (InviteSubcontractor from a client, InviteClient from a subcontractor)", command: true,
+			request: obj([]string{"email"}, schema{"email": str("email"), "message": str(""), "locale": enum("fr", "en", "de")}),
+			status:  201, response: ref("SentInvitation")},
+		{method: "GET", path: "/v1/organizations/{org}/invitations/sent", summary: "Invitations sent, every status unless filtered", status: 200, response: listOfSchema(ref("SentInvitationRow")), query: statusQ},
+		{method: "GET", path: "/v1/organizations/{org}/invitations/received", summary: "My invitations (default status=sent: pending)", status: 200, response: listOfSchema(ref("ReceivedInvitationRow")), query: statusQ},
+		{method: "GET", path: "/v1/organizations/{org}/badges", summary: "Badge counts", status: 200,
+			response: obj([]string{"pending_invitations", "pending_collaboration_requests"}, schema{"pending_invitations": integer, "pending_collaboration_requests": integer})},
+		{method: "GET", path: "/v1/organizations/{org}/partners", summary: "The partner panel", status: 200, response: listOfSchema(ref("Partner")), query: []string{"q", "limit", "cursor", "as_of"}},
+		{method: "GET", path: "/v1/invitations/preview", summary: "What the invitation link's landing page shows (no authentication)", public: true, status: 200, query: []string{"token"},
+			response: obj([]string{"inviter", "invitee_side", "status", "expires_at"}, schema{"inviter": obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor")}),
+				"invitee_side": enum("client", "subcontractor"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "expires_at": str("date-time")})},
+		{method: "POST", path: "/v1/invitations/claim", summary: "Attach an invitation to one of your organizations with the link's token", command: true,
+			request: obj([]string{"token", "organization_id"}, schema{"token": str(""), "organization_id": str("uuid")}), status: 200, response: ref("Invitation")},
+		{method: "POST", path: "/v1/invitations/{id}/accept", summary: "AcceptInvitation: the partnership is established", command: true, request: answerBody, status: 200,
+			response: obj([]string{"invitation", "partnership"}, schema{"invitation": ref("Invitation"), "partnership": obj([]string{"client_id", "subcontractor_id", "since"},
+				schema{"client_id": str("uuid"), "subcontractor_id": str("uuid"), "since": str("date-time")})})},
+		{method: "POST", path: "/v1/invitations/{id}/decline", summary: "Decline an invitation", command: true, request: answerBody, status: 200, response: ref("Invitation")},
+		{method: "POST", path: "/v1/invitations/{id}/revoke", summary: "Withdraw an invitation (by the inviter)", command: true, status: 200, response: ref("Invitation")},
+		{method: "POST", path: "/v1/invitations/{id}/resend", summary: "New token, new expiry, new email (by the inviter)", command: true,
+			request: obj(nil, schema{"locale": enum("fr", "en", "de")}), status: 200, response: ref("SentInvitation")},
+	}
 )

@@ -125,6 +125,9 @@ var queryParams = map[string]schema{
 	"limit":        {"name": "limit", "in": "query", "schema": schema{"type": "integer", "minimum": 1, "maximum": MaxLimit, "default": 50}},
 	"cursor":       {"name": "cursor", "in": "query", "schema": str("")},
 	"as_of":        {"name": "as_of", "in": "query", "description": "answer as of this instant, replayed from the events", "schema": str("date-time")},
+	"status":       {"name": "status", "in": "query", "schema": enum("sent", "accepted", "declined", "revoked", "expired")},
+	"q":            {"name": "q", "in": "query", "description": "part of the partner's name", "schema": str("")},
+	"token":        {"name": "token", "in": "query", "required": true, "schema": str("")},
 	"min_position": {"name": "min_position", "in": "query", "description": "wait (at most 5 s) until the read model has applied the event at this position", "schema": schema{"type": "integer", "minimum": 0}},
 }
 

@@ -40,6 +40,8 @@ type Config struct {
 	ConsistencyTimeout time.Duration
 	// Now is the clock (as-of validation, idempotency expiry).
 	Now func() time.Time
+	// PublicURL is the web app's base for the links in answers.
+	PublicURL string
 }
 
 // Server is the HTTP edge.
@@ -59,6 +61,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://localhost:8080"
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()

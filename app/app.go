@@ -24,6 +24,8 @@ type App struct {
 	// Appended is called after each successful append (the projector's
 	// wake-up on this replica).
 	Appended func()
+	// InvitationTTL is how long invitations stay open (default 30 days).
+	InvitationTTL time.Duration
 }
 
 // New builds an App with the real clock and random ids.

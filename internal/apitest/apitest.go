@@ -24,6 +24,8 @@ import (
 	"partners/api/auth"
 	"partners/app"
 	"partners/eventstore"
+	"partners/notify"
+	"partners/notify/mail"
 	"partners/projections"
 )
 
@@ -39,6 +41,7 @@ type Server struct {
 	Projector *projections.Projector
 	API       *api.Server
 	Logs      *SafeBuffer
+	Pipeline  *notify.Pipeline
 	t         testing.TB
 }
 
@@ -50,7 +53,42 @@ type Options struct {
 	Now func() time.Time
 	// NoProjector leaves the read models unfed.
 	NoProjector bool
+	// Mail, when set, runs the email pipeline (Watermill reaction and
+	// sender) with this sender.
+	Mail mail.Sender
+	// InvitationTTL overrides the invitations' lifetime.
+	InvitationTTL time.Duration
+	// Reactions are extra Watermill reactions to run, by consumer group.
+	Reactions map[string]eventstore.Reaction
+	// WrapQueue wraps the email pipeline's reaction (to make it fail).
+	WrapQueue func(eventstore.Reaction) eventstore.Reaction
 }
+
+// Clock is a settable clock for tests.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts a clock at now.
+func NewClock() *Clock { return &Clock{t: time.Now().UTC()} }
+
+// Now reads the clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// PublicURL is the web app base test servers put in links.
+const PublicURL = "https://app.partners.test"
 
 // SafeBuffer is a bytes.Buffer safe for concurrent writes (the logs).
 type SafeBuffer struct {
@@ -87,6 +125,7 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 	store := eventstore.New(pool, keys, now)
 	a := app.New(store)
 	a.Now = now
+	a.InvitationTTL = opts.InvitationTTL
 	proj := projections.NewProjector(store, log, projections.All()...)
 	a.Appended = proj.Wake
 	cfg := auth.Config{Secret: []byte(Secret)}
@@ -99,7 +138,7 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 		cancel()
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Now: now})
+	srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Now: now, PublicURL: PublicURL})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -114,13 +153,49 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 		}
 		go func() { defer close(done); _ = proj.Run(ctx) }()
 	}
+	reactions := map[string]eventstore.Reaction{}
+	for k, v := range opts.Reactions {
+		reactions[k] = v
+	}
+	var pipeline *notify.Pipeline
+	if opts.Mail != nil {
+		pipeline = notify.NewPipeline(store, opts.Mail, PublicURL, log)
+		pipeline.PollInterval = 20 * time.Millisecond
+		var queue eventstore.Reaction = pipeline.Queue
+		if opts.WrapQueue != nil {
+			queue = opts.WrapQueue(queue)
+		}
+		reactions[notify.ConsumerGroup] = queue
+	}
+	var workers sync.WaitGroup
+	if len(reactions) > 0 {
+		rs, err := eventstore.NewReactions(store, pool, nil)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		for group, r := range reactions {
+			if err := rs.Add(group, r); err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+		}
+		workers.Add(1)
+		go func() { defer workers.Done(); _ = rs.Run(ctx) }()
+		<-rs.Running()
+	}
+	if pipeline != nil {
+		workers.Add(1)
+		go func() { defer workers.Done(); _ = pipeline.Run(ctx) }()
+	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
 		cancel()
 		<-done
+		workers.Wait()
 	})
-	return &Server{URL: hs.URL, Pool: pool, Store: store, App: a, Projector: proj, API: srv, Logs: logs, t: t}
+	return &Server{URL: hs.URL, Pool: pool, Store: store, App: a, Projector: proj, API: srv, Logs: logs, Pipeline: pipeline, t: t}
 }
 
 // User is a caller with a token.

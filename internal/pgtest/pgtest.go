@@ -141,3 +141,9 @@ func packageName() string {
 	}
 	return filepath.Base(wd)
 }
+
+// Fresh2 is Fresh without the URL.
+func Fresh2(t testing.TB) *pgxpool.Pool {
+	_, p := Fresh(t)
+	return p
+}

@@ -1,0 +1,188 @@
+package domain_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"partners/domain"
+)
+
+// world is the organizations an invitation scenario involves.
+type world struct {
+	acme, plomberie, otherClient domain.Organization
+}
+
+var (
+	claire = actor("claire", "claire@acme.fr")    // owner of Acme (client)
+	samir  = actor("samir", "samir@plomberie.fr") // owner of Plomberie (subcontractor)
+	marc   = actor("marc", "marc@acme.fr")        // member of Acme
+	olga   = actor("olga", "olga@other.fr")       // owner of another client
+	ttl    = 30 * 24 * time.Hour
+	sentEv = domain.InvitationSent{InvitationID: invID, InviterOrganizationID: orgA, InviterName: "Acme",
+		InviterSide: domain.SideClient, InviteeSide: domain.SideSubcontractor,
+		Email: samir.EmailPersonal(), EmailRef: samir.EmailRef, Message: domain.PersonalOf(samir.EmailRef, "hello"),
+		TokenHash: "h1", ExpiresAt: t0.Add(ttl), Locale: "fr"}
+)
+
+func newWorld() world {
+	var w world
+	for _, e := range []domain.Event{created(orgA, "Acme", domain.SideClient), joined(orgA, claire, domain.RoleOwner), joined(orgA, marc, domain.RoleMember)} {
+		w.acme.Apply(e)
+	}
+	for _, e := range []domain.Event{created(orgB, "Plomberie", domain.SideSubcontractor), joined(orgB, samir, domain.RoleOwner)} {
+		w.plomberie.Apply(e)
+	}
+	for _, e := range []domain.Event{created(orgC, "Other", domain.SideClient), joined(orgC, olga, domain.RoleOwner)} {
+		w.otherClient.Apply(e)
+	}
+	return w
+}
+
+func applyInv(i *domain.Invitation, e domain.Event) { i.Apply(e) }
+
+func TestSendInvitation(t *testing.T) {
+	w := newWorld()
+	pending := &domain.Invitation{}
+	pending.Apply(sentEv)
+	expired := &domain.Invitation{}
+	expired.Apply(domain.InvitationSent{InvitationID: inv2ID, ExpiresAt: t0.Add(-time.Hour)})
+	cmd := func(a domain.Actor, p *domain.Invitation) domain.SendInvitation {
+		return domain.SendInvitation{InvitationID: invID, Email: samir.Email, EmailRef: samir.EmailRef, Message: "hello",
+			TokenHash: "h1", Locale: "fr", Actor: a, Now: t0, TTL: ttl, Pending: p}
+	}
+	run(t, applyInv, []scenario[domain.Invitation]{
+		{name: "OK InviteSubcontractor", when: func(*domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideSendInvitation(&w.acme, cmd(claire, nil))
+		}, then: []domain.Event{sentEv}},
+		{name: "OK InviteClient from a subcontractor", when: func(*domain.Invitation) ([]domain.Event, error) {
+			evs, err := domain.DecideSendInvitation(&w.plomberie, cmd(samir, nil))
+			if err == nil {
+				e := evs[0].(domain.InvitationSent)
+				if e.InviteeSide != domain.SideClient || e.InviterSide != domain.SideSubcontractor {
+					t.Errorf("sides = %v -> %v; want subcontractor -> client", e.InviterSide, e.InviteeSide)
+				}
+			}
+			return nil, err
+		}},
+		{name: "OK a pending invitation that expired does not block", when: func(*domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideSendInvitation(&w.acme, cmd(claire, expired))
+		}, then: []domain.Event{sentEv}},
+		{name: "ErrDuplicatePending", when: func(*domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideSendInvitation(&w.acme, cmd(claire, pending))
+		}, err: domain.CodeDuplicatePending},
+		{name: "ErrMemberMayNotInvite", when: func(*domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideSendInvitation(&w.acme, cmd(marc, nil))
+		}, err: domain.CodeNotAllowed},
+		{name: "ErrOutsiderSeesNothing", when: func(*domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideSendInvitation(&w.acme, cmd(samir, nil))
+		}, err: domain.CodeNotFound},
+	})
+}
+
+func TestClaimInvitation(t *testing.T) {
+	w := newWorld()
+	claimed := domain.InvitationClaimed{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
+		OrganizationName: "Plomberie", ClaimedBy: "samir", ClaimedByEmail: samir.EmailPersonal()}
+	run(t, applyInv, []scenario[domain.Invitation]{
+		{name: "OK", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0)
+		}, then: []domain.Event{claimed}},
+		{name: "OK claiming twice changes nothing", given: []domain.Event{sentEv, claimed}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0)
+		}, then: nil},
+		{name: "ErrAlreadyClaimed", given: []domain.Event{sentEv, domain.InvitationClaimed{InvitationID: invID, OrganizationID: uuid.New()}},
+			when: func(i *domain.Invitation) ([]domain.Event, error) {
+				return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0)
+			}, err: domain.CodeAlreadyClaimed},
+		{name: "ErrSameSide", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideClaimInvitation(i, &w.otherClient, olga, t0)
+		}, err: domain.CodeSameSide},
+		{name: "ErrOwnInvitation", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideClaimInvitation(i, &w.acme, claire, t0)
+		}, err: domain.CodeOwnInvitation},
+		{name: "ErrExpired", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0.Add(ttl))
+		}, err: domain.CodeInvitationExpired},
+		{name: "ErrRevoked", given: []domain.Event{sentEv, domain.InvitationRevoked{InvitationID: invID}}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0)
+		}, err: domain.CodeInvitationRevoked},
+	})
+}
+
+func TestAcceptInvitation(t *testing.T) {
+	w := newWorld()
+	accepted := domain.InvitationAccepted{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
+		OrganizationName: "Plomberie", AcceptedBy: "samir", ClientID: orgA, SubcontractorID: orgB, Via: "email"}
+	unverified := w.plomberie
+	unverified.Members = map[string]domain.Member{"samir": {UserID: "samir", Email: samir.EmailPersonal(), Role: domain.RoleOwner}}
+	accept := func(o *domain.Organization, a domain.Actor, partners bool, now time.Time) func(i *domain.Invitation) ([]domain.Event, error) {
+		return func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideAcceptInvitation(i, o, partners, a, now)
+		}
+	}
+	claimedByB := domain.InvitationClaimed{InvitationID: invID, OrganizationID: orgB}
+	viaClaim := accepted
+	viaClaim.Via = "claim"
+	run(t, applyInv, []scenario[domain.Invitation]{
+		{name: "OK addressed by the owner's verified email", given: []domain.Event{sentEv}, when: accept(&w.plomberie, samir, false, t0), then: []domain.Event{accepted}},
+		{name: "OK addressed by a claim", given: []domain.Event{sentEv, claimedByB}, when: accept(&w.plomberie, samir, false, t0), then: []domain.Event{viaClaim}},
+		{name: "ErrNotAddressed: unverified email", given: []domain.Event{sentEv}, when: accept(&unverified, samir, false, t0), err: domain.CodeNotFound},
+		{name: "ErrNotAddressed: claimed by another", given: []domain.Event{sentEv, domain.InvitationClaimed{InvitationID: invID, OrganizationID: orgC}},
+			when: accept(&w.plomberie, samir, false, t0), err: domain.CodeNotFound},
+		{name: "ErrOwnInvitation", given: []domain.Event{sentEv}, when: accept(&w.acme, claire, false, t0), err: domain.CodeOwnInvitation},
+		{name: "ErrExpired", given: []domain.Event{sentEv}, when: accept(&w.plomberie, samir, false, t0.Add(ttl+time.Second)), err: domain.CodeInvitationExpired},
+		{name: "ErrRevoked", given: []domain.Event{sentEv, domain.InvitationRevoked{InvitationID: invID}}, when: accept(&w.plomberie, samir, false, t0), err: domain.CodeInvitationRevoked},
+		{name: "ErrAnswered", given: []domain.Event{sentEv, accepted}, when: accept(&w.plomberie, samir, false, t0), err: domain.CodeInvitationAnswered},
+		{name: "ErrDeclinedIsAnswered", given: []domain.Event{sentEv, domain.InvitationDeclined{InvitationID: invID}}, when: accept(&w.plomberie, samir, false, t0), err: domain.CodeInvitationAnswered},
+		{name: "ErrAlreadyPartners", given: []domain.Event{sentEv}, when: accept(&w.plomberie, samir, true, t0), err: domain.CodeAlreadyPartners},
+		{name: "ErrSameSide: a client claimed nothing but its owner has the email", given: []domain.Event{
+			domain.InvitationSent{InvitationID: invID, InviterOrganizationID: orgA, InviterSide: domain.SideClient, InviteeSide: domain.SideSubcontractor,
+				EmailRef: olga.EmailRef, ExpiresAt: t0.Add(ttl)}},
+			when: accept(&w.otherClient, olga, false, t0), err: domain.CodeSameSide},
+	})
+}
+
+func TestDeclineRevokeResend(t *testing.T) {
+	w := newWorld()
+	run(t, applyInv, []scenario[domain.Invitation]{
+		{name: "OK decline", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideDeclineInvitation(i, &w.plomberie, "not now", samir, t0)
+		}, then: []domain.Event{domain.InvitationDeclined{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
+			DeclinedBy: "samir", Reason: domain.PersonalOf(samir.EmailRef, "not now")}}},
+		{name: "ErrDeclineOwn", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideDeclineInvitation(i, &w.acme, "", claire, t0)
+		}, err: domain.CodeOwnInvitation},
+		{name: "OK revoke", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideRevokeInvitation(i, &w.acme, claire)
+		}, then: []domain.Event{domain.InvitationRevoked{InvitationID: invID, InviterOrganizationID: orgA, RevokedBy: "claire"}}},
+		{name: "ErrRevokeByInvitee", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideRevokeInvitation(i, &w.plomberie, samir)
+		}, err: domain.CodeNotFound},
+		{name: "ErrRevokeByMember", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideRevokeInvitation(i, &w.acme, marc)
+		}, err: domain.CodeNotAllowed},
+		{name: "ErrRevokeAnswered", given: []domain.Event{sentEv, domain.InvitationAccepted{InvitationID: invID}}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideRevokeInvitation(i, &w.acme, claire)
+		}, err: domain.CodeInvitationAnswered},
+		{name: "OK resend an expired invitation", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideResendInvitation(i, &w.acme, "h2", "", claire, t0.Add(ttl+time.Hour), ttl)
+		}, then: []domain.Event{domain.InvitationResent{InvitationID: invID, InviterOrganizationID: orgA, InviterName: "Acme",
+			InviterSide: domain.SideClient, InviteeSide: domain.SideSubcontractor, Email: samir.EmailPersonal(),
+			Message: domain.PersonalOf(samir.EmailRef, "hello"), TokenHash: "h2", ExpiresAt: t0.Add(2*ttl + time.Hour), Locale: "fr"}}},
+		{name: "ErrResendRevoked", given: []domain.Event{sentEv, domain.InvitationRevoked{InvitationID: invID}}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideResendInvitation(i, &w.acme, "h2", "", claire, t0, ttl)
+		}, err: domain.CodeInvitationRevoked},
+		{name: "ErrResendAccepted", given: []domain.Event{sentEv, domain.InvitationAccepted{InvitationID: invID}}, when: func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideResendInvitation(i, &w.acme, "h2", "", claire, t0, ttl)
+		}, err: domain.CodeInvitationAnswered},
+	})
+	// After a resend the new expiry counts.
+	var i domain.Invitation
+	i.Apply(sentEv)
+	i.Apply(domain.InvitationResent{InvitationID: invID, TokenHash: "h2", ExpiresAt: t0.Add(2 * ttl)})
+	if got := i.StatusAt(t0.Add(ttl + time.Hour)); got != domain.StatusSent || i.TokenHash != "h2" {
+		t.Fatalf("after resend: status %q token %q; want sent with the new token", got, i.TokenHash)
+	}
+}

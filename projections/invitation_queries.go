@@ -1,0 +1,201 @@
+package projections
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// PartnerRef names the organization an invitation led to.
+type PartnerRef struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+}
+
+// SentInvitationView is a row of "Invitations sent".
+type SentInvitationView struct {
+	ID         uuid.UUID   `json:"id"`
+	Email      string      `json:"email"`
+	Status     string      `json:"status"`
+	Message    string      `json:"message"`
+	SentAt     time.Time   `json:"sent_at"`
+	ExpiresAt  time.Time   `json:"expires_at"`
+	AnsweredAt *time.Time  `json:"answered_at"`
+	Partner    *PartnerRef `json:"partner"`
+}
+
+// statusFilter turns a status into SQL on a table with status and
+// expires_at: "expired" and "sent" are told apart by the clock.
+func statusFilter(alias string) string {
+	return `($2 = '' OR ($2 = 'expired' AND ` + alias + `.status = 'sent' AND ` + alias + `.expires_at <= $3)
+		OR ($2 = 'sent' AND ` + alias + `.status = 'sent' AND ` + alias + `.expires_at > $3)
+		OR ($2 NOT IN ('sent', 'expired') AND ` + alias + `.status = $2))`
+}
+
+// SentInvitations lists an organization's sent invitations, newest first,
+// optionally of one status.
+func (r Reader) SentInvitations(ctx context.Context, org uuid.UUID, status string, now time.Time, p Page) ([]SentInvitationView, string, error) {
+	after := ""
+	if p.After != nil {
+		after = str(p.After, 0)
+	}
+	rows, err := r.Q.Query(ctx, `
+		SELECT id, email, status, message, sent_at, expires_at, answered_at, partner_id, partner_name
+		  FROM rm_invitations_sent i
+		 WHERE organization_id = $1 AND `+statusFilter("i")+`
+		   AND ($4 = '' OR (sent_at, id::text) < ($4::timestamptz, $5))
+		 ORDER BY sent_at DESC, id::text DESC LIMIT $6`,
+		org, status, now, after, str(p.After, 1), p.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (SentInvitationView, error) {
+		var v SentInvitationView
+		var pid *uuid.UUID
+		var pname *string
+		if err := row.Scan(&v.ID, &v.Email, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &pid, &pname); err != nil {
+			return v, err
+		}
+		if v.Status == "sent" && !now.Before(v.ExpiresAt) {
+			v.Status = "expired"
+		}
+		if pid != nil {
+			v.Partner = &PartnerRef{ID: *pid, Name: deref(pname)}
+		}
+		utc(&v.SentAt, &v.ExpiresAt)
+		if v.AnsweredAt != nil {
+			utc(v.AnsweredAt)
+		}
+		return v, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return pageOf(items, p.Limit, func(v SentInvitationView) string {
+		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+	})
+}
+
+// InviterRef is who sent an invitation.
+type InviterRef struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+	Side string    `json:"side"`
+}
+
+// ReceivedInvitationView is a row of "My invitations".
+type ReceivedInvitationView struct {
+	ID        uuid.UUID  `json:"id"`
+	Status    string     `json:"status"`
+	Message   string     `json:"message"`
+	SentAt    time.Time  `json:"sent_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	Inviter   InviterRef `json:"inviter"`
+}
+
+// receivedWhere selects the invitations addressed to an organization (the
+// org placeholder) of a side: claimed by it, answered by it, or
+// (unclaimed) sent to the verified email of one of its owners or admins.
+func receivedWhere(org, side string) string {
+	return `r.invitee_side = ` + side + ` AND r.inviter_id <> ` + org + ` AND (
+		r.claimed_by = ` + org + ` OR r.answered_by = ` + org + `
+		OR (r.claimed_by IS NULL AND r.answered_by IS NULL AND r.email_ref IN (
+			SELECT email_ref FROM rm_received_addressees WHERE organization_id = ` + org + `)))`
+}
+
+// ReceivedInvitations lists the invitations addressed to an organization,
+// newest first, of one status ("sent", pending, by default).
+func (r Reader) ReceivedInvitations(ctx context.Context, org uuid.UUID, side, status string, now time.Time, p Page) ([]ReceivedInvitationView, string, error) {
+	rows, err := r.Q.Query(ctx, `
+		SELECT r.id, r.status, r.message, r.sent_at, r.expires_at, r.inviter_id, r.inviter_name, r.inviter_side
+		  FROM rm_received_invitations r
+		 WHERE `+receivedWhere("$1", "$6")+` AND `+statusFilter("r")+`
+		   AND ($4 = '' OR (r.sent_at, r.id::text) < ($4::timestamptz, $5))
+		 ORDER BY r.sent_at DESC, r.id::text DESC LIMIT $7`,
+		org, status, now, str(p.After, 0), str(p.After, 1), side, p.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReceivedInvitationView, error) {
+		var v ReceivedInvitationView
+		if err := row.Scan(&v.ID, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.Inviter.ID, &v.Inviter.Name, &v.Inviter.Side); err != nil {
+			return v, err
+		}
+		if v.Status == "sent" && !now.Before(v.ExpiresAt) {
+			v.Status = "expired"
+		}
+		utc(&v.SentAt, &v.ExpiresAt)
+		return v, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return pageOf(items, p.Limit, func(v ReceivedInvitationView) string {
+		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+	})
+}
+
+// PendingInvitations counts the pending invitations addressed to an
+// organization: the red badge.
+func (r Reader) PendingInvitations(ctx context.Context, org uuid.UUID, side string, now time.Time) (int, error) {
+	var n int
+	rows, err := r.Q.Query(ctx, `SELECT count(*) FROM rm_received_invitations r
+		WHERE `+receivedWhere("$1", "$4")+` AND `+statusFilter("r"), org, "sent", now, side)
+	if err != nil {
+		return 0, err
+	}
+	n, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+	return n, err
+}
+
+// PartnerView is a row of the partner panel.
+type PartnerView struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	Name           string    `json:"name"`
+	Side           string    `json:"side"`
+	Siret          *string   `json:"siret"`
+	Since          time.Time `json:"since"`
+	InvitationID   uuid.UUID `json:"invitation_id"`
+}
+
+// Partners lists an organization's partners by name, optionally those whose
+// name contains q (case-insensitive).
+func (r Reader) Partners(ctx context.Context, org uuid.UUID, q string, p Page) ([]PartnerView, string, error) {
+	rows, err := r.Q.Query(ctx, `
+		SELECT partner_id, name, side, siret, since, invitation_id FROM rm_partners
+		 WHERE organization_id = $1 AND ($2 = '' OR lower(name) LIKE '%' || $2 || '%' ESCAPE '\')
+		   AND ($3 = '' OR (lower(name), partner_id::text) > ($3, $4))
+		 ORDER BY lower(name), partner_id::text LIMIT $5`,
+		org, likeEscape(strings.ToLower(strings.TrimSpace(q))), str(p.After, 0), str(p.After, 1), p.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[PartnerView])
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range items {
+		utc(&items[i].Since)
+	}
+	return pageOf(items, p.Limit, func(v PartnerView) string { return EncodeCursor(strings.ToLower(v.Name), v.OrganizationID.String()) })
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func utc(ts ...*time.Time) {
+	for _, t := range ts {
+		*t = t.UTC()
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -30,8 +30,12 @@ type App struct {
 
 // New builds an App with the real clock and random ids.
 func New(store *eventstore.Store) *App {
-	return &App{Store: store, Now: time.Now, NewID: uuid.New, Appended: func() {}}
+	return &App{Store: store, Now: Clock, NewID: uuid.New, Appended: func() {}}
 }
+
+// Clock is the real clock at the database's precision (microseconds, UTC),
+// so an instant answered by a command reads back the same from a query.
+func Clock() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 type requestInfoKey struct{}
 

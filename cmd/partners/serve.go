@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/api"
@@ -18,8 +19,23 @@ import (
 	"partners/app"
 	"partners/eventstore"
 	"partners/migrations"
+	"partners/notify"
+	"partners/notify/mail"
 	"partners/projections"
 )
+
+// mailSender sends through SMTP when configured, else writes .eml files.
+func mailSender(cfg Config, log *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTPURL != "" {
+		s, err := mail.NewSMTPSender(cfg.SMTPURL, cfg.SMTPFrom, log)
+		if err != nil {
+			return nil, fmt.Errorf("PARTNERS_SMTP_URL: %w", err)
+		}
+		return s, nil
+	}
+	log.Info("no SMTP configured: emails are written as .eml files", "dir", cfg.MailDir)
+	return mail.NewFileSender(cfg.MailDir, cfg.SMTPFrom, log), nil
+}
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	var level slog.Level
@@ -72,8 +88,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 		pool.Close()
 		return nil, fmt.Errorf("PARTNERS_DATA_KEY: %w", err)
 	}
-	store := eventstore.New(pool, keys, time.Now)
+	store := eventstore.New(pool, keys, app.Clock)
 	a := app.New(store)
+	a.InvitationTTL = cfg.InvitationTTL
 	proj := projections.NewProjector(store, log, projections.All()...)
 	a.Appended = proj.Wake
 	return &services{pool: pool, store: store, app: a, projector: proj, log: log}, nil
@@ -103,10 +120,27 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	srv, err := api.New(api.Config{
 		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log,
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
 		return err
+	}
+	sender, err := mailSender(cfg, log)
+	if err != nil {
+		return err
+	}
+	pipeline := notify.NewPipeline(svc.store, sender, cfg.PublicURL, log)
+	reactions, err := eventstore.NewReactions(svc.store, svc.pool, watermill.NewSlogLogger(log.With("component", "watermill")))
+	if err != nil {
+		return err
+	}
+	if err := reactions.Add(notify.ConsumerGroup, pipeline.Queue); err != nil {
+		return err
+	}
+	for group, react := range svc.app.Reactions() {
+		if err := reactions.Add(group, react); err != nil {
+			return err
+		}
 	}
 
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
@@ -117,6 +151,17 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		if err := svc.projector.Run(workers); err != nil {
 			log.Error("projector stopped", "err", err)
 		}
+	}()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := reactions.Run(workers); err != nil {
+			log.Error("watermill router stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_ = pipeline.Run(workers)
 	}()
 
 	httpSrv := &http.Server{

@@ -8,6 +8,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"partners/api/auth"
 	"partners/app"
+	"partners/domain"
 	"partners/projections"
 )
 
@@ -42,6 +44,9 @@ type Config struct {
 	Now func() time.Time
 	// PublicURL is the web app's base for the links in answers.
 	PublicURL string
+	// ForgetMail deletes a forgotten person's mail files, when emails are
+	// written to a folder.
+	ForgetMail func(ctx context.Context, ref domain.PersonRef) (int, error)
 }
 
 // Server is the HTTP edge.
@@ -97,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 	s.invitationRoutes(v1)
 	s.portalRoutes(v1)
 	s.teamRoutes(v1)
+	s.adminRoutes(v1)
 	return s, nil
 }
 

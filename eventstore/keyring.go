@@ -427,3 +427,27 @@ func dedupe(s []string) []string {
 	}
 	return out
 }
+
+// Plain turns an opened document into what people read: each personal value
+// becomes its clear string, or domain.Forgotten.
+func Plain(opened []byte) (json.RawMessage, error) {
+	if !bytes.Contains(opened, clearMarker) {
+		return opened, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(opened))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	v = walk(v, func(m map[string]any) any {
+		if _, ok := m["pd"].(string); !ok {
+			return nil
+		}
+		if s, ok := m["v"].(string); ok {
+			return s
+		}
+		return domain.Forgotten
+	})
+	return json.Marshal(v)
+}

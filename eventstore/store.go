@@ -178,6 +178,7 @@ type encoded struct {
 	schema   int
 	data     []byte
 	orgs     []uuid.UUID
+	people   []string
 	version  int
 	position int64
 }
@@ -233,10 +234,11 @@ func (s *Store) encode(b Batch) ([]byte, []domain.PersonRef, []*encoded, error) 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("encode metadata: %w", err)
 	}
-	refs, err := personRefs(meta)
+	metaRefs, err := personRefs(meta)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	refs := append([]domain.PersonRef(nil), metaRefs...)
 	var encs []*encoded
 	for i := range b.Streams {
 		st := &b.Streams[i]
@@ -254,7 +256,7 @@ func (s *Store) encode(b Batch) ([]byte, []domain.PersonRef, []*encoded, error) 
 				return nil, nil, nil, err
 			}
 			refs = append(refs, r...)
-			e := &encoded{stream: st, ev: ev, eventTyp: spec.Type, schema: spec.Version, data: data}
+			e := &encoded{stream: st, ev: ev, eventTyp: spec.Type, schema: spec.Version, data: data, people: refStrings(metaRefs, r)}
 			if o, ok := ev.Data.(domain.Organizational); ok {
 				e.orgs = o.OrganizationIDs()
 			}
@@ -265,6 +267,20 @@ func (s *Store) encode(b Batch) ([]byte, []domain.PersonRef, []*encoded, error) 
 		}
 	}
 	return meta, refs, encs, nil
+}
+
+func refStrings(parts ...[]domain.PersonRef) []string {
+	out := []string{}
+	seen := map[domain.PersonRef]bool{}
+	for _, p := range parts {
+		for _, r := range p {
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, string(r))
+			}
+		}
+	}
+	return out
 }
 
 func hasAny(b Batch) bool {
@@ -421,6 +437,7 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 	schemas := make([]int32, n)
 	datas := make([]string, n)
 	orgs := make([]string, n)
+	people := make([]string, n)
 	for i, e := range evs {
 		sealed, err := seal(e.data, keys)
 		if err != nil {
@@ -429,6 +446,7 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 		e.data = sealed
 		eventIDs[i], types[i], schemas[i], datas[i] = e.ev.ID, e.eventTyp, int32(e.schema), string(sealed)
 		orgs[i] = uuidArrayLiteral(e.orgs)
+		people[i] = textArrayLiteral(e.people)
 	}
 	expected := -1
 	if st.Expected.kind == expectExact {
@@ -438,16 +456,16 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 		WITH current AS (
 			SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1)
 		INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type,
-		                    schema_version, data, metadata, organization_ids, recorded_at)
+		                    schema_version, data, metadata, organization_ids, person_refs, recorded_at)
 		SELECT u.event_id, $1, $2, current.v + u.ord, u.event_type, u.schema_version,
-		       u.data::jsonb, $3::jsonb, u.orgs::uuid[], $4
+		       u.data::jsonb, $3::jsonb, u.orgs::uuid[], u.people::text[], $4
 		  FROM current,
-		       unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[])
-		         WITH ORDINALITY AS u(event_id, event_type, schema_version, data, orgs, ord)
+		       unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $11::text[])
+		         WITH ORDINALITY AS u(event_id, event_type, schema_version, data, orgs, people, ord)
 		 WHERE $10::int < 0 OR current.v = $10::int
 		 ORDER BY u.ord
 		RETURNING position, stream_version, event_id`,
-		st.StreamID, st.StreamType, string(meta), at, eventIDs, types, schemas, datas, orgs, expected)
+		st.StreamID, st.StreamType, string(meta), at, eventIDs, types, schemas, datas, orgs, expected, people)
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
@@ -478,6 +496,21 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 		return concurrencyError(st.StreamID)
 	}
 	return nil
+}
+
+func textArrayLiteral(items []string) string {
+	b := []byte{'{'}
+	for i, s := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		// person refs are base64url with a prefix: no quoting needed, but
+		// quote anyway so the literal never depends on it.
+		b = append(b, '"')
+		b = append(b, s...)
+		b = append(b, '"')
+	}
+	return string(append(b, '}'))
 }
 
 func uuidArrayLiteral(ids []uuid.UUID) string {

@@ -12,6 +12,9 @@ CREATE TABLE events (
     data             jsonb       NOT NULL,
     metadata         jsonb       NOT NULL,
     organization_ids uuid[]      NOT NULL DEFAULT '{}',
+    -- keyed hashes of the persons whose sealed data the event holds, for
+    -- access exports (GDPR article 15); never the data itself
+    person_refs      text[]      NOT NULL DEFAULT '{}',
     recorded_at      timestamptz NOT NULL,
     CONSTRAINT events_event_id_unique UNIQUE (event_id),
     CONSTRAINT events_stream_version_unique UNIQUE (stream_id, stream_version)
@@ -22,6 +25,7 @@ CREATE TABLE events (
 CREATE INDEX events_log_order ON events (transaction_id, position);
 CREATE INDEX events_organizations ON events USING gin (organization_ids);
 CREATE INDEX events_recorded_at ON events (recorded_at);
+CREATE INDEX events_person_refs ON events USING gin (person_refs);
 
 CREATE FUNCTION events_are_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

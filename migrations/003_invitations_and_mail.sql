@@ -73,6 +73,9 @@ CREATE TABLE mail_queue (
     message_id      text        PRIMARY KEY,
     event_id        uuid        NOT NULL,
     recipient       text        NOT NULL,
+    -- the recipient's person ref (never the address), so forgetting them
+    -- can find their emails
+    person_ref      text        NOT NULL DEFAULT '',
     queued_at       timestamptz NOT NULL DEFAULT now(),
     attempts        integer     NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
@@ -83,6 +86,7 @@ CREATE TABLE mail_queue (
 );
 CREATE INDEX mail_queue_due ON mail_queue (next_attempt_at) WHERE sent_at IS NULL AND dropped_at IS NULL;
 CREATE INDEX mail_queue_event ON mail_queue (event_id);
+CREATE INDEX mail_queue_person ON mail_queue (person_ref);
 
 ---- create above / drop below ----
 DROP TABLE mail_queue, rm_partners, rm_received_addressees, rm_received_invitations, rm_invitations_sent;

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"partners/domain"
 	"partners/eventstore"
 	"partners/notify/mail"
 )
@@ -72,8 +75,8 @@ func (p *Pipeline) Queue(ctx context.Context, tx *sql.Tx, ev *eventstore.Event) 
 	}
 	queued := false
 	for _, m := range rule(ev, p.publicURL) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_queue (message_id, event_id, recipient) VALUES ($1, $2, $3)
-			ON CONFLICT (message_id) DO NOTHING`, p.MessageID(ev.EventID, m.Recipient), ev.EventID, m.Recipient); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_queue (message_id, event_id, recipient, person_ref) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (message_id) DO NOTHING`, p.MessageID(ev.EventID, m.Recipient), ev.EventID, m.Recipient, string(m.To.Owner)); err != nil {
 			return fmt.Errorf("queue email: %w", err)
 		}
 		queued = true
@@ -245,4 +248,27 @@ func truncate(s string) string {
 		return s[:500]
 	}
 	return s
+}
+
+// ForgetFiles deletes the .eml files written to a forgotten person, when
+// emails go to a folder instead of SMTP. It reports how many it removed.
+func (p *Pipeline) ForgetFiles(ctx context.Context, dir string, ref domain.PersonRef) (int, error) {
+	rows, err := p.pool.Query(ctx, `SELECT message_id FROM mail_queue WHERE person_ref = $1`, string(ref))
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := os.Remove(filepath.Join(dir, mail.EMLFileName(id)))
+		if err == nil {
+			n++
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -184,7 +184,7 @@ func (p *Projector) Step(ctx context.Context) (int, error) {
 			if !cp.cursor.Less(evs[i].Cursor) {
 				continue // this read model already has it
 			}
-			pr.Apply(w, &evs[i])
+			applyEvent(pr, w, &evs[i])
 			last = &evs[i]
 		}
 		if last != nil {

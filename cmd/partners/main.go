@@ -21,6 +21,7 @@ Usage:
   partners migrate               create the database if missing and apply migrations
   partners token --sub ID --email E [--name N] [--admin] [--ttl 24h]
                                  print a signed development JWT for the configured secret
+  partners forget EMAIL          forget a person: destroy their keys, keep the history
 
 Configuration comes from PARTNERS_* environment variables (see README.md).
 `
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, stdout)
 	case "token":
 		return token(cfg, args[1:], stdout, stderr)
+	case "forget":
+		return forget(ctx, cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

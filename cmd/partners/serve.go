@@ -17,6 +17,7 @@ import (
 	"partners/api"
 	"partners/api/auth"
 	"partners/app"
+	"partners/domain"
 	"partners/eventstore"
 	"partners/migrations"
 	"partners/notify"
@@ -118,18 +119,24 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{
-		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log,
-		TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
-	})
-	if err != nil {
-		return err
-	}
 	sender, err := mailSender(cfg, log)
 	if err != nil {
 		return err
 	}
 	pipeline := notify.NewPipeline(svc.store, sender, cfg.PublicURL, log)
+	apiCfg := api.Config{
+		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log,
+		TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
+	}
+	if cfg.SMTPURL == "" {
+		apiCfg.ForgetMail = func(ctx context.Context, ref domain.PersonRef) (int, error) {
+			return pipeline.ForgetFiles(ctx, cfg.MailDir, ref)
+		}
+	}
+	srv, err := api.New(apiCfg)
+	if err != nil {
+		return err
+	}
 	reactions, err := eventstore.NewReactions(svc.store, svc.pool, watermill.NewSlogLogger(log.With("component", "watermill")))
 	if err != nil {
 		return err
@@ -199,4 +206,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+func notifyFiles(ctx context.Context, svc *services, cfg Config, ref domain.PersonRef) (int, error) {
+	return notify.NewPipeline(svc.store, nil, cfg.PublicURL, svc.log).ForgetFiles(ctx, cfg.MailDir, ref)
 }

@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"partners/internal/apitest"
+	"partners/internal/pgtest"
+)
+
+// tablesHolding lists the tables of the database where any row's text holds
+// needle (case-insensitive): events, outbox, read models, everything.
+func tablesHolding(t *testing.T, pool *pgxpool.Pool, needle string) []string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := pool.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, tbl := range tables {
+		var n int
+		q := `SELECT count(*) FROM ` + pgx.Identifier{tbl}.Sanitize() + ` t WHERE t::text ILIKE '%' || $1 || '%'`
+		if err := pool.QueryRow(ctx, q, needle).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", tbl, err)
+		}
+		if n > 0 {
+			found = append(found, tbl)
+		}
+	}
+	return found
+}
+
+func TestForgetPerson(t *testing.T) {
+	pool := pgtest.Fresh2(t)
+	s := apitest.Start(t, pool, apitest.Options{})
+	claire := apitest.NewUser(t, "Claire")
+	zoe := apitest.NewUser(t, "Zoé")
+	zoe.Name = "Zoé Dupont-Laval"
+	zoe.Token = apitest.Token(t, zoe.Sub, zoe.Email, zoe.Name)
+	admin := apitest.Token(t, "ops-1", "ops@partners.example", "Ops", "partners:admin")
+
+	acme, _ := s.CreateOrganization(t, claire, "Acme", "client")
+	id, _, _ := invite(t, s, claire, acme, zoe.Email, map[string]any{"message": "Chère Zoé Dupont-Laval, bienvenue"})
+	zorg, _ := s.CreateOrganization(t, zoe, "Zoé Peinture", "subcontractor")
+	acc := post(t, s, zoe, "/v1/invitations/"+id+"/accept", map[string]any{"organization_id": zorg})
+	apitest.Expect(t, acc, http.StatusOK)
+	s.Get(t, claire, "/v1/organizations/"+acme+"/invitations/sent", acc.Position)
+	if got := tablesHolding(t, pool, zoe.Email); len(got) == 0 {
+		t.Fatal("the email is nowhere before forgetting: the test searches wrong")
+	}
+
+	disc := s.Do(t, apitest.Request{Method: "GET", Path: "/v1/admin/people/disclosures?email=" + zoe.Email, Token: admin})
+	apitest.Expect(t, disc, http.StatusOK)
+	if !strings.Contains(string(disc.Body), acme) || !strings.Contains(string(disc.Body), zorg) {
+		t.Fatalf("disclosures = %s; want both organizations", disc.Body)
+	}
+	apitest.Expect(t, s.Do(t, apitest.Request{Method: "POST", Path: "/v1/admin/people/forget", Token: claire.Token,
+		Body: map[string]any{"email": zoe.Email}}), http.StatusForbidden, "not_allowed")
+
+	f := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/admin/people/forget", Token: admin, Body: map[string]any{"email": strings.ToUpper(zoe.Email)}})
+	apitest.Expect(t, f, http.StatusOK)
+	if f.JSON(t)["keys_destroyed"] != float64(1) {
+		t.Fatalf("forget answer = %s; want one key destroyed", f.Body)
+	}
+	// Wait for every read model to apply the PersonForgotten event.
+	for _, path := range []string{"/v1/organizations/" + acme + "/invitations/sent", "/v1/organizations/" + zorg + "/members",
+		"/v1/organizations/" + zorg + "/invitations/received?status=accepted", "/v1/organizations/" + acme + "/partners"} {
+		owner := claire
+		if strings.Contains(path, zorg) {
+			owner = zoe
+		}
+		r := s.Get(t, owner, path, f.Position)
+		apitest.Expect(t, r, http.StatusOK)
+	}
+	for _, needle := range []string{zoe.Email, "Dupont-Laval"} {
+		if got := tablesHolding(t, pool, needle); len(got) != 0 {
+			t.Errorf("after forgetting, %q is still in clear text in %v", needle, got)
+		}
+	}
+	sent := list(t, s, claire, "/v1/organizations/"+acme+"/invitations/sent", f.Position)
+	if len(sent) != 1 || sent[0]["email"] != "[forgotten]" || sent[0]["status"] != "accepted" {
+		t.Fatalf("sent list after forgetting = %v; want the invitation, accepted, email [forgotten]", sent)
+	}
+	members := list(t, s, zoe, "/v1/organizations/"+zorg+"/members", f.Position)
+	if len(members) != 1 || members[0]["email"] != "[forgotten]" || members[0]["name"] != "[forgotten]" || members[0]["role"] != "owner" {
+		t.Fatalf("members after forgetting = %v", members)
+	}
+	ev := s.Do(t, apitest.Request{Method: "GET", Path: "/v1/admin/streams/invitation-" + id + "/events", Token: admin})
+	apitest.Expect(t, ev, http.StatusOK)
+	if strings.Contains(string(ev.Body), zoe.Email) || !strings.Contains(string(ev.Body), "[forgotten]") || !strings.Contains(string(ev.Body), "InvitationAccepted") {
+		t.Fatalf("stream after forgetting = %s", ev.Body)
+	}
+	// The erasure is itself audited, and holds no personal data.
+	var data string
+	if err := pool.QueryRow(context.Background(), `SELECT data::text FROM events WHERE event_type = 'PersonForgotten'`).Scan(&data); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(data), "zo") && strings.Contains(data, "@") {
+		t.Fatalf("PersonForgotten holds personal data: %s", data)
+	}
+}

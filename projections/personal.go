@@ -1,0 +1,44 @@
+package projections
+
+import (
+	"partners/domain"
+	"partners/eventstore"
+)
+
+// PersonalColumn is a read-model column holding a person's data, with the
+// column naming its owner.
+type PersonalColumn struct {
+	Table, Value, Ref string
+}
+
+// personalColumns says, per read model, where personal data sits. When a
+// person is forgotten every driver (live, rebuild, as-of) scrubs these
+// copies at the PersonForgotten event's place in the log, so a live read
+// model and a replay agree.
+var personalColumns = map[string][]PersonalColumn{
+	"members": {
+		{Table: "rm_members", Value: "email", Ref: "email_ref"},
+		{Table: "rm_members", Value: "name", Ref: "email_ref"},
+	},
+	"invitations_sent": {
+		{Table: "rm_invitations_sent", Value: "email", Ref: "email_ref"},
+		{Table: "rm_invitations_sent", Value: "message", Ref: "message_ref"},
+	},
+	"invitations_received": {
+		{Table: "rm_received_invitations", Value: "message", Ref: "message_ref"},
+	},
+}
+
+// applyEvent runs a read model's handler for one event, then scrubs its
+// copies of a forgotten person's data.
+func applyEvent(pr Projection, w *Writer, ev *eventstore.Event) {
+	pr.Apply(w, ev)
+	f, ok := ev.Data.(domain.PersonForgotten)
+	if !ok {
+		return
+	}
+	for _, c := range personalColumns[pr.Name()] {
+		w.Exec(`UPDATE `+c.Table+` SET `+c.Value+` = $1 WHERE `+c.Ref+` = $2 AND `+c.Value+` IS DISTINCT FROM $1`,
+			domain.Forgotten, string(f.PersonRef))
+	}
+}

@@ -1,13 +1,252 @@
 package api
 
 import (
-	"github.com/gin-gonic/gin"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
 
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"partners/domain"
+	"partners/eventstore"
 	"partners/projections"
 )
 
-// adminHistoryRoutes are the rebuild endpoints (history feature).
-func (s *Server) adminHistoryRoutes(admin *gin.RouterGroup) {}
+func (s *Server) historyRoutes(v1 *gin.RouterGroup) {
+	v1.GET("/organizations/:org/audit", s.audit)
+}
 
-// withRebuild adds a rebuild's progress to a projection's status.
-func (s *Server) withRebuild(st projections.Status) any { return st }
+// adminHistoryRoutes are the rebuild endpoints.
+func (s *Server) adminHistoryRoutes(admin *gin.RouterGroup) {
+	admin.POST("/projections/:name/rebuild", s.rebuild)
+}
+
+type projectionView struct {
+	projections.Status
+	Rebuild *projections.RebuildStatus `json:"rebuild"`
+}
+
+// withRebuild adds the last rebuild's progress to a projection's status.
+func (s *Server) withRebuild(st projections.Status) any {
+	v := projectionView{Status: st}
+	if rb, err := s.cfg.Projector.RebuildStatusOf(context.Background(), st.Name); err == nil {
+		v.Rebuild = rb
+	}
+	return v
+}
+
+// rebuild starts rebuilding a read model beside the live one; it answers at
+// once (202) and reports progress in GET /v1/admin/projections.
+func (s *Server) rebuild(c *gin.Context) {
+	name := c.Param("name")
+	err := s.cfg.Projector.StartRebuild(c.Request.Context(), name)
+	switch {
+	case errors.Is(err, projections.ErrUnknownProjection):
+		writeProblem(c, domain.Errorf(domain.CodeNotFound, "No such read model."))
+		return
+	case errors.Is(err, projections.ErrRebuildRunning):
+		writeProblem(c, domain.Errorf(domain.CodeConcurrencyConflict, "A rebuild of this read model is already running."))
+		return
+	case err != nil:
+		writeProblem(c, err)
+		return
+	}
+	go func() {
+		ctx := context.WithoutCancel(c.Request.Context())
+		if err := s.cfg.Projector.RunRebuild(ctx, name, nil); err != nil {
+			s.cfg.Log.Error("rebuild failed", "projection", name, "err", err)
+			return
+		}
+		s.cfg.Log.Info("rebuild done", "projection", name)
+	}()
+	c.JSON(http.StatusAccepted, gin.H{"name": name, "state": "running"})
+}
+
+// auditItem is one event of an organization's audit log.
+type auditItem struct {
+	Position   int64           `json:"position"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Type       string          `json:"type"`
+	Actor      ActorView       `json:"actor"`
+	Stream     string          `json:"stream"`
+	Data       json.RawMessage `json:"data"`
+}
+
+func auditOf(e eventstore.Event) (auditItem, error) {
+	data, err := eventstore.Plain(e.OpenData)
+	if err != nil {
+		return auditItem{}, err
+	}
+	return auditItem{Position: e.Position, OccurredAt: e.RecordedAt.UTC(), Type: e.Type,
+		Actor: ActorView{UserID: e.Meta.Actor.UserID, Email: e.Meta.Actor.Email.Value}, Stream: e.StreamID, Data: data}, nil
+}
+
+// audit is an organization's audit log: every event that touched it, in the
+// log's order. json is a page; csv and jsonl stream everything from the
+// cursor on, in constant memory.
+func (s *Server) audit(c *gin.Context) {
+	org, _, err := s.member(c, domain.ActionAuditRead)
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	var v domain.Validation
+	format := c.DefaultQuery("format", "json")
+	v.Check(format != "json" && format != "csv" && format != "jsonl", "format", "must be json, csv or jsonl")
+	limit := 50
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		v.Check(err != nil || n < 1 || n > MaxLimit, "limit", "must be a whole number from 1 to 200")
+		limit = n
+	}
+	var after eventstore.Cursor
+	if raw := c.Query("cursor"); raw != "" {
+		key, err := projections.DecodeCursor(raw, 2)
+		var txErr, posErr error
+		if err == nil {
+			after.TxID, txErr = strconv.ParseUint(keyString(key[0]), 10, 64)
+			after.Offset, posErr = strconv.ParseInt(keyString(key[1]), 10, 64)
+		}
+		v.Check(err != nil || txErr != nil || posErr != nil, "cursor", "is not a cursor this service returned")
+	}
+	if err := v.Err(); err != nil {
+		writeProblem(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	store := s.cfg.App.Store
+	if format == "json" {
+		evs, err := store.OrganizationLog(ctx, org, after, limit+1)
+		if err != nil {
+			writeProblem(c, err)
+			return
+		}
+		var next string
+		if len(evs) > limit {
+			evs = evs[:limit]
+			last := evs[limit-1].Cursor
+			next = projections.EncodeCursor(strconv.FormatUint(last.TxID, 10), strconv.FormatInt(last.Offset, 10))
+		}
+		items := make([]auditItem, 0, len(evs))
+		for _, e := range evs {
+			it, err := auditOf(e)
+			if err != nil {
+				writeProblem(c, err)
+				return
+			}
+			items = append(items, it)
+		}
+		c.JSON(http.StatusOK, listOf(items, next))
+		return
+	}
+	s.exportAudit(c, org, after, format)
+}
+
+func keyString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cursor, format string) {
+	w := c.Writer
+	name := "audit-" + org.String() + "." + format
+	if format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	} else {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.WriteHeader(http.StatusOK)
+	cw := csv.NewWriter(w)
+	if format == "csv" {
+		_ = cw.Write([]string{"position", "occurred_at", "type", "actor_user_id", "actor_email", "stream", "data"})
+	}
+	enc := json.NewEncoder(w)
+	err := s.cfg.App.Store.StreamOrganizationLog(c.Request.Context(), org, after, func(evs []eventstore.Event) error {
+		for _, e := range evs {
+			it, err := auditOf(e)
+			if err != nil {
+				return err
+			}
+			if format == "csv" {
+				if err := cw.Write([]string{strconv.FormatInt(it.Position, 10), it.OccurredAt.Format(time.RFC3339Nano), it.Type,
+					it.Actor.UserID, it.Actor.Email, it.Stream, string(it.Data)}); err != nil {
+					return err
+				}
+			} else if err := enc.Encode(it); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		w.Flush()
+		return cw.Error()
+	})
+	cw.Flush()
+	if err != nil {
+		// The status is already sent: cut the export short and say so in the
+		// log; a client sees a truncated file, never a silent success.
+		s.cfg.Log.Error("audit export interrupted", "organization_id", org, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// asOf reads ?as_of=: zero when absent; a future instant is refused.
+func (s *Server) asOf(c *gin.Context) (time.Time, error) {
+	raw := c.Query("as_of")
+	if raw == "" {
+		return time.Time{}, nil
+	}
+	if len(raw) > 64 {
+		return time.Time{}, domain.Invalid("as_of", "must be an RFC 3339 time such as 2026-03-01T12:00:00Z")
+	}
+	t, err := parseTime("as_of", raw)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t.After(s.cfg.Now()) {
+		return time.Time{}, domain.Invalid("as_of", "must not be in the future")
+	}
+	return t, nil
+}
+
+// read runs a query against the live read models, or, with ?as_of=,
+// against a replay of the organization's events up to that instant (the
+// same handlers writing into temporary tables). now is the instant the
+// answer is computed for (expiry depends on it).
+func (s *Server) read(c *gin.Context, org uuid.UUID, names []string, refs []string, fn func(ctx context.Context, r projections.Reader, now time.Time) error) error {
+	at, err := s.asOf(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	if at.IsZero() {
+		return fn(ctx, s.reader(), s.cfg.Now())
+	}
+	ps, err := projections.ByName(names...)
+	if err != nil {
+		return err
+	}
+	return projections.AsOf(ctx, s.cfg.App.Store, ps, projections.Filter{Organization: org, PersonRefs: refs, Until: at},
+		func(ctx context.Context, r projections.Reader) error { return fn(ctx, r, at) })
+}
+
+var (
+	historyEndpoints = []endpoint{
+		{method: "GET", path: "/v1/organizations/{org}/audit", summary: "Every event that touched the organization, in the log's order; csv and jsonl stream everything from the cursor on",
+			status: 200, query: []string{"limit", "cursor", "format"}, response: listOfSchema(ref("AuditEvent"))},
+		{method: "POST", path: "/v1/admin/projections/{name}/rebuild", summary: "Rebuild a read model beside the live one and swap when caught up (admin scope)", status: 202,
+			response: obj([]string{"name", "state"}, schema{"name": str(""), "state": str("")})},
+	}
+	historyComponents = schema{
+		"AuditEvent": obj([]string{"position", "occurred_at", "type", "actor", "stream", "data"}, schema{
+			"position": integer, "occurred_at": str("date-time"), "type": str(""),
+			"actor":  obj([]string{"user_id", "email"}, schema{"user_id": str(""), "email": str("")}),
+			"stream": str(""), "data": schema{"type": "object"},
+		}),
+	}
+)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"partners/app"
 	"partners/domain"
 	"partners/notify/mail"
+	"partners/projections"
 )
 
 func (s *Server) invitationRoutes(v1 *gin.RouterGroup) {
@@ -142,7 +144,12 @@ func (s *Server) sentInvitations(c *gin.Context) {
 		writeProblem(c, err)
 		return
 	}
-	items, next, err := s.reader().SentInvitations(c.Request.Context(), org, status, s.cfg.Now(), page)
+	var items []projections.SentInvitationView
+	var next string
+	err = s.read(c, org, []string{"invitations_sent"}, nil, func(ctx context.Context, r projections.Reader, now time.Time) error {
+		items, next, err = r.SentInvitations(ctx, org, status, now, page)
+		return err
+	})
 	if err != nil {
 		writeProblem(c, err)
 		return
@@ -174,7 +181,21 @@ func (s *Server) receivedInvitations(c *gin.Context) {
 		writeProblem(c, err)
 		return
 	}
-	items, next, err := s.reader().ReceivedInvitations(c.Request.Context(), org, o.Side, status, s.cfg.Now(), page)
+	var refs []string
+	if c.Query("as_of") != "" {
+		// Invitations addressed by email touch no organization until
+		// answered: replay those carrying any of this organization's people.
+		if refs, err = s.cfg.App.PeopleOf(c.Request.Context(), org); err != nil {
+			writeProblem(c, err)
+			return
+		}
+	}
+	var items []projections.ReceivedInvitationView
+	var next string
+	err = s.read(c, org, []string{"invitations_received"}, refs, func(ctx context.Context, r projections.Reader, now time.Time) error {
+		items, next, err = r.ReceivedInvitations(ctx, org, o.Side, status, now, page)
+		return err
+	})
 	if err != nil {
 		writeProblem(c, err)
 		return
@@ -232,7 +253,12 @@ func (s *Server) partners(c *gin.Context) {
 		writeProblem(c, err)
 		return
 	}
-	items, next, err := s.reader().Partners(c.Request.Context(), org, q, page)
+	var items []projections.PartnerView
+	var next string
+	err = s.read(c, org, []string{"partners"}, nil, func(ctx context.Context, r projections.Reader, _ time.Time) error {
+		items, next, err = r.Partners(ctx, org, q, page)
+		return err
+	})
 	if err != nil {
 		writeProblem(c, err)
 		return

@@ -82,8 +82,8 @@ var coreComponents = schema{
 
 // components and endpoints gather every feature's part of the document.
 var (
-	components = merge(coreComponents, invitationComponents, portalComponents, teamComponents, adminComponents)
-	endpoints  = concat(coreEndpoints, invitationEndpoints, portalEndpoints, teamEndpoints, adminEndpoints)
+	components = merge(coreComponents, invitationComponents, portalComponents, teamComponents, adminComponents, historyComponents)
+	endpoints  = concat(coreEndpoints, invitationEndpoints, portalEndpoints, teamEndpoints, adminEndpoints, historyEndpoints)
 )
 
 func merge(parts ...schema) schema {
@@ -128,6 +128,7 @@ var queryParams = map[string]schema{
 	"status":       {"name": "status", "in": "query", "schema": enum("sent", "accepted", "declined", "revoked", "expired")},
 	"q":            {"name": "q", "in": "query", "description": "part of the partner's name", "schema": str("")},
 	"token":        {"name": "token", "in": "query", "required": true, "schema": str("")},
+	"format":       {"name": "format", "in": "query", "schema": enum("json", "csv", "jsonl")},
 	"email":        {"name": "email", "in": "query", "required": true, "schema": str("email")},
 	"min_position": {"name": "min_position", "in": "query", "description": "wait (at most 5 s) until the read model has applied the event at this position", "schema": schema{"type": "integer", "minimum": 0}},
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -119,7 +120,12 @@ func (s *Server) listMembers(c *gin.Context) {
 		writeProblem(c, err)
 		return
 	}
-	items, next, err := s.reader().Members(c.Request.Context(), org, page)
+	var items []projections.MemberView
+	var next string
+	err = s.read(c, org, []string{"members"}, nil, func(ctx context.Context, r projections.Reader, _ time.Time) error {
+		items, next, err = r.Members(ctx, org, page)
+		return err
+	})
 	if err != nil {
 		writeProblem(c, err)
 		return

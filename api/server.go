@@ -102,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 	s.invitationRoutes(v1)
 	s.portalRoutes(v1)
 	s.teamRoutes(v1)
+	s.historyRoutes(v1)
 	s.adminRoutes(v1)
 	return s, nil
 }

@@ -119,3 +119,23 @@ func (a *App) Disclosures(ctx context.Context, email domain.Email) (domain.Perso
 	}
 	return ref, out, rows.Err()
 }
+
+// PeopleOf lists the person refs that ever appeared in an organization's
+// own stream (its members, past and present), for as-of replays of
+// invitations addressed to them by email.
+func (a *App) PeopleOf(ctx context.Context, org uuid.UUID) ([]string, error) {
+	rows, err := a.Store.Pool().Query(ctx, `SELECT DISTINCT unnest(person_refs) FROM events WHERE stream_id = $1`, domain.OrganizationStream(org))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	refs := []string{}
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		refs = append(refs, r)
+	}
+	return refs, rows.Err()
+}

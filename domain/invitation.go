@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -139,7 +141,8 @@ func (e PartnershipEstablished) OrganizationIDs() []uuid.UUID {
 }
 
 func init() {
-	register(EventSpec{Type: "InvitationSent", New: func() Event { return &InvitationSent{} }})
+	register(EventSpec{Type: "InvitationSent", Version: 2, New: func() Event { return &InvitationSent{} },
+		Upcast: map[int]func(json.RawMessage) (json.RawMessage, error){1: upcastInvitationSentV1}})
 	register(EventSpec{Type: "InvitationClaimed", New: func() Event { return &InvitationClaimed{} }})
 	register(EventSpec{Type: "InvitationAccepted", New: func() Event { return &InvitationAccepted{} }})
 	register(EventSpec{Type: "InvitationDeclined", New: func() Event { return &InvitationDeclined{} }})
@@ -414,4 +417,26 @@ func DecideResendInvitation(inv *Invitation, inviter *Organization, tokenHash, l
 		InviterName: inv.InviterName, InviterSide: inv.InviterSide, InviteeSide: inv.InviteeSide,
 		Email: inv.Email, Message: inv.Message,
 		TokenHash: tokenHash, ExpiresAt: now.Add(ttl).UTC(), Locale: locale}}, nil
+}
+
+// upcastInvitationSentV1 reads the first version of InvitationSent, which
+// did not record the invitee's side: it is always the opposite of the
+// inviter's (a client invites subcontractors and the reverse).
+func upcastInvitationSentV1(payload json.RawMessage) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, err
+	}
+	if _, ok := m["invitee_side"]; !ok {
+		var inviter string
+		if err := json.Unmarshal(m["inviter_side"], &inviter); err != nil {
+			return nil, fmt.Errorf("inviter_side: %w", err)
+		}
+		side, err := ParseSide(inviter)
+		if err != nil {
+			return nil, err
+		}
+		m["invitee_side"], _ = json.Marshal(side.Opposite().String())
+	}
+	return json.Marshal(m)
 }

@@ -121,26 +121,38 @@ func (s *Store) Decode(ctx context.Context, q Queryer, envs []Envelope) ([]Event
 const envelopeColumns = `position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
 	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
 
-func scanEnvelopes(rows pgx.Rows) ([]Envelope, error) {
+// ScanEnvelopes reads rows of the events table selected with the envelope
+// columns (position, transaction_id::text, event_id, stream_id, stream_type,
+// stream_version, event_type, schema_version, data::text, metadata::text,
+// organization_ids, recorded_at).
+func ScanEnvelopes(rows pgx.Rows) ([]Envelope, error) {
 	defer rows.Close()
 	var out []Envelope
 	for rows.Next() {
-		var e Envelope
-		var tx, data, meta string
-		if err := rows.Scan(&e.Position, &tx, &e.EventID, &e.StreamID, &e.StreamType, &e.StreamVersion,
-			&e.Type, &e.SchemaVersion, &data, &meta, &e.OrganizationIDs, &e.RecordedAt); err != nil {
+		e, err := scanEnvelope(rows)
+		if err != nil {
 			return nil, err
 		}
-		e.Data, e.Metadata = json.RawMessage(data), json.RawMessage(meta)
-		txid, err := strconv.ParseUint(tx, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("transaction id %q: %w", tx, err)
-		}
-		e.Cursor = Cursor{TxID: txid, Offset: e.Position}
-		e.RecordedAt = e.RecordedAt.UTC()
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+func scanEnvelope(rows pgx.Rows) (Envelope, error) {
+	var e Envelope
+	var tx, data, meta string
+	if err := rows.Scan(&e.Position, &tx, &e.EventID, &e.StreamID, &e.StreamType, &e.StreamVersion,
+		&e.Type, &e.SchemaVersion, &data, &meta, &e.OrganizationIDs, &e.RecordedAt); err != nil {
+		return e, err
+	}
+	e.Data, e.Metadata = json.RawMessage(data), json.RawMessage(meta)
+	txid, err := strconv.ParseUint(tx, 10, 64)
+	if err != nil {
+		return e, fmt.Errorf("transaction id %q: %w", tx, err)
+	}
+	e.Cursor = Cursor{TxID: txid, Offset: e.Position}
+	e.RecordedAt = e.RecordedAt.UTC()
+	return e, nil
 }
 
 // ReadStream returns one stream's events in order, and its version.
@@ -149,7 +161,7 @@ func (s *Store) ReadStream(ctx context.Context, streamID string) ([]Event, int, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("read stream: %w", err)
 	}
-	envs, err := scanEnvelopes(rows)
+	envs, err := ScanEnvelopes(rows)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read stream: %w", err)
 	}
@@ -179,7 +191,7 @@ func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int)
 	if err != nil {
 		return nil, fmt.Errorf("read log: %w", err)
 	}
-	return scanEnvelopes(rows)
+	return ScanEnvelopes(rows)
 }
 
 // ReadOutbox returns up to limit outbox rows after the cursor, in the
@@ -236,7 +248,7 @@ func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (Event, bool, error
 	if err != nil {
 		return Event{}, false, fmt.Errorf("read event: %w", err)
 	}
-	envs, err := scanEnvelopes(rows)
+	envs, err := ScanEnvelopes(rows)
 	if err != nil || len(envs) == 0 {
 		return Event{}, false, err
 	}
@@ -245,4 +257,74 @@ func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (Event, bool, error
 		return Event{}, false, err
 	}
 	return evs[0], true, nil
+}
+
+// orgLogQuery selects an organization's events after a cursor, in the log's
+// order, below the oldest running transaction (so paging never skips a late
+// commit).
+const orgLogQuery = `SELECT ` + envelopeColumnsE + ` FROM event_organizations eo JOIN events e ON e.position = eo.position
+	WHERE eo.organization_id = $1 AND (eo.transaction_id, eo.position) > ($2::text::xid8, $3)
+	  AND eo.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+	ORDER BY eo.transaction_id, eo.position`
+
+const envelopeColumnsE = `e.position, e.transaction_id::text, e.event_id, e.stream_id, e.stream_type, e.stream_version,
+	e.event_type, e.schema_version, e.data::text, e.metadata::text, e.organization_ids, e.recorded_at`
+
+// OrganizationLog returns up to limit events that touched an organization,
+// after the cursor, decoded.
+func (s *Store) OrganizationLog(ctx context.Context, org uuid.UUID, after Cursor, limit int) ([]Event, error) {
+	rows, err := s.pool.Query(ctx, orgLogQuery+` LIMIT $4`, org, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
+	if err != nil {
+		return nil, fmt.Errorf("organization log: %w", err)
+	}
+	envs, err := ScanEnvelopes(rows)
+	if err != nil {
+		return nil, err
+	}
+	return s.Decode(ctx, nil, envs)
+}
+
+// StreamOrganizationLog hands every event that touched an organization,
+// after the cursor, to fn in chunks, reading them with one query as they
+// come: memory stays flat whatever the size of the history.
+func (s *Store) StreamOrganizationLog(ctx context.Context, org uuid.UUID, after Cursor, fn func([]Event) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, orgLogQuery, org, strconv.FormatUint(after.TxID, 10), after.Offset)
+	if err != nil {
+		return fmt.Errorf("organization log: %w", err)
+	}
+	defer rows.Close()
+	const chunk = 500
+	buf := make([]Envelope, 0, chunk)
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		evs, err := s.Decode(ctx, nil, buf)
+		if err != nil {
+			return err
+		}
+		buf = buf[:0]
+		return fn(evs)
+	}
+	for rows.Next() {
+		e, err := scanEnvelope(rows)
+		if err != nil {
+			return err
+		}
+		buf = append(buf, e)
+		if len(buf) == chunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return flush()
 }

@@ -454,7 +454,8 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 	}
 	rows, err := tx.Query(ctx, `
 		WITH current AS (
-			SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1)
+			SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1),
+		inserted AS (
 		INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type,
 		                    schema_version, data, metadata, organization_ids, person_refs, recorded_at)
 		SELECT u.event_id, $1, $2, current.v + u.ord, u.event_type, u.schema_version,
@@ -464,7 +465,11 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 		         WITH ORDINALITY AS u(event_id, event_type, schema_version, data, orgs, people, ord)
 		 WHERE $10::int < 0 OR current.v = $10::int
 		 ORDER BY u.ord
-		RETURNING position, stream_version, event_id`,
+		RETURNING position, stream_version, event_id, transaction_id, organization_ids),
+		indexed AS (
+			INSERT INTO event_organizations (organization_id, transaction_id, position)
+			SELECT o, transaction_id, position FROM inserted, unnest(organization_ids) AS o)
+		SELECT position, stream_version, event_id FROM inserted`,
 		st.StreamID, st.StreamType, string(meta), at, eventIDs, types, schemas, datas, orgs, expected, people)
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)

@@ -27,6 +27,15 @@ CREATE INDEX events_organizations ON events USING gin (organization_ids);
 CREATE INDEX events_recorded_at ON events (recorded_at);
 CREATE INDEX events_person_refs ON events USING gin (person_refs);
 
+-- Which organizations each event touched, in the log's order: the audit log
+-- of an organization reads this index, written in the append's transaction.
+CREATE TABLE event_organizations (
+    organization_id uuid   NOT NULL,
+    transaction_id  xid8   NOT NULL,
+    position        bigint NOT NULL,
+    PRIMARY KEY (organization_id, transaction_id, position)
+);
+
 CREATE FUNCTION events_are_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'events are append-only: % refused', TG_OP
@@ -38,6 +47,8 @@ CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events
     FOR EACH ROW EXECUTE FUNCTION events_are_immutable();
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION events_are_immutable();
+CREATE TRIGGER event_organizations_no_update BEFORE UPDATE OR DELETE ON event_organizations
+    FOR EACH ROW EXECUTE FUNCTION events_are_immutable();
 
 -- The transactional outbox, in watermill-sql v3's default PostgreSQL schema
 -- for the topic "events" (DefaultPostgreSQLSchema + DefaultPostgreSQLOffsetsAdapter).
@@ -114,8 +125,22 @@ CREATE TABLE projection_checkpoints (
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
 
+-- Progress of read-model rebuilds, for the admin API whichever replica runs
+-- them.
+CREATE TABLE projection_rebuilds (
+    name        text        PRIMARY KEY,
+    state       text        NOT NULL,
+    applied     bigint      NOT NULL DEFAULT 0,
+    total       bigint      NOT NULL DEFAULT 0,
+    rate        float8      NOT NULL DEFAULT 0,
+    started_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    error       text
+);
+
 ---- create above / drop below ----
 
-DROP TABLE projection_checkpoints, idempotency_keys, pending_secrets, reservations,
-    person_keys, watermill_offsets_events, watermill_events, events;
+DROP TABLE projection_rebuilds, projection_checkpoints, idempotency_keys, pending_secrets, reservations,
+    person_keys, watermill_offsets_events, watermill_events, event_organizations, events;
 DROP FUNCTION events_are_immutable();

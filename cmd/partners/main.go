@@ -22,6 +22,10 @@ Usage:
   partners token --sub ID --email E [--name N] [--admin] [--ttl 24h]
                                  print a signed development JWT for the configured secret
   partners forget EMAIL          forget a person: destroy their keys, keep the history
+  partners rebuild [--projection NAME]
+                                 rebuild read models from the events beside the live ones, then swap
+  partners verify [--projection NAME]
+                                 compare the live read models with a fresh replay; non-zero exit on a difference
 
 Configuration comes from PARTNERS_* environment variables (see README.md).
 `
@@ -53,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, stdout)
 	case "token":
 		return token(cfg, args[1:], stdout, stderr)
+	case "rebuild":
+		return rebuild(ctx, cfg, args[1:], stdout, stderr)
+	case "verify":
+		return verify(ctx, cfg, args[1:], stdout, stderr)
 	case "forget":
 		return forget(ctx, cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

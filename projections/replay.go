@@ -1,0 +1,488 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"partners/eventstore"
+)
+
+// The replay drivers: the same handlers as the live projector, fed from the
+// event store (the only source of truth) into other copies of the tables.
+
+// Filter selects the events an as-of answer replays.
+type Filter struct {
+	// Organization selects the events that touched it.
+	Organization uuid.UUID
+	// PersonRefs also selects the events carrying these persons' data (an
+	// invitation addressed by email touches no organization yet).
+	PersonRefs []string
+	// Until is the instant of the answer: events recorded after it are left
+	// out.
+	Until time.Time
+}
+
+// replayBatch is how many events each pipelined round trip applies.
+const replayBatch = 1000
+
+// AsOf answers a query as of an instant: in one transaction it creates
+// temporary copies of the read models' tables (which shadow the live ones
+// for this session), replays the selected events into them with the live
+// handlers, runs query against them, and throws everything away.
+func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filter, query func(context.Context, Reader) error) error {
+	tx, err := store.Pool().Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	for _, pr := range ps {
+		for _, t := range pr.Tables() {
+			id := pgx.Identifier{t}.Sanitize()
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE `+id+` (LIKE public.`+id+` INCLUDING ALL) ON COMMIT DROP`); err != nil {
+				return fmt.Errorf("as-of copy of %s: %w", t, err)
+			}
+		}
+	}
+	refs := f.PersonRefs
+	if refs == nil {
+		refs = []string{}
+	}
+	// Whole streams: an aggregate that touched the organization at some point
+	// is replayed from its start (an invitation claimed later was sent
+	// earlier, to nobody yet).
+	rows, err := tx.Query(ctx, `SELECT `+envelopeColumns+` FROM events e
+		WHERE e.stream_id IN (
+			SELECT stream_id FROM events
+			 WHERE position IN (SELECT position FROM event_organizations WHERE organization_id = $1)
+			    OR person_refs && $2::text[])
+		  AND e.recorded_at <= $3
+		ORDER BY e.transaction_id, e.position`, f.Organization, refs, f.Until)
+	if err != nil {
+		return fmt.Errorf("as-of events: %w", err)
+	}
+	envs, err := eventstore.ScanEnvelopes(rows)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(envs); start += replayBatch {
+		chunk := envs[start:min(start+replayBatch, len(envs))]
+		if err := applyChunk(ctx, store, tx, ps, chunk); err != nil {
+			return err
+		}
+	}
+	return query(ctx, Reader{Q: tx})
+}
+
+const envelopeColumns = `position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
+	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
+
+// applyChunk decodes envelopes and applies them to every projection in one
+// pipelined round trip, inside tx.
+func applyChunk(ctx context.Context, store *eventstore.Store, tx pgx.Tx, ps []Projection, envs []eventstore.Envelope) error {
+	if len(envs) == 0 {
+		return nil
+	}
+	evs, err := store.Decode(ctx, tx, envs)
+	if err != nil {
+		return err
+	}
+	w := NewWriter()
+	for _, pr := range ps {
+		for i := range evs {
+			applyEvent(pr, w, &evs[i])
+		}
+	}
+	if w.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, w.Batch()).Close(); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	return nil
+}
+
+// Progress is how far a rebuild or a verification is.
+type Progress struct {
+	Applied int64
+	Total   int64
+	Rate    float64 // events per second
+}
+
+// ETA is the time left at the current rate.
+func (p Progress) ETA() time.Duration {
+	if p.Rate <= 0 || p.Total <= p.Applied {
+		return 0
+	}
+	return time.Duration(float64(p.Total-p.Applied) / p.Rate * float64(time.Second))
+}
+
+func (p *Projector) projection(name string) (Projection, error) {
+	for _, pr := range p.projections {
+		if pr.Name() == name {
+			return pr, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownProjection, name)
+}
+
+// ErrUnknownProjection names a read model that does not exist.
+var ErrUnknownProjection = errors.New("no such read model")
+
+// liveCheckpoint is where the live read model stands, in the events
+// table's terms: (transaction id, position).
+func liveCheckpoint(ctx context.Context, q eventstore.Queryer, name string) (eventstore.Cursor, error) {
+	cps, err := readCheckpoints(ctx, q, []string{name})
+	if err != nil {
+		return eventstore.Cursor{}, err
+	}
+	cp := cps[name]
+	return eventstore.Cursor{TxID: cp.cursor.TxID, Offset: cp.position}, nil
+}
+
+// shadow makes empty copies of a read model's tables in their own schema.
+func (p *Projector) shadow(ctx context.Context, schema string, pr Projection) error {
+	s := pgx.Identifier{schema}.Sanitize()
+	stmts := []string{`DROP SCHEMA IF EXISTS ` + s + ` CASCADE`, `CREATE SCHEMA ` + s}
+	for _, t := range pr.Tables() {
+		id := pgx.Identifier{t}.Sanitize()
+		stmts = append(stmts, `CREATE TABLE `+s+`.`+id+` (LIKE public.`+id+` INCLUDING ALL)`)
+	}
+	for _, q := range stmts {
+		if _, err := p.pool.Exec(ctx, q); err != nil {
+			return fmt.Errorf("shadow %s: %w", schema, err)
+		}
+	}
+	return nil
+}
+
+// fill replays the events table into the shadow schema, batch by batch,
+// until it reaches the live read model's checkpoint of the moment. It
+// returns where it stopped.
+func (p *Projector) fill(ctx context.Context, schema string, pr Projection, report func(Progress)) (eventstore.Cursor, error) {
+	var total int64
+	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
+		return eventstore.Cursor{}, err
+	}
+	var cursor eventstore.Cursor
+	var applied int64
+	start := time.Now()
+	lastReport := time.Time{}
+	for {
+		target, err := liveCheckpoint(ctx, p.pool, pr.Name())
+		if err != nil {
+			return cursor, err
+		}
+		n, next, err := p.applyRange(ctx, schema, pr, cursor, target, replayBatch)
+		if err != nil {
+			return cursor, err
+		}
+		cursor = next
+		applied += int64(n)
+		if report != nil && (time.Since(lastReport) > 200*time.Millisecond || n == 0) {
+			lastReport = time.Now()
+			report(Progress{Applied: applied, Total: max(total, applied), Rate: float64(applied) / max(time.Since(start).Seconds(), 0.001)})
+		}
+		if n == 0 {
+			return cursor, nil
+		}
+	}
+}
+
+// applyRange applies up to limit events after cursor and at or before
+// until (both in (transaction id, position) order) into schema. Events at
+// or before a live checkpoint are all committed, so no snapshot rule is
+// needed.
+func (p *Projector) applyRange(ctx context.Context, schema string, pr Projection, cursor, until eventstore.Cursor, limit int) (int, eventstore.Cursor, error) {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return 0, cursor, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	n, next, err := applyRangeTx(ctx, p.store, tx, schema, pr, cursor, until, limit)
+	if err != nil {
+		return 0, cursor, err
+	}
+	return n, next, tx.Commit(ctx)
+}
+
+func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schema string, pr Projection, cursor, until eventstore.Cursor, limit int) (int, eventstore.Cursor, error) {
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, pgx.Identifier{schema}.Sanitize()+", public"); err != nil {
+		return 0, cursor, err
+	}
+	rows, err := tx.Query(ctx, `SELECT `+envelopeColumns+` FROM events
+		WHERE (transaction_id, position) > ($1::text::xid8, $2) AND (transaction_id, position) <= ($3::text::xid8, $4)
+		ORDER BY transaction_id, position LIMIT $5`,
+		strconv.FormatUint(cursor.TxID, 10), cursor.Offset, strconv.FormatUint(until.TxID, 10), until.Offset, limit)
+	if err != nil {
+		return 0, cursor, err
+	}
+	envs, err := eventstore.ScanEnvelopes(rows)
+	if err != nil || len(envs) == 0 {
+		return 0, cursor, err
+	}
+	if err := applyChunk(ctx, store, tx, []Projection{pr}, envs); err != nil {
+		return 0, cursor, err
+	}
+	return len(envs), envs[len(envs)-1].Cursor, nil
+}
+
+// finish takes the live projector's lock, so the live read model stops
+// moving, and applies to the shadow copy whatever the live one applied
+// meanwhile; then it hands the transaction (lock held) to then.
+func (p *Projector) finish(ctx context.Context, schema string, pr Projection, cursor eventstore.Cursor, then func(pgx.Tx) error) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, p.lockKey()); err != nil {
+		return err
+	}
+	target, err := liveCheckpoint(ctx, tx, pr.Name())
+	if err != nil {
+		return err
+	}
+	for {
+		n, next, err := applyRangeTx(ctx, p.store, tx, schema, pr, cursor, target, replayBatch)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		cursor = next
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', 'public', true)`); err != nil {
+		return err
+	}
+	if err := then(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func (p *Projector) lockKey() int64 {
+	names := make([]string, len(p.projections))
+	for i, pr := range p.projections {
+		names[i] = pr.Name()
+	}
+	return lockKey(fmt.Sprint(names))
+}
+
+// Rebuild rebuilds a read model from the event store into new tables
+// beside the live ones while the service keeps serving and writing, catches
+// up with the live read model, and swaps the tables atomically. An
+// interrupted rebuild leaves the live tables untouched; starting again
+// starts over.
+func (p *Projector) Rebuild(ctx context.Context, name string, report func(Progress)) error {
+	pr, err := p.projection(name)
+	if err != nil {
+		return err
+	}
+	shadow, retired := "rebuild_"+name, "retired_"+name
+	if err := p.shadow(ctx, shadow, pr); err != nil {
+		return err
+	}
+	cursor, err := p.fill(ctx, shadow, pr, report)
+	if err != nil {
+		return err
+	}
+	err = p.finish(ctx, shadow, pr, cursor, func(tx pgx.Tx) error {
+		r := pgx.Identifier{retired}.Sanitize()
+		stmts := []string{`DROP SCHEMA IF EXISTS ` + r + ` CASCADE`, `CREATE SCHEMA ` + r}
+		for _, t := range pr.Tables() {
+			id := pgx.Identifier{t}.Sanitize()
+			stmts = append(stmts, `ALTER TABLE public.`+id+` SET SCHEMA `+r,
+				`ALTER TABLE `+pgx.Identifier{shadow, t}.Sanitize()+` SET SCHEMA public`)
+		}
+		stmts = append(stmts, `DROP SCHEMA `+pgx.Identifier{shadow}.Sanitize(), `DROP SCHEMA `+r+` CASCADE`)
+		for _, q := range stmts {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("swap %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.broadcast()
+	return nil
+}
+
+// Difference is a row that a live read model and a fresh replay disagree on.
+type Difference struct {
+	Projection string `json:"projection"`
+	Table      string `json:"table"`
+	// Side is "live_only" (the live table has a row the replay has not) or
+	// "replay_only".
+	Side string `json:"side"`
+	Row  string `json:"row"`
+}
+
+func (d Difference) String() string {
+	return d.Projection + " " + d.Table + " " + strings.ReplaceAll(d.Side, "_", " ") + ": " + d.Row
+}
+
+// Verify replays the events into scratch tables and compares them with the
+// live read models at the same position, reporting every difference (at
+// most 100 per table).
+func (p *Projector) Verify(ctx context.Context, names []string, report func(name string, pr Progress)) ([]Difference, error) {
+	if len(names) == 0 {
+		for _, pr := range p.projections {
+			names = append(names, pr.Name())
+		}
+	}
+	var diffs []Difference
+	for _, name := range names {
+		pr, err := p.projection(name)
+		if err != nil {
+			return nil, err
+		}
+		scratch := "verify_" + name
+		if err := p.shadow(ctx, scratch, pr); err != nil {
+			return nil, err
+		}
+		var cb func(Progress)
+		if report != nil {
+			cb = func(pg Progress) { report(name, pg) }
+		}
+		cursor, err := p.fill(ctx, scratch, pr, cb)
+		if err != nil {
+			return nil, err
+		}
+		err = p.finish(ctx, scratch, pr, cursor, func(tx pgx.Tx) error {
+			for _, t := range pr.Tables() {
+				live, replay := `public.`+pgx.Identifier{t}.Sanitize(), pgx.Identifier{scratch, t}.Sanitize()
+				rows, err := tx.Query(ctx, `
+					(SELECT 'live_only', row_to_json(x)::text FROM (SELECT * FROM `+live+` EXCEPT ALL SELECT * FROM `+replay+`) x LIMIT 100)
+					UNION ALL
+					(SELECT 'replay_only', row_to_json(x)::text FROM (SELECT * FROM `+replay+` EXCEPT ALL SELECT * FROM `+live+`) x LIMIT 100)`)
+				if err != nil {
+					return fmt.Errorf("compare %s: %w", t, err)
+				}
+				for rows.Next() {
+					d := Difference{Projection: name, Table: t}
+					if err := rows.Scan(&d.Side, &d.Row); err != nil {
+						rows.Close()
+						return err
+					}
+					diffs = append(diffs, d)
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if _, derr := p.pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+pgx.Identifier{scratch}.Sanitize()+` CASCADE`); err == nil {
+			err = derr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return diffs, nil
+}
+
+// ByName returns the read models of the given names, in the order given.
+func ByName(names ...string) ([]Projection, error) {
+	all := All()
+	out := make([]Projection, 0, len(names))
+	for _, n := range names {
+		found := false
+		for _, pr := range all {
+			if pr.Name() == n {
+				out = append(out, pr)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownProjection, n)
+		}
+	}
+	return out, nil
+}
+
+// RebuildStatus is a rebuild's progress as the admin API shows it.
+type RebuildStatus struct {
+	State      string     `json:"state"`
+	Applied    int64      `json:"applied"`
+	Total      int64      `json:"total"`
+	Rate       float64    `json:"events_per_second"`
+	ETASeconds float64    `json:"eta_seconds"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// ErrRebuildRunning refuses a second rebuild of the same read model.
+var ErrRebuildRunning = errors.New("a rebuild of this read model is already running")
+
+// StartRebuild records a rebuild as running, refusing when one is already
+// running (and alive: its progress moved in the last minute).
+func (p *Projector) StartRebuild(ctx context.Context, name string) error {
+	if _, err := p.projection(name); err != nil {
+		return err
+	}
+	tag, err := p.pool.Exec(ctx, `
+		INSERT INTO projection_rebuilds (name, state) VALUES ($1, 'running')
+		ON CONFLICT (name) DO UPDATE SET state = 'running', applied = 0, total = 0, rate = 0, started_at = now(),
+			updated_at = now(), finished_at = NULL, error = NULL
+		 WHERE projection_rebuilds.state <> 'running' OR projection_rebuilds.updated_at < now() - interval '1 minute'`, name)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrRebuildRunning
+	}
+	return nil
+}
+
+// RunRebuild runs a started rebuild, recording its progress and outcome for
+// the admin API.
+func (p *Projector) RunRebuild(ctx context.Context, name string, report func(Progress)) error {
+	bg := context.WithoutCancel(ctx)
+	err := p.Rebuild(ctx, name, func(pg Progress) {
+		_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET applied = $2, total = $3, rate = $4, updated_at = now() WHERE name = $1`,
+			name, pg.Applied, pg.Total, pg.Rate)
+		if report != nil {
+			report(pg)
+		}
+	})
+	state, msg := "done", ""
+	if err != nil {
+		state, msg = "failed", err.Error()
+	}
+	_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET state = $2, error = nullif($3, ''), finished_at = now(), updated_at = now() WHERE name = $1`,
+		name, state, msg)
+	return err
+}
+
+// RebuildStatusOf returns the last rebuild of a read model, if any.
+func (p *Projector) RebuildStatusOf(ctx context.Context, name string) (*RebuildStatus, error) {
+	var st RebuildStatus
+	var errText *string
+	err := p.pool.QueryRow(ctx, `SELECT state, applied, total, rate, started_at, finished_at, error FROM projection_rebuilds WHERE name = $1`, name).
+		Scan(&st.State, &st.Applied, &st.Total, &st.Rate, &st.StartedAt, &st.FinishedAt, &errText)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if errText != nil {
+		st.Error = *errText
+	}
+	st.ETASeconds = Progress{Applied: st.Applied, Total: st.Total, Rate: st.Rate}.ETA().Seconds()
+	st.StartedAt = st.StartedAt.UTC()
+	return &st, nil
+}

@@ -54,4 +54,3 @@ func TestUpcastMixedVersions(t *testing.T) {
 		t.Fatalf("the old payload was rewritten: %s", stored)
 	}
 }
-

@@ -251,12 +251,12 @@ func TestInvitationRefusals(t *testing.T) {
 	t.Run("ErrExpiredThenResent", func(t *testing.T) {
 		fourth := apitest.NewUser(t, "Fanny")
 		fOrg, _ := s.CreateOrganization(t, fourth, "Fanny Toiture", "subcontractor")
-		id, oldToken, _ := invite(t, s, client, acme, fourth.Email)
+		id, oldToken, sentAt := invite(t, s, client, acme, fourth.Email)
 		clock.Advance(73 * time.Hour)
 		defer clock.Advance(0)
 		r := post(t, s, fourth, "/v1/invitations/"+id+"/accept", map[string]any{"organization_id": fOrg})
 		apitest.Expect(t, r, http.StatusGone, "invitation_expired")
-		if got := statusOf(t, list(t, s, client, "/v1/organizations/"+acme+"/invitations/sent?status=expired", 0), id); got != "expired" {
+		if got := statusOf(t, list(t, s, client, "/v1/organizations/"+acme+"/invitations/sent?status=expired", sentAt), id); got != "expired" {
 			t.Fatalf("sent list shows %q; want expired", got)
 		}
 		res := post(t, s, client, "/v1/invitations/"+id+"/resend", nil)

@@ -44,6 +44,8 @@ type Config struct {
 	Now func() time.Time
 	// PublicURL is the web app's base for the links in answers.
 	PublicURL string
+	// Limits are the rate limits (zero value: DefaultLimits).
+	Limits Limits
 	// ForgetMail deletes a forgotten person's mail files, when emails are
 	// written to a folder.
 	ForgetMail func(ctx context.Context, ref domain.PersonRef) (int, error)
@@ -66,6 +68,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://localhost:8080"
@@ -97,7 +102,7 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", serveOpenAPI)
 
-	v1 := e.Group("/v1", s.authenticate)
+	v1 := e.Group("/v1", s.authenticate, s.rateLimit)
 	s.organizationRoutes(v1)
 	s.invitationRoutes(v1)
 	s.portalRoutes(v1)

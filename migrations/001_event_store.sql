@@ -125,6 +125,14 @@ CREATE TABLE projection_checkpoints (
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
 
+-- Fixed-window counters of rate limits, shared by every replica.
+CREATE TABLE rate_limits (
+    key        text        NOT NULL,
+    window_end timestamptz NOT NULL,
+    count      integer     NOT NULL,
+    PRIMARY KEY (key, window_end)
+);
+
 -- Progress of read-model rebuilds, for the admin API whichever replica runs
 -- them.
 CREATE TABLE projection_rebuilds (
@@ -141,6 +149,6 @@ CREATE TABLE projection_rebuilds (
 
 ---- create above / drop below ----
 
-DROP TABLE projection_rebuilds, projection_checkpoints, idempotency_keys, pending_secrets, reservations,
+DROP TABLE rate_limits, projection_rebuilds, projection_checkpoints, idempotency_keys, pending_secrets, reservations,
     person_keys, watermill_offsets_events, watermill_events, event_organizations, events;
 DROP FUNCTION events_are_immutable();

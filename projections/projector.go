@@ -103,9 +103,76 @@ func EnsureCheckpoints(ctx context.Context, pool *pgxpool.Pool, ps []Projection)
 	return nil
 }
 
+// Prepare creates the checkpoints of read models seen for the first time.
+// A read model added after the outbox was pruned cannot start from the
+// outbox: it is filled from the events table up to where the others stand,
+// then joins them.
+func (p *Projector) Prepare(ctx context.Context) error {
+	var fresh []Projection
+	for _, pr := range p.projections {
+		tag, err := p.pool.Exec(ctx, `INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, pr.Name())
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: %w", pr.Name(), err)
+		}
+		if tag.RowsAffected() == 1 {
+			fresh = append(fresh, pr)
+		}
+	}
+	if len(fresh) == 0 || len(fresh) == len(p.projections) {
+		return nil
+	}
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, p.lockKey()); err != nil {
+		return err
+	}
+	var names []string
+	for _, pr := range fresh {
+		names = append(names, pr.Name())
+	}
+	// The least advanced of the others, in both the outbox's and the events
+	// table's terms.
+	var tx8 string
+	var offset, position int64
+	err = tx.QueryRow(ctx, `SELECT transaction_id::text, outbox_offset, position FROM projection_checkpoints
+		WHERE name <> ALL($1) ORDER BY transaction_id, outbox_offset LIMIT 1`, names).Scan(&tx8, &offset, &position)
+	if err != nil {
+		return err
+	}
+	txid, err := strconv.ParseUint(tx8, 10, 64)
+	if err != nil {
+		return err
+	}
+	target := eventstore.Cursor{TxID: txid, Offset: position}
+	for _, pr := range fresh {
+		var cursor eventstore.Cursor
+		for {
+			n, next, err := applyRangeTx(ctx, p.store, tx, "public", pr, cursor, target, replayBatch)
+			if err != nil {
+				return fmt.Errorf("backfill %s: %w", pr.Name(), err)
+			}
+			if n == 0 {
+				break
+			}
+			cursor = next
+		}
+		if _, err := tx.Exec(ctx, `UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, outbox_offset = $3, position = $4
+			WHERE name = $1`, pr.Name(), tx8, offset, position); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', 'public', true)`); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
 // Run feeds the read models until ctx ends.
 func (p *Projector) Run(ctx context.Context) error {
-	if err := EnsureCheckpoints(ctx, p.pool, p.projections); err != nil {
+	if err := p.Prepare(ctx); err != nil {
 		return err
 	}
 	backoff := p.PollInterval

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,9 @@ type Config struct {
 	DevDataKey     bool
 	LogLevel       string
 	DBMaxConns     int32
+	RateLimitsOff  bool
+	ProjectorBatch int
+	ProjectorPoll  time.Duration
 }
 
 // LoadConfig reads PARTNERS_* variables, applying the documented defaults.
@@ -55,6 +59,30 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DataKey:     getenv("PARTNERS_DATA_KEY"),
 		LogLevel:    get("PARTNERS_LOG_LEVEL", "info"),
 		DBMaxConns:  16,
+	}
+	switch get("PARTNERS_RATE_LIMITS", "on") {
+	case "on":
+	case "off":
+		c.RateLimitsOff = true
+	default:
+		return c, errors.New("PARTNERS_RATE_LIMITS must be on or off")
+	}
+	if v := get("PARTNERS_PROJECTOR_BATCH", "1000"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			return c, errors.New("PARTNERS_PROJECTOR_BATCH must be a whole number from 1 to 100000")
+		}
+		c.ProjectorBatch = n
+	}
+	poll, err := time.ParseDuration(get("PARTNERS_PROJECTOR_POLL", "10ms"))
+	if err != nil || poll <= 0 {
+		return c, errors.New("PARTNERS_PROJECTOR_POLL must be a positive duration such as 10ms")
+	}
+	c.ProjectorPoll = poll
+	if n, err := strconv.Atoi(get("PARTNERS_DB_MAX_CONNS", "16")); err != nil || n < 4 || n > 1000 {
+		return c, errors.New("PARTNERS_DB_MAX_CONNS must be a whole number from 4 to 1000")
+	} else {
+		c.DBMaxConns = int32(n)
 	}
 	if c.Env != "development" && c.Env != "production" {
 		return c, fmt.Errorf("PARTNERS_ENV must be development or production, not %q", c.Env)

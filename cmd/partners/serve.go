@@ -93,6 +93,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 	a := app.New(store)
 	a.InvitationTTL = cfg.InvitationTTL
 	proj := projections.NewProjector(store, log, projections.All()...)
+	proj.BatchSize, proj.PollInterval = cfg.ProjectorBatch, cfg.ProjectorPoll
 	a.Appended = proj.Wake
 	return &services{pool: pool, store: store, app: a, projector: proj, log: log}, nil
 }
@@ -128,6 +129,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log,
 		TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 	}
+	if cfg.RateLimitsOff {
+		apiCfg.Limits = api.Limits{Off: true}
+		log.Warn("rate limits are off (PARTNERS_RATE_LIMITS=off)")
+	}
 	if cfg.SMTPURL == "" {
 		apiCfg.ForgetMail = func(ctx context.Context, ref domain.PersonRef) (int, error) {
 			return pipeline.ForgetFiles(ctx, cfg.MailDir, ref)
@@ -159,7 +164,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			log.Error("projector stopped", "err", err)
 		}
 	}()
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		janitor(workers, svc.store, log)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := reactions.Run(workers); err != nil {
@@ -210,4 +219,28 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 
 func notifyFiles(ctx context.Context, svc *services, cfg Config, ref domain.PersonRef) (int, error) {
 	return notify.NewPipeline(svc.store, nil, cfg.PublicURL, svc.log).ForgetFiles(ctx, cfg.MailDir, ref)
+}
+
+// janitor prunes, every minute, what every consumer has passed or what has
+// expired, so that nothing grows without bound.
+func janitor(ctx context.Context, store *eventstore.Store, log *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		if n, err := store.PruneOutbox(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune outbox", "err", err)
+		} else if n > 0 {
+			log.Info("outbox pruned", "rows", n)
+		}
+		if n, err := store.PruneExpired(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune expired", "err", err)
+		} else if n > 0 {
+			log.Debug("expired rows pruned", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

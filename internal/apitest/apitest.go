@@ -62,6 +62,9 @@ type Options struct {
 	Reactions map[string]eventstore.Reaction
 	// WrapQueue wraps the email pipeline's reaction (to make it fail).
 	WrapQueue func(eventstore.Reaction) eventstore.Reaction
+	// Limits overrides the rate limits (default: off, so tests are not
+	// throttled by accident).
+	Limits *api.Limits
 }
 
 // Clock is a settable clock for tests.
@@ -138,7 +141,11 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 		cancel()
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Now: now, PublicURL: PublicURL})
+	limits := api.Limits{Off: true}
+	if opts.Limits != nil {
+		limits = *opts.Limits
+	}
+	srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Now: now, PublicURL: PublicURL, Limits: limits})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

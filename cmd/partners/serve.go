@@ -75,11 +75,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 	if err != nil {
 		return nil, fmt.Errorf("PARTNERS_DATABASE_URL: %w", err)
 	}
-	pcfg.MaxConns = cfg.DBMaxConns
-	// Bound every statement: a query that hangs must not hold a request or
-	// the projector forever.
-	pcfg.ConnConfig.RuntimeParams["statement_timeout"] = "30000"
-	pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	boundStatements(pcfg, cfg.DBMaxConns)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, err
@@ -180,16 +176,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		_ = pipeline.Run(workers)
 	}()
 
-	httpSrv := &http.Server{
-		Addr:              cfg.HTTPAddr,
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       90 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	httpSrv := newHTTPServer(cfg.HTTPAddr, srv.Handler(), context.WithoutCancel(ctx))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		stopWorkers()
@@ -242,5 +229,29 @@ func janitor(ctx context.Context, store *eventstore.Store, log *slog.Logger) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// boundStatements sizes the pool and bounds every statement: a query that
+// hangs must not hold a request or the projector forever.
+func boundStatements(pcfg *pgxpool.Config, maxConns int32) {
+	pcfg.MaxConns = maxConns
+	pcfg.ConnConfig.RuntimeParams["statement_timeout"] = "30000"
+	pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	pcfg.ConnConfig.ConnectTimeout = 5 * time.Second
+}
+
+// newHTTPServer bounds every phase of a connection: slow or idle clients
+// cannot hold the server.
+func newHTTPServer(addr string, h http.Handler, base context.Context) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 }

@@ -18,7 +18,7 @@ import (
 )
 
 func (s *Server) historyRoutes(v1 *gin.RouterGroup) {
-	v1.GET("/organizations/:org/audit", s.audit)
+	v1.GET("/organizations/:org/audit", s.consistent("members"), s.audit)
 }
 
 // adminHistoryRoutes are the rebuild endpoints.

@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -210,12 +211,15 @@ func TestAuditLog(t *testing.T) {
 	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{})
 	client := apitest.NewUser(t, "Claire")
 	acme, _ := s.CreateOrganization(t, client, "Acme", "client")
+	var pos int64
 	for i := 0; i < 7; i++ {
-		apitest.Expect(t, s.Do(t, apitest.Request{Method: "POST", Path: "/v1/organizations/" + acme + "/invitations", Token: client.Token,
-			Body: map[string]any{"email": "p" + string(rune('a'+i)) + "@example.com"}}), http.StatusCreated)
+		r := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/organizations/" + acme + "/invitations", Token: client.Token,
+			Body: map[string]any{"email": "p" + string(rune('a'+i)) + "@example.com"}})
+		apitest.Expect(t, r, http.StatusCreated)
+		pos = r.Position
 	}
 	var seen []float64
-	path := "/v1/organizations/" + acme + "/audit?limit=4"
+	path := "/v1/organizations/" + acme + "/audit?limit=4&min_position=" + strconv.FormatInt(pos, 10)
 	for pages := 0; pages < 5; pages++ {
 		r := s.Do(t, apitest.Request{Method: "GET", Path: path, Token: client.Token})
 		apitest.Expect(t, r, http.StatusOK)

@@ -10,6 +10,15 @@ import (
 // portalProjections are the read models of the client portal.
 var portalProjections = []Projection{PortalUsers{}, PortalAccess{}}
 
+// A portal user's email and name are theirs: forgetting them scrubs both.
+// The access read model holds ids only.
+func init() {
+	personalColumns[PortalUsers{}.Name()] = []PersonalColumn{
+		{Table: "rm_portal_users", Value: "email", Ref: "email_ref"},
+		{Table: "rm_portal_users", Value: "name", Ref: "email_ref"},
+	}
+}
+
 // PortalUsers is "Settings → Client portal → Manage clients": each
 // organization's portal users, with their company as typed and as the
 // same-company rule compares it.

@@ -242,3 +242,34 @@ func TestPortalReadModels(t *testing.T) {
 		}
 	})
 }
+
+// Forgetting a portal user scrubs their email and name from the read
+// model; their company and access stay.
+func TestPortalUserForgotten(t *testing.T) {
+	ctx := context.Background()
+	_, pool := pgtest.Fresh(t)
+	store := newStore(t, pool)
+	orgID, ids, _ := portalHistory(t, store)
+	ref := store.Keys().Ref("anna@client.fr")
+	if _, err := store.Append(ctx, eventstore.Batch{Streams: []eventstore.StreamAppend{{StreamID: domain.PersonStream(ref),
+		StreamType: domain.PersonStreamType, Expected: eventstore.Any,
+		Events: []eventstore.NewEvent{{ID: uuid.New(), Data: domain.PersonForgotten{PersonRef: ref}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	p := projections.NewProjector(store, quiet, projections.All()...)
+	if err := projections.EnsureCheckpoints(ctx, pool, p.Projections()); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, p)
+	r := projections.Reader{Q: pool}
+	anna, ok, err := r.PortalUser(ctx, orgID, ids["anna"])
+	if err != nil || !ok || anna.Email != domain.Forgotten || anna.Name != domain.Forgotten || anna.Company != "Acme SA" {
+		t.Fatalf("forgotten Anna = %+v (ok %v, err %v); want email and name forgotten, company kept", anna, ok, err)
+	}
+	if bruno, _, _ := r.PortalUser(ctx, orgID, ids["bruno"]); bruno.Name != "Bruno Roy" {
+		t.Fatalf("Bruno = %+v; want untouched", bruno)
+	}
+	if c, _, _ := r.PortalUserContracts(ctx, orgID, ids["anna"], projections.Page{Limit: 10}); len(c) != 2 {
+		t.Fatalf("Anna's Contracts page = %+v; want her two contracts still", c)
+	}
+}

@@ -871,3 +871,41 @@ func TestPortalCompanyChangeLogOrder(t *testing.T) {
 		}
 	})
 }
+
+// A contract's portal access and a Contracts page as of a past instant are
+// replayed from the events up to it.
+func TestPortalAsOf(t *testing.T) {
+	clock := apitest.NewClock()
+	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{Now: clock.Now})
+	step := func() time.Time { at := clock.Now(); clock.Advance(time.Minute); return at }
+	p := newPortal(t, s, "Acme Travaux")
+	anna := p.user(t, "anna@dupont.fr", "Anna Klein", "Dupont SA")
+	bruno := p.user(t, "bruno@dupont.fr", "Bruno Roy", "Dupont SA")
+	beforeShare := step()
+	apitest.Expect(t, p.share(t, "C-1", "Maintenance", anna, nil, false), http.StatusCreated)
+	shared := step()
+	apitest.Expect(t, p.do(t, p.owner, "POST", contractPath("C-1")+"/watchers", map[string]any{"portal_user_id": bruno}), http.StatusOK)
+	watched := step()
+	w := p.do(t, p.owner, "DELETE", contractPath("C-1")+"/portal", nil)
+	apitest.Expect(t, w, http.StatusNoContent)
+	now := p.contracts(t, p.owner, bruno, w.Position) // read-your-writes before reading the past
+	if len(now) != 0 {
+		t.Fatalf("Bruno's Contracts page now = %+v; want none (withdrawn)", now)
+	}
+	at := func(path string, when time.Time) apitest.Response {
+		return s.Do(t, apitest.Request{Method: "GET", Token: p.owner.Token,
+			Path: "/v1/organizations/" + p.org + path + "?as_of=" + url.QueryEscape(when.Format(time.RFC3339Nano))})
+	}
+	apitest.Expect(t, at(contractPath("C-1")+"/portal", beforeShare), http.StatusNotFound, "not_found")
+	if v := decodePortal(t, at(contractPath("C-1")+"/portal", shared)); v.Requester.ID != anna || len(v.Watchers) != 0 {
+		t.Fatalf("C-1 as of its showing = %+v; want Anna alone", v)
+	}
+	if v := decodePortal(t, at(contractPath("C-1")+"/portal", watched)); !reflect.DeepEqual(watcherIDs(v), []string{bruno}) || v.Watchers[0].Name != "Bruno Roy" {
+		t.Fatalf("C-1 as of Bruno's addition = %+v; want Bruno watching", v)
+	}
+	r := at("/portal-users/"+bruno+"/contracts", watched)
+	apitest.Expect(t, r, http.StatusOK)
+	if items := r.JSON(t)["items"].([]any); len(items) != 1 || items[0].(map[string]any)["as"] != "watcher" {
+		t.Fatalf("Bruno's Contracts page as of his addition = %s", r.Body)
+	}
+}

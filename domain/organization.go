@@ -17,8 +17,15 @@ type Actor struct {
 // EmailPersonal is the actor's email as personal data.
 func (a Actor) EmailPersonal() Personal { return PersonalOf(a.EmailRef, a.Email.String()) }
 
-// NamePersonal is the actor's display name as personal data.
-func (a Actor) NamePersonal() Personal { return PersonalOf(a.EmailRef, a.Name) }
+// NamePersonal is the actor's display name as personal data. A token without
+// an email names nobody the name could be keyed to (and forgotten with), so
+// the name is left out rather than stored in clear.
+func (a Actor) NamePersonal() Personal {
+	if a.EmailRef == "" {
+		return Personal{}
+	}
+	return PersonalOf(a.EmailRef, a.Name)
+}
 
 // OrganizationStreamType is the stream type of organizations.
 const OrganizationStreamType = "organization"
@@ -49,15 +56,84 @@ type MemberJoined struct {
 	InvitationID    *uuid.UUID `json:"invitation_id,omitempty"`
 }
 
-func (OrganizationCreated) EventType() string { return "OrganizationCreated" }
-func (MemberJoined) EventType() string        { return "MemberJoined" }
+// How a member joined (MemberJoined.Via).
+const (
+	ViaCreation             = "creation"
+	ViaMemberInvitation     = "member_invitation"
+	ViaAccountantInvitation = "accountant_invitation"
+	ViaCollaboratorInvite   = "collaborator_activation"
+	ViaCollaborationRequest = "collaboration_request"
+)
 
-func (e OrganizationCreated) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
-func (e MemberJoined) OrganizationIDs() []uuid.UUID        { return []uuid.UUID{e.OrganizationID} }
+// MemberRoleChanged: a colleague's role changed (owner, admin or member).
+type MemberRoleChanged struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	UserID         string    `json:"user_id"`
+	Role           Role      `json:"role"`
+	PreviousRole   Role      `json:"previous_role"`
+	ChangedBy      string    `json:"changed_by"`
+}
+
+// MemberRemoved: a colleague (owner, admin or member) left the team. Role
+// is the role they had.
+type MemberRemoved struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	UserID         string    `json:"user_id"`
+	Role           Role      `json:"role"`
+	RemovedBy      string    `json:"removed_by"`
+}
+
+// AccountantAccessRevoked: the organization withdrew its accountant's
+// access; every decision from then on is made without it.
+type AccountantAccessRevoked struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	UserID         string    `json:"user_id"`
+	RevokedBy      string    `json:"revoked_by"`
+}
+
+// CollaboratorPermissionsChanged: a collaborator's two permissions, as
+// they are from now on.
+type CollaboratorPermissionsChanged struct {
+	OrganizationID  uuid.UUID `json:"organization_id"`
+	UserID          string    `json:"user_id"`
+	CanPurchase     bool      `json:"can_purchase"`
+	CanSeeAllOrders bool      `json:"can_see_all_orders"`
+	ChangedBy       string    `json:"changed_by"`
+}
+
+// CollaboratorRemoved: a collaborator was detached from the organization.
+type CollaboratorRemoved struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	UserID         string    `json:"user_id"`
+	RemovedBy      string    `json:"removed_by"`
+}
+
+func (OrganizationCreated) EventType() string            { return "OrganizationCreated" }
+func (MemberJoined) EventType() string                   { return "MemberJoined" }
+func (MemberRoleChanged) EventType() string              { return "MemberRoleChanged" }
+func (MemberRemoved) EventType() string                  { return "MemberRemoved" }
+func (AccountantAccessRevoked) EventType() string        { return "AccountantAccessRevoked" }
+func (CollaboratorPermissionsChanged) EventType() string { return "CollaboratorPermissionsChanged" }
+func (CollaboratorRemoved) EventType() string            { return "CollaboratorRemoved" }
+
+func (e OrganizationCreated) OrganizationIDs() []uuid.UUID     { return []uuid.UUID{e.OrganizationID} }
+func (e MemberJoined) OrganizationIDs() []uuid.UUID            { return []uuid.UUID{e.OrganizationID} }
+func (e MemberRoleChanged) OrganizationIDs() []uuid.UUID       { return []uuid.UUID{e.OrganizationID} }
+func (e MemberRemoved) OrganizationIDs() []uuid.UUID           { return []uuid.UUID{e.OrganizationID} }
+func (e AccountantAccessRevoked) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
+func (e CollaboratorPermissionsChanged) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.OrganizationID}
+}
+func (e CollaboratorRemoved) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
 
 func init() {
 	register(EventSpec{Type: "OrganizationCreated", New: func() Event { return &OrganizationCreated{} }})
 	register(EventSpec{Type: "MemberJoined", New: func() Event { return &MemberJoined{} }})
+	register(EventSpec{Type: "MemberRoleChanged", New: func() Event { return &MemberRoleChanged{} }})
+	register(EventSpec{Type: "MemberRemoved", New: func() Event { return &MemberRemoved{} }})
+	register(EventSpec{Type: "AccountantAccessRevoked", New: func() Event { return &AccountantAccessRevoked{} }})
+	register(EventSpec{Type: "CollaboratorPermissionsChanged", New: func() Event { return &CollaboratorPermissionsChanged{} }})
+	register(EventSpec{Type: "CollaboratorRemoved", New: func() Event { return &CollaboratorRemoved{} }})
 }
 
 // Member is a membership as the organization sees it.
@@ -94,7 +170,48 @@ func (o *Organization) Apply(e Event) {
 	case MemberJoined:
 		o.Members[e.UserID] = Member{UserID: e.UserID, Email: e.Email, Name: e.Name, EmailVerified: e.EmailVerified, Role: e.Role,
 			CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders}
+	case MemberRoleChanged:
+		if m, ok := o.Members[e.UserID]; ok {
+			m.Role = e.Role
+			o.Members[e.UserID] = m
+		}
+	case CollaboratorPermissionsChanged:
+		if m, ok := o.Members[e.UserID]; ok {
+			m.CanPurchase, m.CanSeeAllOrders = e.CanPurchase, e.CanSeeAllOrders
+			o.Members[e.UserID] = m
+		}
+	case MemberRemoved:
+		delete(o.Members, e.UserID)
+	case AccountantAccessRevoked:
+		delete(o.Members, e.UserID)
+	case CollaboratorRemoved:
+		delete(o.Members, e.UserID)
 	}
+}
+
+// Owners counts the organization's owners.
+func (o *Organization) Owners() int {
+	n := 0
+	for _, m := range o.Members {
+		if m.Role == RoleOwner {
+			n++
+		}
+	}
+	return n
+}
+
+// MemberByRef finds the member whose token email is the person ref; ok is
+// false when there is none.
+func (o *Organization) MemberByRef(ref PersonRef) (Member, bool) {
+	if ref == "" {
+		return Member{}, false
+	}
+	for _, m := range o.Members {
+		if m.Email.Owner == ref {
+			return m, true
+		}
+	}
+	return Member{}, false
 }
 
 // GrantOf is a user's standing here; zero when not a member.
@@ -148,4 +265,184 @@ func DecideCreateOrganization(o *Organization, c CreateOrganization) ([]Event, e
 		MemberJoined{OrganizationID: c.OrganizationID, UserID: c.Actor.UserID, Email: c.Actor.EmailPersonal(),
 			Name: c.Actor.NamePersonal(), EmailVerified: c.Actor.EmailVerified, Role: RoleOwner, Via: "creation"},
 	}, nil
+}
+
+// =============================================================================
+// The team: roles, removals, accountant access and collaborators' permissions
+// (DOMAIN.md sections 3 to 5). Every decision here reads and writes the
+// organization's own stream, so "at least one owner" holds under concurrency:
+// two owners demoting each other at the same moment append at the same
+// version, the loser decides again on the new state and is refused.
+
+// isTeamRole reports whether r is a colleague's role: owners, admins and
+// members are the team; accountants and collaborators have endpoints of
+// their own.
+func isTeamRole(r Role) bool { return r == RoleOwner || r == RoleAdmin || r == RoleMember }
+
+// ParseTeamRole accepts the roles a colleague can be given: "owner",
+// "admin" or "member".
+func ParseTeamRole(s string) (Role, error) {
+	if s == "" {
+		return Role{}, Invalid("role", msgRequired)
+	}
+	r, err := ParseRole(s)
+	if err != nil || !isTeamRole(r) {
+		return Role{}, Invalid("role", `must be "owner", "admin" or "member" (accountants and collaborators are managed under their own settings)`)
+	}
+	return r, nil
+}
+
+func errLastOwner() *Error {
+	return Errorf(CodeLastOwner, "An organization must keep at least one owner. Make another member an owner first.")
+}
+
+func errNoSuchMember() *Error { return Errorf(CodeNotFound, "No such member in this organization.") }
+
+// teamMember returns the colleague a role change or a removal is about. An
+// accountant or a collaborator is refused with where to manage them.
+func (o *Organization) teamMember(userID string) (Member, error) {
+	m, ok := o.Members[userID]
+	if !ok {
+		return Member{}, errNoSuchMember()
+	}
+	switch m.Role {
+	case RoleAccountant:
+		return Member{}, (&Error{Code: CodeNotTeamMember,
+			Message: "This person is the organization's accountant: manage their access under Accountant access."}).With("role", m.Role.String())
+	case RoleCollaborator:
+		return Member{}, (&Error{Code: CodeNotTeamMember,
+			Message: "This person is a collaborator: change their permissions or remove them under Collaborators."}).With("role", m.Role.String())
+	}
+	return m, nil
+}
+
+// ownerOnly applies "owners change any role; admins change and remove
+// members only": an actor who is not an owner may act only on a member, and
+// may give only the member role.
+func (o *Organization) ownerOnly(actor Actor, target Member, newRole Role, verb string) error {
+	if o.Members[actor.UserID].Role == RoleOwner {
+		return nil
+	}
+	if target.Role != RoleMember {
+		return (&Error{Code: CodeNotAllowed, Message: "Only owners can " + verb + " an owner or an admin."}).
+			With("action", string(ActionMembersManage))
+	}
+	if !newRole.IsZero() && newRole != RoleMember {
+		return (&Error{Code: CodeNotAllowed, Message: "Only owners can make owners or admins."}).
+			With("action", string(ActionMembersManage))
+	}
+	return nil
+}
+
+// ChangeMemberRole gives a colleague another team role.
+type ChangeMemberRole struct {
+	UserID string
+	Role   Role
+	Actor  Actor
+}
+
+// DecideChangeMemberRole changes a colleague's role. Giving the role they
+// already have changes nothing.
+func DecideChangeMemberRole(o *Organization, c ChangeMemberRole) ([]Event, error) {
+	if err := o.Require(c.Actor, ActionMembersManage); err != nil {
+		return nil, err
+	}
+	if !isTeamRole(c.Role) {
+		return nil, Invalid("role", `must be "owner", "admin" or "member"`)
+	}
+	target, err := o.teamMember(c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.ownerOnly(c.Actor, target, c.Role, "change the role of"); err != nil {
+		return nil, err
+	}
+	if target.Role == c.Role {
+		return nil, nil
+	}
+	if target.Role == RoleOwner && o.Owners() == 1 {
+		return nil, errLastOwner()
+	}
+	return []Event{MemberRoleChanged{OrganizationID: o.ID, UserID: c.UserID, Role: c.Role, PreviousRole: target.Role, ChangedBy: c.Actor.UserID}}, nil
+}
+
+// DecideRemoveMember removes a colleague from the team.
+func DecideRemoveMember(o *Organization, userID string, actor Actor) ([]Event, error) {
+	if err := o.Require(actor, ActionMembersManage); err != nil {
+		return nil, err
+	}
+	target, err := o.teamMember(userID)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.ownerOnly(actor, target, Role{}, "remove"); err != nil {
+		return nil, err
+	}
+	if target.Role == RoleOwner && o.Owners() == 1 {
+		return nil, errLastOwner()
+	}
+	return []Event{MemberRemoved{OrganizationID: o.ID, UserID: userID, Role: target.Role, RemovedBy: actor.UserID}}, nil
+}
+
+// DecideRevokeAccountantAccess withdraws an accountant's access at once.
+func DecideRevokeAccountantAccess(o *Organization, userID string, actor Actor) ([]Event, error) {
+	if err := o.Require(actor, ActionMembersManage); err != nil {
+		return nil, err
+	}
+	if m, ok := o.Members[userID]; !ok || m.Role != RoleAccountant {
+		return nil, Errorf(CodeNotFound, "This organization has no accountant with this user id.")
+	}
+	return []Event{AccountantAccessRevoked{OrganizationID: o.ID, UserID: userID, RevokedBy: actor.UserID}}, nil
+}
+
+func (o *Organization) collaborator(userID string) (Member, error) {
+	m, ok := o.Members[userID]
+	if !ok || m.Role != RoleCollaborator {
+		return Member{}, Errorf(CodeNotFound, "This organization has no collaborator with this user id.")
+	}
+	return m, nil
+}
+
+// ChangeCollaboratorPermissions sets either or both of a collaborator's
+// permissions; a nil one stays as it is.
+type ChangeCollaboratorPermissions struct {
+	UserID          string
+	CanPurchase     *bool
+	CanSeeAllOrders *bool
+	Actor           Actor
+}
+
+// DecideChangeCollaboratorPermissions changes a collaborator's permissions.
+// Setting them to what they are changes nothing.
+func DecideChangeCollaboratorPermissions(o *Organization, c ChangeCollaboratorPermissions) ([]Event, error) {
+	if err := o.Require(c.Actor, ActionMembersManage); err != nil {
+		return nil, err
+	}
+	m, err := o.collaborator(c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	purchase, all := m.CanPurchase, m.CanSeeAllOrders
+	if c.CanPurchase != nil {
+		purchase = *c.CanPurchase
+	}
+	if c.CanSeeAllOrders != nil {
+		all = *c.CanSeeAllOrders
+	}
+	if purchase == m.CanPurchase && all == m.CanSeeAllOrders {
+		return nil, nil
+	}
+	return []Event{CollaboratorPermissionsChanged{OrganizationID: o.ID, UserID: c.UserID, CanPurchase: purchase,
+		CanSeeAllOrders: all, ChangedBy: c.Actor.UserID}}, nil
+}
+
+// DecideRemoveCollaborator detaches a collaborator from the organization.
+func DecideRemoveCollaborator(o *Organization, userID string, actor Actor) ([]Event, error) {
+	if err := o.Require(actor, ActionMembersManage); err != nil {
+		return nil, err
+	}
+	if _, err := o.collaborator(userID); err != nil {
+		return nil, err
+	}
+	return []Event{CollaboratorRemoved{OrganizationID: o.ID, UserID: userID, RemovedBy: actor.UserID}}, nil
 }

@@ -1,0 +1,401 @@
+package domain
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// This file holds the invitations that bring people into an organization's
+// team (DOMAIN.md sections 3 and 5): colleagues invited as admin or member,
+// and the accountant invited by GrantAccountantAccess. Both work like the
+// partner invitations: an email with a link holding a single-use token,
+// only its hash kept here, an expiry derived from ExpiresAt. Whoever holds
+// the token accepts from any user account (an accountant serves many
+// organizations from one account); without the token, only the invited
+// email, verified, may accept.
+
+// Codes of the team feature.
+const (
+	// CodeNotTeamMember: a team endpoint (role change, removal) was asked
+	// about an accountant or a collaborator, who have endpoints of their own.
+	CodeNotTeamMember Code = "not_team_member"
+	// CodeCollaborationRequestAnswered: the organization already approved
+	// or rejected this collaboration request.
+	CodeCollaborationRequestAnswered Code = "collaboration_request_answered"
+)
+
+// TeamInvitationKind tells a colleague's invitation from an accountant's.
+type TeamInvitationKind string
+
+// The kinds of team invitations.
+const (
+	TeamInvitationMember     TeamInvitationKind = "member"
+	TeamInvitationAccountant TeamInvitationKind = "accountant"
+)
+
+// StreamType is the stream type of the kind's invitations.
+func (k TeamInvitationKind) StreamType() string { return string(k) + "_invitation" }
+
+// Stream is one invitation's stream.
+func (k TeamInvitationKind) Stream(id uuid.UUID) string {
+	return string(k) + "-invitation-" + id.String()
+}
+
+// ParseInvitedRole accepts the roles a colleague may be invited with:
+// "admin" or "member" (owners are made by changing a member's role).
+func ParseInvitedRole(s string) (Role, error) {
+	switch s {
+	case RoleAdmin.s:
+		return RoleAdmin, nil
+	case RoleMember.s:
+		return RoleMember, nil
+	case "":
+		return Role{}, Invalid("role", msgRequired)
+	}
+	return Role{}, Invalid("role", `must be "admin" or "member"`)
+}
+
+// maxInvitationMessage bounds an accountant invitation's personal message,
+// as for partner invitations.
+const maxInvitationMessage = 2000
+
+// =============================================================================
+// Events
+
+// MemberInvitationSent: an owner or admin invited a colleague by email. It
+// holds what the email shows.
+type MemberInvitationSent struct {
+	InvitationID     uuid.UUID `json:"invitation_id"`
+	OrganizationID   uuid.UUID `json:"organization_id"`
+	OrganizationName string    `json:"organization_name"`
+	InvitedBy        string    `json:"invited_by"`
+	InviterName      Personal  `json:"inviter_name"`
+	Email            Personal  `json:"email"`
+	EmailRef         PersonRef `json:"email_ref"`
+	Role             Role      `json:"role"`
+	TokenHash        string    `json:"token_hash"`
+	ExpiresAt        time.Time `json:"expires_at"`
+	Locale           string    `json:"locale"`
+}
+
+// MemberInvitationAccepted: the invited colleague joined. Via is "token"
+// (the link's token) or "email" (the caller's verified email is the invited
+// one).
+type MemberInvitationAccepted struct {
+	InvitationID   uuid.UUID `json:"invitation_id"`
+	OrganizationID uuid.UUID `json:"organization_id"`
+	UserID         string    `json:"user_id"`
+	Via            string    `json:"via"`
+}
+
+// MemberInvitationRevoked: the organization withdrew the invitation.
+type MemberInvitationRevoked struct {
+	InvitationID   uuid.UUID `json:"invitation_id"`
+	OrganizationID uuid.UUID `json:"organization_id"`
+	RevokedBy      string    `json:"revoked_by"`
+}
+
+// AccountantInvitationSent: GrantAccountantAccess, an owner or admin
+// invited the organization's accountant by email.
+type AccountantInvitationSent struct {
+	InvitationID     uuid.UUID `json:"invitation_id"`
+	OrganizationID   uuid.UUID `json:"organization_id"`
+	OrganizationName string    `json:"organization_name"`
+	InvitedBy        string    `json:"invited_by"`
+	InviterName      Personal  `json:"inviter_name"`
+	Email            Personal  `json:"email"`
+	EmailRef         PersonRef `json:"email_ref"`
+	Message          Personal  `json:"message"`
+	TokenHash        string    `json:"token_hash"`
+	ExpiresAt        time.Time `json:"expires_at"`
+	Locale           string    `json:"locale"`
+}
+
+// AccountantInvitationAccepted: the accountant accepted, from UserID's
+// account; they are a member with the accountant role from now on.
+type AccountantInvitationAccepted struct {
+	InvitationID   uuid.UUID `json:"invitation_id"`
+	OrganizationID uuid.UUID `json:"organization_id"`
+	UserID         string    `json:"user_id"`
+	Via            string    `json:"via"`
+}
+
+// AccountantInvitationRevoked: the organization withdrew the invitation
+// before it was accepted.
+type AccountantInvitationRevoked struct {
+	InvitationID   uuid.UUID `json:"invitation_id"`
+	OrganizationID uuid.UUID `json:"organization_id"`
+	RevokedBy      string    `json:"revoked_by"`
+}
+
+func (MemberInvitationSent) EventType() string         { return "MemberInvitationSent" }
+func (MemberInvitationAccepted) EventType() string     { return "MemberInvitationAccepted" }
+func (MemberInvitationRevoked) EventType() string      { return "MemberInvitationRevoked" }
+func (AccountantInvitationSent) EventType() string     { return "AccountantInvitationSent" }
+func (AccountantInvitationAccepted) EventType() string { return "AccountantInvitationAccepted" }
+func (AccountantInvitationRevoked) EventType() string  { return "AccountantInvitationRevoked" }
+
+func (e MemberInvitationSent) OrganizationIDs() []uuid.UUID     { return []uuid.UUID{e.OrganizationID} }
+func (e MemberInvitationAccepted) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
+func (e MemberInvitationRevoked) OrganizationIDs() []uuid.UUID  { return []uuid.UUID{e.OrganizationID} }
+func (e AccountantInvitationSent) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
+func (e AccountantInvitationAccepted) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.OrganizationID}
+}
+func (e AccountantInvitationRevoked) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.OrganizationID}
+}
+
+func init() {
+	register(EventSpec{Type: "MemberInvitationSent", New: func() Event { return &MemberInvitationSent{} }})
+	register(EventSpec{Type: "MemberInvitationAccepted", New: func() Event { return &MemberInvitationAccepted{} }})
+	register(EventSpec{Type: "MemberInvitationRevoked", New: func() Event { return &MemberInvitationRevoked{} }})
+	register(EventSpec{Type: "AccountantInvitationSent", New: func() Event { return &AccountantInvitationSent{} }})
+	register(EventSpec{Type: "AccountantInvitationAccepted", New: func() Event { return &AccountantInvitationAccepted{} }})
+	register(EventSpec{Type: "AccountantInvitationRevoked", New: func() Event { return &AccountantInvitationRevoked{} }})
+}
+
+// =============================================================================
+// Aggregate
+
+// TeamInvitation is the aggregate of one colleague's or accountant's
+// invitation.
+type TeamInvitation struct {
+	ID             uuid.UUID
+	Kind           TeamInvitationKind
+	OrganizationID uuid.UUID
+	Email          Personal
+	EmailRef       PersonRef
+	// Role is the role the invitee joins with: admin or member for a
+	// colleague, accountant for an accountant.
+	Role      Role
+	TokenHash string
+	ExpiresAt time.Time
+	// Status is the stored status: sent, accepted or revoked. Expiry is
+	// derived (StatusAt).
+	Status     string
+	AcceptedBy string
+	Version    int
+}
+
+// Exists reports whether the invitation was sent.
+func (i *TeamInvitation) Exists() bool { return i.ID != uuid.Nil }
+
+// Apply evolves the state by one event.
+func (i *TeamInvitation) Apply(e Event) {
+	i.Version++
+	switch e := e.(type) {
+	case MemberInvitationSent:
+		*i = TeamInvitation{ID: e.InvitationID, Kind: TeamInvitationMember, OrganizationID: e.OrganizationID, Email: e.Email,
+			EmailRef: e.EmailRef, Role: e.Role, TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt, Status: StatusSent, Version: i.Version}
+	case AccountantInvitationSent:
+		*i = TeamInvitation{ID: e.InvitationID, Kind: TeamInvitationAccountant, OrganizationID: e.OrganizationID, Email: e.Email,
+			EmailRef: e.EmailRef, Role: RoleAccountant, TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt, Status: StatusSent, Version: i.Version}
+	case MemberInvitationAccepted:
+		i.Status, i.AcceptedBy = StatusAccepted, e.UserID
+	case AccountantInvitationAccepted:
+		i.Status, i.AcceptedBy = StatusAccepted, e.UserID
+	case MemberInvitationRevoked, AccountantInvitationRevoked:
+		i.Status = StatusRevoked
+	}
+}
+
+// StatusAt is the status as everyone sees it at an instant: a pending
+// invitation past its expiry is expired, without any event.
+func (i *TeamInvitation) StatusAt(now time.Time) string {
+	if i.Status == StatusSent && !now.Before(i.ExpiresAt) {
+		return StatusExpired
+	}
+	return i.Status
+}
+
+// IsPending reports whether the invitation still waits for an answer.
+func (i *TeamInvitation) IsPending(now time.Time) bool { return i.StatusAt(now) == StatusSent }
+
+// ErrTeamInvitationNotFound is what anyone who may not see an invitation
+// learns.
+func ErrTeamInvitationNotFound() *Error { return Errorf(CodeNotFound, "No such invitation.") }
+
+// closedInvitation refuses an invitation that was accepted or withdrawn;
+// expired ones are refused by the caller when it matters.
+func closedInvitation(status string) error {
+	switch status {
+	case StatusAccepted:
+		return (&Error{Code: CodeInvitationAnswered, Message: "This invitation was already accepted."}).With("status", status)
+	case StatusRevoked:
+		return Errorf(CodeInvitationRevoked, "This invitation was withdrawn by the organization that sent it.")
+	}
+	return nil
+}
+
+// answerableAt refuses an invitation that can no longer be accepted.
+func answerableAt(status string, expires time.Time) error {
+	if status == StatusExpired {
+		return (&Error{Code: CodeInvitationExpired, Message: "This invitation has expired. Ask the organization to invite you again."}).
+			With("expired_at", expires.UTC().Format(time.RFC3339))
+	}
+	return closedInvitation(status)
+}
+
+// =============================================================================
+// Decisions
+
+// inviterName is the inviter's name as the email shows it: their display
+// name, else their email, held as their personal data. A token without an
+// email names nobody to key it to: the email then shows the organization.
+func inviterName(a Actor) Personal {
+	if a.EmailRef == "" {
+		return Personal{}
+	}
+	if a.Name != "" {
+		return PersonalOf(a.EmailRef, a.Name)
+	}
+	return PersonalOf(a.EmailRef, a.Email.String())
+}
+
+// alreadyMember refuses to bring in someone who is a member already.
+func alreadyMember(m Member) *Error {
+	return (&Error{Code: CodeAlreadyMember, Message: "This person is already a member of this organization (as " + m.Role.String() + ")."}).
+		With("role", m.Role.String())
+}
+
+// duplicatePending refuses a second pending invitation to the same email.
+func duplicatePending(pending uuid.UUID) *Error {
+	return (&Error{Code: CodeDuplicatePending,
+		Message: "A pending invitation to this email already exists. Withdraw it first, or wait for the answer."}).
+		With("pending_invitation_id", pending.String())
+}
+
+// SendTeamInvitation invites a colleague (Kind member, with Role admin or
+// member) or the accountant (Kind accountant, with an optional Message).
+type SendTeamInvitation struct {
+	Kind         TeamInvitationKind
+	InvitationID uuid.UUID
+	Email        Email
+	EmailRef     PersonRef
+	Role         Role
+	Message      string
+	TokenHash    string
+	Locale       string
+	Actor        Actor
+	Now          time.Time
+	TTL          time.Duration
+	// Pending is the invitation that holds this organization's pending slot
+	// for the email and kind, if any.
+	Pending *TeamInvitation
+}
+
+// DecideSendTeamInvitation decides InviteMember and GrantAccountantAccess.
+// Owners invite admins and members, admins members only.
+func DecideSendTeamInvitation(o *Organization, c SendTeamInvitation) ([]Event, error) {
+	if err := o.Require(c.Actor, ActionMembersManage); err != nil {
+		return nil, err
+	}
+	if c.Kind == TeamInvitationMember {
+		if c.Role != RoleAdmin && c.Role != RoleMember {
+			return nil, Invalid("role", `must be "admin" or "member"`)
+		}
+		if c.Role == RoleAdmin && o.Members[c.Actor.UserID].Role != RoleOwner {
+			return nil, (&Error{Code: CodeNotAllowed, Message: "Only owners can invite admins; admins invite members."}).
+				With("action", string(ActionMembersManage))
+		}
+	}
+	if len([]rune(c.Message)) > maxInvitationMessage {
+		return nil, Invalid("message", "must be at most 2000 characters")
+	}
+	if m, ok := o.MemberByRef(c.EmailRef); ok {
+		return nil, alreadyMember(m)
+	}
+	if c.Pending != nil && c.Pending.IsPending(c.Now) {
+		return nil, duplicatePending(c.Pending.ID)
+	}
+	email := PersonalOf(c.EmailRef, c.Email.String())
+	expires := c.Now.Add(c.TTL).UTC()
+	if c.Kind == TeamInvitationAccountant {
+		return []Event{AccountantInvitationSent{InvitationID: c.InvitationID, OrganizationID: o.ID, OrganizationName: o.Name,
+			InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), Email: email, EmailRef: c.EmailRef,
+			Message: PersonalOf(c.EmailRef, c.Message), TokenHash: c.TokenHash, ExpiresAt: expires, Locale: c.Locale}}, nil
+	}
+	return []Event{MemberInvitationSent{InvitationID: c.InvitationID, OrganizationID: o.ID, OrganizationName: o.Name,
+		InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), Email: email, EmailRef: c.EmailRef, Role: c.Role,
+		TokenHash: c.TokenHash, ExpiresAt: expires, Locale: c.Locale}}, nil
+}
+
+// AcceptTeamInvitation is the invitee's answer.
+type AcceptTeamInvitation struct {
+	Actor Actor
+	// TokenGiven says the caller presented a token; TokenValid that it is
+	// this invitation's (compared by the caller, in constant time).
+	TokenGiven, TokenValid bool
+	Now                    time.Time
+}
+
+// errNotYourInvitation is the answer to a caller who can neither show the
+// link's token nor has the invited email. It is the same whether the token
+// is wrong or missing.
+func errNotYourInvitation() *Error {
+	return Errorf(CodeInvalidToken, "This invitation cannot be accepted from your account without its link. "+
+		"Open the link from the invitation email: it lets you accept from any account.")
+}
+
+// entitled checks the token rule shared by every team invitation: the
+// link's token opens it for any account; without a token only the invited
+// email, verified, does. It says how.
+func entitled(ref PersonRef, c Actor, given, valid bool) (string, error) {
+	if given {
+		if !valid {
+			return "", errNotYourInvitation()
+		}
+		return "token", nil
+	}
+	if c.EmailVerified && c.EmailRef != "" && c.EmailRef == ref {
+		return "email", nil
+	}
+	return "", errNotYourInvitation()
+}
+
+// DecideAcceptTeamInvitation decides the acceptance: the invitation's
+// events and the organization's (the invitee joins with the invited role).
+func DecideAcceptTeamInvitation(inv *TeamInvitation, o *Organization, c AcceptTeamInvitation) (invEvents, orgEvents []Event, err error) {
+	if !inv.Exists() || !o.Exists() || o.ID != inv.OrganizationID {
+		return nil, nil, ErrTeamInvitationNotFound()
+	}
+	via, err := entitled(inv.EmailRef, c.Actor, c.TokenGiven, c.TokenValid)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := answerableAt(inv.StatusAt(c.Now), inv.ExpiresAt); err != nil {
+		return nil, nil, err
+	}
+	if m, ok := o.Members[c.Actor.UserID]; ok {
+		return nil, nil, alreadyMember(m)
+	}
+	joinedVia := ViaMemberInvitation
+	var accepted Event = MemberInvitationAccepted{InvitationID: inv.ID, OrganizationID: o.ID, UserID: c.Actor.UserID, Via: via}
+	if inv.Kind == TeamInvitationAccountant {
+		joinedVia = ViaAccountantInvitation
+		accepted = AccountantInvitationAccepted{InvitationID: inv.ID, OrganizationID: o.ID, UserID: c.Actor.UserID, Via: via}
+	}
+	id := inv.ID
+	return []Event{accepted}, []Event{MemberJoined{OrganizationID: o.ID, UserID: c.Actor.UserID, Email: c.Actor.EmailPersonal(),
+		Name: c.Actor.NamePersonal(), EmailVerified: c.Actor.EmailVerified, Role: inv.Role, Via: joinedVia, InvitationID: &id}}, nil
+}
+
+// DecideRevokeTeamInvitation withdraws a pending (or expired) invitation,
+// by an owner or admin of the organization that sent it.
+func DecideRevokeTeamInvitation(inv *TeamInvitation, o *Organization, actor Actor) ([]Event, error) {
+	if !inv.Exists() || o.ID != inv.OrganizationID {
+		return nil, ErrTeamInvitationNotFound()
+	}
+	if err := o.Require(actor, ActionMembersManage); err != nil {
+		return nil, err
+	}
+	if err := closedInvitation(inv.Status); err != nil {
+		return nil, err
+	}
+	if inv.Kind == TeamInvitationAccountant {
+		return []Event{AccountantInvitationRevoked{InvitationID: inv.ID, OrganizationID: o.ID, RevokedBy: actor.UserID}}, nil
+	}
+	return []Event{MemberInvitationRevoked{InvitationID: inv.ID, OrganizationID: o.ID, RevokedBy: actor.UserID}}, nil
+}

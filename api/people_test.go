@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -108,4 +109,108 @@ func TestForgetPerson(t *testing.T) {
 	if strings.Contains(strings.ToLower(data), "zo") && strings.Contains(data, "@") {
 		t.Fatalf("PersonForgotten holds personal data: %s", data)
 	}
+}
+
+// A person is invited, accepts, watches a contract, and is forgotten:
+// afterwards no table holds their email or name in clear text, every read
+// model and the audit log still answer, and rebuild and verify still pass.
+func TestForgetScriptedHistory(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Fresh2(t)
+	s := apitest.Start(t, pool, apitest.Options{})
+	claire := apitest.NewUser(t, "Claire")
+	zoe := apitest.NewUser(t, "Zoé")
+	zoe.Name = "Zoé Vasquez-Lindqvist"
+	zoe.Token = apitest.Token(t, zoe.Sub, zoe.Email, zoe.Name)
+	admin := apitest.Token(t, "ops-1", "ops@partners.example", "Ops", "partners:admin")
+
+	acme, _ := s.CreateOrganization(t, claire, "Acme", "client")
+	r := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/organizations/" + acme + "/invitations", Token: claire.Token,
+		Body: map[string]any{"email": zoe.Email, "message": "Bonjour Zoé Vasquez-Lindqvist"}, Header: map[string]string{"Idempotency-Key": "invite-zoe"}})
+	apitest.Expect(t, r, http.StatusCreated)
+	inv := r.JSON(t)["id"].(string)
+	zorg, _ := s.CreateOrganization(t, zoe, "Peinture Z", "subcontractor")
+	apitest.Expect(t, post(t, s, zoe, "/v1/invitations/"+inv+"/accept", map[string]any{"organization_id": zorg}), http.StatusOK)
+
+	// Acme shows a contract to its client's people; Zoé watches it.
+	pu := func(email, name string) string {
+		r := post(t, s, claire, "/v1/organizations/"+acme+"/portal-users", map[string]any{"email": email, "name": name, "company": "Client SA"})
+		apitest.Expect(t, r, http.StatusCreated)
+		return r.JSON(t)["id"].(string)
+	}
+	jean, zoePU := pu("jean@client.example", "Jean Martin"), pu(zoe.Email, zoe.Name)
+	share := s.Do(t, apitest.Request{Method: "PUT", Path: "/v1/organizations/" + acme + "/contracts/CTR-1/portal", Token: claire.Token,
+		Body: map[string]any{"title": "Toiture", "requester_id": jean, "watcher_ids": []string{zoePU}, "attachments_visible": true}})
+	apitest.Expect(t, share, http.StatusCreated)
+	view := s.Get(t, claire, "/v1/organizations/"+acme+"/contracts/CTR-1/portal", share.Position)
+	if !strings.Contains(string(view.Body), zoe.Email) {
+		t.Fatalf("before forgetting the watcher shows: %s", view.Body)
+	}
+
+	var kept int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys WHERE key = 'invite-zoe'`).Scan(&kept); err != nil || kept != 1 {
+		t.Fatalf("idempotency record before forgetting: %d, %v; want 1", kept, err)
+	}
+	f := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/admin/people/forget", Token: admin, Body: map[string]any{"email": zoe.Email}})
+	apitest.Expect(t, f, http.StatusOK)
+	var names []string
+	for _, p := range s.Projector.Projections() {
+		names = append(names, p.Name())
+	}
+	if err := s.Projector.WaitApplied(ctx, names, f.Position, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, needle := range []string{zoe.Email, "Vasquez-Lindqvist"} {
+			if got := tablesHolding(t, pool, needle); len(got) != 0 {
+				t.Errorf("%s: %q is in clear text in %v", when, needle, got)
+			}
+		}
+	}
+	check("after forgetting")
+
+	view = s.Get(t, claire, "/v1/organizations/"+acme+"/contracts/CTR-1/portal", f.Position)
+	apitest.Expect(t, view, http.StatusOK)
+	var v struct {
+		Watchers []map[string]any `json:"watchers"`
+	}
+	view.Decode(t, &v)
+	if len(v.Watchers) != 1 || v.Watchers[0]["email"] != "[forgotten]" || v.Watchers[0]["name"] != "[forgotten]" {
+		t.Fatalf("contract access after forgetting = %s; want the watcher, forgotten", view.Body)
+	}
+	for _, path := range []string{"/v1/organizations/" + acme + "/audit", "/v1/organizations/" + acme + "/invitations/sent",
+		"/v1/organizations/" + acme + "/partners", "/v1/organizations/" + acme + "/portal-users",
+		"/v1/organizations/" + acme + "/partners?as_of=" + time.Now().UTC().Format(time.RFC3339Nano)} {
+		r := s.Get(t, claire, path, f.Position)
+		apitest.Expect(t, r, http.StatusOK)
+		if strings.Contains(string(r.Body), zoe.Email) {
+			t.Errorf("%s still shows the email", path)
+		}
+	}
+	audit := s.Get(t, claire, "/v1/organizations/"+acme+"/audit?format=jsonl", 0)
+	if !strings.Contains(string(audit.Body), "[forgotten]") || !strings.Contains(string(audit.Body), "WatcherAdded") && !strings.Contains(string(audit.Body), "ContractShown") {
+		t.Fatalf("audit export after forgetting lacks the history or the placeholder:\n%.2000s", audit.Body)
+	}
+	var records int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys WHERE key = 'invite-zoe'`).Scan(&records); err != nil || records != 0 {
+		t.Fatalf("idempotency records repeating the forgotten person's data: %d, %v; want 0", records, err)
+	}
+
+	for _, n := range names {
+		if err := s.Projector.StartRebuild(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Projector.RunRebuild(ctx, n, nil); err != nil {
+			t.Fatalf("rebuild %s: %v", n, err)
+		}
+	}
+	diffs, err := s.Projector.Verify(ctx, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diffs {
+		t.Errorf("verify after forgetting: %s", d)
+	}
+	check("after rebuilding")
 }

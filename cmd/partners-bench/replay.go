@@ -1,0 +1,771 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"partners/domain"
+	"partners/eventstore"
+	"partners/notify"
+	"partners/projections"
+)
+
+// replayOpts sizes the history phase (point 4 of the issue).
+type replayOpts struct {
+	serverURL      string
+	hubEvents      int // the hub organization's log: what the audit export streams
+	asOfEvents     int // the as-of organization's log
+	writers        int
+	storiesPerTx   int
+	projectorBatch int
+	sweepBatches   []int // projector batch sizes to compare (knob costs)
+	sweepEvents    int   // events each sweep setting applies
+	asOfRuns       int
+	start          starter // nil: no service measurements
+	minter         *minter
+	log            io.Writer
+	keep           bool
+}
+
+// Rate is a count over a duration.
+type Rate struct {
+	Events    int64   `json:"events"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+}
+
+func rate(n int64, d time.Duration) Rate {
+	return Rate{Events: n, Seconds: round2(d.Seconds()), PerSecond: math.Round(float64(n) / max(d.Seconds(), 1e-9))}
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// SweepPoint is the in-process projector's catch-up rate at one batch size.
+type SweepPoint struct {
+	Batch int  `json:"batch"`
+	Rate  Rate `json:"rate"`
+	// Transactions is how many projector transactions the catch-up took.
+	Transactions int `json:"transactions"`
+}
+
+// RebuildReport is the service's own rebuild of every read model.
+type RebuildReport struct {
+	Mode     string            `json:"mode"`
+	Models   int               `json:"read_models"`
+	Wall     Rate              `json:"wall"` // stored events / wall time until every model is rebuilt
+	PerModel map[string]Rate   `json:"per_model"`
+	Memory   *Memory           `json:"memory"`
+	Failed   map[string]string `json:"failed,omitempty"`
+}
+
+// AsOfReport is the latency of as-of answers on the as-of organization.
+type AsOfReport struct {
+	Query    string  `json:"query"`
+	Replayed int     `json:"events_replayed"`
+	Latency  Latency `json:"latency"`
+	LiveP50  float64 `json:"live_p50_ms"`
+}
+
+// ExportReport is one audit export.
+type ExportReport struct {
+	Format string  `json:"format"`
+	Rows   int64   `json:"rows"`
+	Bytes  int64   `json:"bytes"`
+	Rate   Rate    `json:"rate"`
+	Memory *Memory `json:"memory"`
+	// RSSAtQuarters is the service's RSS (MB) at 25, 50, 75 and 100% of the
+	// rows: flat means constant memory.
+	RSSAtQuarters []float64 `json:"rss_mb_at_quarters"`
+}
+
+// ReplayReport is point 4 (and the rebuild half of point 5).
+type ReplayReport struct {
+	StoredEvents int64 `json:"stored_events"`
+	HubEvents    int   `json:"hub_log_events"`
+	AsOfEvents   int   `json:"asof_log_events"`
+	Load         Rate  `json:"load"`
+	// Scan is a plain SQL read of the events table in the readers' order.
+	Scan Rate `json:"sql_scan"`
+	// ScanDecode also opens the sealed personal data and decodes each event
+	// (what every replay pays before any read-model write).
+	ScanDecode Rate `json:"scan_and_decode"`
+	// Upsert applies the events to one table, one batched upsert per 1,000.
+	Upsert Rate `json:"one_table_upsert"`
+	// Projector is every read model together, one pass over the log, the
+	// live projector's own driver (Step) from an empty state.
+	Projector Rate           `json:"projector_all_models"`
+	Sweep     []SweepPoint   `json:"projector_batch_sweep"`
+	Rebuild   *RebuildReport `json:"service_rebuild,omitempty"`
+	AsOf      []AsOfReport   `json:"as_of,omitempty"`
+	Export    *ExportReport  `json:"export,omitempty"`
+	Notes     []string       `json:"notes,omitempty"`
+}
+
+// history is what the loader wrote.
+type history struct {
+	db      *scratchDB
+	pool    *pgxpool.Pool
+	store   *eventstore.Store
+	hub     *orgState
+	asOf    *orgState
+	stored  int64
+	hubN    int
+	asOfN   int
+	endedAt time.Time
+}
+
+func runReplay(ctx context.Context, o replayOpts) (*ReplayReport, error) {
+	rep := &ReplayReport{}
+	db, err := createScratch(ctx, o.serverURL, "replay")
+	if err != nil {
+		return nil, err
+	}
+	if !o.keep {
+		defer db.Drop()
+	} else {
+		fmt.Fprintf(o.log, "keeping the history database %s\n", db.Name)
+	}
+	pool, err := openPool(ctx, db.URL, int32(o.writers+4))
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	h, err := loadHistory(ctx, db, pool, o, rep)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.log, "history: %d events stored (hub log %d, as-of log %d) at %.0f events/s\n",
+		h.stored, h.hubN, h.asOfN, rep.Load.PerSecond)
+
+	if rep.Scan, err = scanEvents(ctx, pool); err != nil {
+		return nil, fmt.Errorf("scan: %w", err)
+	}
+	fmt.Fprintf(o.log, "sql scan: %.0f events/s\n", rep.Scan.PerSecond)
+	if rep.ScanDecode, err = scanDecode(ctx, h); err != nil {
+		return nil, fmt.Errorf("scan and decode: %w", err)
+	}
+	fmt.Fprintf(o.log, "scan + decode: %.0f events/s\n", rep.ScanDecode.PerSecond)
+	if rep.Upsert, err = upsertOneTable(ctx, pool); err != nil {
+		return nil, fmt.Errorf("one-table upsert: %w", err)
+	}
+	fmt.Fprintf(o.log, "one-table batched upsert: %.0f events/s\n", rep.Upsert.PerSecond)
+
+	for _, b := range o.sweepBatches {
+		if b == o.projectorBatch {
+			continue
+		}
+		pt, err := projectAll(ctx, h, b, int64(o.sweepEvents))
+		if err != nil {
+			return nil, fmt.Errorf("projector batch %d: %w", b, err)
+		}
+		rep.Sweep = append(rep.Sweep, pt)
+		fmt.Fprintf(o.log, "projector, batch %d, first %d events: %.0f events/s\n", b, pt.Rate.Events, pt.Rate.PerSecond)
+	}
+	full, err := projectAll(ctx, h, o.projectorBatch, 0)
+	if err != nil {
+		return nil, fmt.Errorf("projector: %w", err)
+	}
+	rep.Projector = full.Rate
+	rep.Sweep = append(rep.Sweep, full)
+	sort.Slice(rep.Sweep, func(i, j int) bool { return rep.Sweep[i].Batch < rep.Sweep[j].Batch })
+	fmt.Fprintf(o.log, "projector, every read model, batch %d: %.0f events/s\n", o.projectorBatch, rep.Projector.PerSecond)
+
+	if o.start == nil {
+		rep.Notes = append(rep.Notes, "service rebuild, as-of and export not measured: no service to start on the history database (-url mode)")
+		return rep, nil
+	}
+	if err := handOver(ctx, pool); err != nil {
+		return nil, err
+	}
+	svc, err := o.start(ctx, db.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer svc.Stop() //nolint:errcheck
+	admin := &user{Sub: "bench-admin", Email: "ops@bench.example", Name: "Bench ops"}
+	if err := o.minter.sign(admin, true); err != nil {
+		return nil, err
+	}
+	hc := newHTTPClient(4)
+	defer hc.CloseIdleConnections()
+
+	if rep.AsOf, err = measureAsOf(ctx, hc, svc, o, h, &rep.Notes); err != nil {
+		return nil, err
+	}
+	if rep.Export, err = measureExport(ctx, hc, svc, o, h, &rep.Notes); err != nil {
+		return nil, err
+	}
+	if rep.Rebuild, err = measureRebuild(ctx, hc, svc, admin, h, o.log, &rep.Notes); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// loadHistory writes the synthetic history: a hub organization whose log
+// gets exactly hubEvents events (a national client with a large partner
+// network, portal and team), an as-of organization with exactly
+// asOfEvents, and the partners they invite, interleaved at random.
+func loadHistory(ctx context.Context, db *scratchDB, pool *pgxpool.Pool, o replayOpts, rep *ReplayReport) (*history, error) {
+	keys, err := eventstore.NewKeyring(eventstore.DevelopmentDataKey)
+	if err != nil {
+		return nil, err
+	}
+	// Recorded instants advance ten seconds per append, ending before now,
+	// so an as-of "now" sees every event and an earlier instant part of it.
+	base := time.Now().Add(-90 * 24 * time.Hour).UTC().Truncate(time.Microsecond)
+	var tick atomic.Int64
+	clock := func() time.Time { return base.Add(time.Duration(tick.Add(1)) * time.Second) }
+	store := eventstore.New(pool, keys, clock)
+	g := newGen(keys, 42, base)
+	h := &history{db: db, pool: pool, store: store}
+
+	hubStory, hub := g.newOrg(domain.SideClient)
+	hub.name = "Bâtisseurs Nationaux"
+	asStory, asOf := g.newOrg(domain.SideClient)
+	h.hub, h.asOf = hub, asOf
+	start := time.Now()
+	for _, s := range []*story{hubStory, asStory} {
+		if _, err := store.Append(ctx, s.batch); err != nil {
+			return nil, err
+		}
+	}
+	hubLeft, asLeft := o.hubEvents-2, o.asOfEvents-2
+	h.hubN, h.asOfN = 2, 2
+
+	parallel := make(chan eventstore.Batch, 2*o.writers)
+	serial := make(chan eventstore.Batch, 2)
+	var written atomic.Int64
+	written.Store(int64(hubStory.events + asStory.events))
+	var wg sync.WaitGroup
+	errc := make(chan error, o.writers+1)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	writer := func(in <-chan eventstore.Batch) {
+		defer wg.Done()
+		for b := range in {
+			if _, err := store.Append(wctx, b); err != nil {
+				errc <- err
+				cancel()
+				for range in { //nolint:revive // drain so the producer never blocks
+				}
+				return
+			}
+			n := 0
+			for _, st := range b.Streams {
+				n += len(st.Events)
+			}
+			written.Add(int64(n))
+		}
+	}
+	for i := 0; i < o.writers; i++ {
+		wg.Add(1)
+		go writer(parallel)
+	}
+	// Stories that append to an existing stream (the hub's members) go
+	// through one writer, so the loader's writers never race on a version.
+	wg.Add(1)
+	go writer(serial)
+
+	progress := time.NewTicker(5 * time.Second)
+	defer progress.Stop()
+	var par, ser *eventstore.Batch
+	var parN, serN int
+	flush := func(b **eventstore.Batch, n *int, out chan<- eventstore.Batch) bool {
+		if *b == nil {
+			return true
+		}
+		select {
+		case out <- **b:
+		case <-wctx.Done():
+			return false
+		}
+		*b, *n = nil, 0
+		return true
+	}
+	ok := true
+	for ok && (hubLeft > 0 || asLeft > 0) {
+		var s *story
+		if asLeft > 0 && g.rng.IntN(hubLeft+asLeft) < asLeft {
+			s = g.asOfStory(asOf, asLeft)
+		} else {
+			s = g.hubStory(hub, hubLeft)
+		}
+		hubLeft -= s.touched[hub.id]
+		asLeft -= s.touched[asOf.id]
+		h.hubN += s.touched[hub.id]
+		h.asOfN += s.touched[asOf.id]
+		existing := false
+		for _, st := range s.batch.Streams {
+			existing = existing || st.Expected == eventstore.Any
+		}
+		target, n, out := &par, &parN, parallel
+		if existing {
+			target, n, out = &ser, &serN, serial
+		}
+		if *target == nil {
+			b := s.batch
+			*target = &b
+		} else {
+			(*target).Streams = append((*target).Streams, s.batch.Streams...)
+		}
+		*n++
+		if *n >= o.storiesPerTx {
+			ok = flush(target, n, out)
+		}
+		select {
+		case <-progress.C:
+			el := time.Since(start).Seconds()
+			fmt.Fprintf(o.log, "  loading: %d events (%.0f/s)\n", written.Load(), float64(written.Load())/el)
+		default:
+		}
+	}
+	if ok {
+		ok = flush(&par, &parN, parallel) && flush(&ser, &serN, serial)
+	}
+	close(parallel)
+	close(serial)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return nil, fmt.Errorf("load history: %w", err)
+	default:
+	}
+	if !ok {
+		return nil, ctx.Err()
+	}
+	rep.Load = rate(written.Load(), time.Since(start))
+	// autovacuum is off on this server: give the planner statistics and the
+	// visibility map, as any operator would after a bulk load.
+	if _, err := pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
+		return nil, err
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&h.stored); err != nil {
+		return nil, err
+	}
+	h.endedAt = clock()
+	rep.StoredEvents, rep.HubEvents, rep.AsOfEvents = h.stored, h.hubN, h.asOfN
+	return h, nil
+}
+
+const scanColumns = `position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
+	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
+
+// scanEvents reads every event row in the readers' order with one query.
+func scanEvents(ctx context.Context, pool *pgxpool.Pool) (Rate, error) {
+	start := time.Now()
+	rows, err := pool.Query(ctx, `SELECT `+scanColumns+` FROM events ORDER BY transaction_id, position`)
+	if err != nil {
+		return Rate{}, err
+	}
+	defer rows.Close()
+	var n int64
+	var pos int64
+	var tx, stream, stype, etype, data, meta string
+	var id uuid.UUID
+	var ver, schema int
+	var orgs []uuid.UUID
+	var at time.Time
+	for rows.Next() {
+		if err := rows.Scan(&pos, &tx, &id, &stream, &stype, &ver, &etype, &schema, &data, &meta, &orgs, &at); err != nil {
+			return Rate{}, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return Rate{}, err
+	}
+	return rate(n, time.Since(start)), nil
+}
+
+// pageSQL is the rebuild's read: the next 1,000 events in the readers'
+// order after a cursor.
+const pageSQL = `SELECT ` + scanColumns + ` FROM events
+	WHERE (transaction_id, position) > ($1::text::xid8, $2) ORDER BY transaction_id, position LIMIT $3`
+
+func scanDecode(ctx context.Context, h *history) (Rate, error) {
+	start := time.Now()
+	var cur eventstore.Cursor
+	var n int64
+	for {
+		rows, err := h.pool.Query(ctx, pageSQL, strconv.FormatUint(cur.TxID, 10), cur.Offset, 1000)
+		if err != nil {
+			return Rate{}, err
+		}
+		envs, err := eventstore.ScanEnvelopes(rows)
+		if err != nil {
+			return Rate{}, err
+		}
+		if len(envs) == 0 {
+			return rate(n, time.Since(start)), nil
+		}
+		if _, err := h.store.Decode(ctx, h.pool, envs); err != nil {
+			return Rate{}, err
+		}
+		n += int64(len(envs))
+		cur = envs[len(envs)-1].Cursor
+	}
+}
+
+// upsertOneTable applies every event to one table (one row per stream:
+// version, last type and position, event count) with one batched upsert per
+// 1,000 events, each batch read and written in its own transaction: the
+// floor of what applying a log costs on this server.
+func upsertOneTable(ctx context.Context, pool *pgxpool.Pool) (Rate, error) {
+	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS bench_streams;
+		CREATE TABLE bench_streams (stream_id text PRIMARY KEY, stream_type text NOT NULL, version integer NOT NULL,
+			last_type text NOT NULL, last_position bigint NOT NULL, events integer NOT NULL, updated_at timestamptz NOT NULL)`); err != nil {
+		return Rate{}, err
+	}
+	start := time.Now()
+	var curTx string = "0"
+	var curPos int64
+	var n int64
+	for {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			return Rate{}, err
+		}
+		rows, err := tx.Query(ctx, `SELECT transaction_id::text, position, stream_id, stream_type, stream_version, event_type, recorded_at
+			FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2) ORDER BY transaction_id, position LIMIT 1000`, curTx, curPos)
+		if err != nil {
+			_ = tx.Rollback(ctx)
+			return Rate{}, err
+		}
+		type row struct {
+			typ, last string
+			ver       int32
+			pos       int64
+			count     int32
+			at        time.Time
+		}
+		byStream := map[string]*row{}
+		var order []string
+		got := 0
+		for rows.Next() {
+			var stream, typ, etype string
+			var ver int32
+			var at time.Time
+			if err := rows.Scan(&curTx, &curPos, &stream, &typ, &ver, &etype, &at); err != nil {
+				rows.Close()
+				_ = tx.Rollback(ctx)
+				return Rate{}, err
+			}
+			got++
+			r := byStream[stream]
+			if r == nil {
+				r = &row{typ: typ}
+				byStream[stream] = r
+				order = append(order, stream)
+			}
+			r.ver, r.last, r.pos, r.at = ver, etype, curPos, at
+			r.count++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			_ = tx.Rollback(ctx)
+			return Rate{}, err
+		}
+		if got == 0 {
+			_ = tx.Rollback(ctx)
+			return rate(n, time.Since(start)), nil
+		}
+		ids := make([]string, len(order))
+		types, lasts := make([]string, len(order)), make([]string, len(order))
+		vers, counts := make([]int32, len(order)), make([]int32, len(order))
+		poss := make([]int64, len(order))
+		ats := make([]time.Time, len(order))
+		for i, s := range order {
+			r := byStream[s]
+			ids[i], types[i], lasts[i], vers[i], counts[i], poss[i], ats[i] = s, r.typ, r.last, r.ver, r.count, r.pos, r.at
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO bench_streams (stream_id, stream_type, version, last_type, last_position, events, updated_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::int[], $7::timestamptz[])
+			ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, last_type = excluded.last_type,
+				last_position = excluded.last_position, events = bench_streams.events + excluded.events, updated_at = excluded.updated_at`,
+			ids, types, vers, lasts, poss, counts, ats); err != nil {
+			_ = tx.Rollback(ctx)
+			return Rate{}, err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return Rate{}, err
+		}
+		n += int64(got)
+	}
+}
+
+// projectAll empties every read model and runs the live projector's driver
+// (projections.Projector.Step) until it has applied limit events (0: all).
+func projectAll(ctx context.Context, h *history, batch int, limit int64) (SweepPoint, error) {
+	all := projections.All()
+	for _, pr := range all {
+		for _, t := range pr.Tables() {
+			if _, err := h.pool.Exec(ctx, `TRUNCATE `+pgx.Identifier{t}.Sanitize()); err != nil {
+				return SweepPoint{}, err
+			}
+		}
+	}
+	if err := projections.EnsureCheckpoints(ctx, h.pool, all); err != nil {
+		return SweepPoint{}, err
+	}
+	if _, err := h.pool.Exec(ctx, `UPDATE projection_checkpoints SET transaction_id = '0', outbox_offset = 0, position = 0, last_recorded_at = NULL`); err != nil {
+		return SweepPoint{}, err
+	}
+	p := projections.NewProjector(h.store, slog.New(slog.NewTextHandler(io.Discard, nil)), all...)
+	p.BatchSize = batch
+	start := time.Now()
+	var n int64
+	steps := 0
+	for limit == 0 || n < limit {
+		k, err := p.Step(ctx)
+		if err != nil {
+			return SweepPoint{}, err
+		}
+		if k == 0 {
+			break
+		}
+		n += int64(k)
+		steps++
+	}
+	return SweepPoint{Batch: batch, Rate: rate(n, time.Since(start)), Transactions: steps}, nil
+}
+
+// handOver prepares the history database for a service: every Watermill
+// consumer group starts after the history (the loader's events must not
+// send a million emails meanwhile) and the outbox, which every consumer has
+// passed, is emptied (else the service's janitor would prune it during the
+// measurements).
+func handOver(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, `
+		INSERT INTO watermill_offsets_events (consumer_group, offset_acked, last_processed_transaction_id)
+		SELECT $1, coalesce(max("offset"), 0), coalesce(max(transaction_id), '0') FROM watermill_events
+		ON CONFLICT (consumer_group) DO UPDATE SET offset_acked = excluded.offset_acked,
+			last_processed_transaction_id = excluded.last_processed_transaction_id`, notify.ConsumerGroup)
+	if err != nil {
+		return fmt.Errorf("consumer offsets: %w", err)
+	}
+	_, err = pool.Exec(ctx, `TRUNCATE watermill_events`)
+	return err
+}
+
+func ownerOf(o *orgState, m *minter) (*user, error) {
+	u := &user{Sub: o.owner.sub, Email: o.owner.email, Name: o.owner.name}
+	return u, m.sign(u, false)
+}
+
+func measureAsOf(ctx context.Context, hc *http.Client, svc *service, o replayOpts, h *history, notes *[]string) ([]AsOfReport, error) {
+	owner, err := ownerOf(h.asOf, o.minter)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{base: svc.URL, http: hc, rec: newRecorder()}
+	asOf := url.QueryEscape(h.endedAt.Add(time.Minute).Format(time.RFC3339Nano))
+	var out []AsOfReport
+	for _, q := range []struct{ name, path string }{
+		{"partners", orgPath(h.asOf.id.String(), "/partners")},
+		{"invitations/sent", orgPath(h.asOf.id.String(), "/invitations/sent")},
+	} {
+		endpoint := "GET /v1/organizations/{org}/" + q.name
+		// The live answer, for scale.
+		if _, err := c.get(ctx, endpoint, owner, q.path, 0); err != nil {
+			*notes = append(*notes, fmt.Sprintf("as-of %s not measured: live query failed: %v", q.name, err))
+			continue
+		}
+		var ds []time.Duration
+		failed := false
+		for i := 0; i < o.asOfRuns && ctx.Err() == nil; i++ {
+			start := time.Now()
+			r, err := c.call(ctx, endpoint, owner, q.path+"?as_of="+asOf, nil, http.StatusOK)
+			if err != nil {
+				*notes = append(*notes, fmt.Sprintf("as-of %s not measured: %v", q.name, err))
+				failed = true
+				break
+			}
+			if i == 0 {
+				var list struct {
+					Items []json.RawMessage `json:"items"`
+				}
+				if json.Unmarshal(r.body, &list) != nil || len(list.Items) == 0 {
+					*notes = append(*notes, fmt.Sprintf("as-of %s answered no items (as_of not supported yet?)", q.name))
+				}
+			}
+			ds = append(ds, time.Since(start))
+		}
+		if failed || len(ds) == 0 {
+			continue
+		}
+		live := summarize(c.rec.eps[endpoint].ok[:1], 0)
+		out = append(out, AsOfReport{Query: q.name, Replayed: h.asOfN, Latency: summarize(ds, 0), LiveP50: live.P50})
+		fmt.Fprintf(o.log, "as-of %s over %d events: p50 %.1f ms, p95 %.1f ms\n", q.name, h.asOfN, out[len(out)-1].Latency.P50, out[len(out)-1].Latency.P95)
+	}
+	return out, ctx.Err()
+}
+
+func measureExport(ctx context.Context, hc *http.Client, svc *service, o replayOpts, h *history, notes *[]string) (*ExportReport, error) {
+	owner, err := ownerOf(h.hub, o.minter)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL+orgPath(h.hub.id.String(), "/audit?format=jsonl"), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+owner.Token)
+	mem := watchMemory(svc.PID)
+	start := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		mem.Stop()
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		mem.Stop()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		*notes = append(*notes, fmt.Sprintf("audit export not measured: %d %s", resp.StatusCode, b))
+		return nil, nil
+	}
+	rd := bufio.NewReaderSize(resp.Body, 1<<16)
+	var rows, bytes int64
+	quarter := int64(h.hubN / 4)
+	var quarters []float64
+	for {
+		line, err := rd.ReadSlice('\n')
+		bytes += int64(len(line))
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			rows++
+			if quarter > 0 && rows%quarter == 0 && len(quarters) < 4 {
+				rss, _, _ := procMem(svc.PID)
+				quarters = append(quarters, mb(rss))
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			mem.Stop()
+			return nil, fmt.Errorf("export: %w", err)
+		}
+	}
+	rep := &ExportReport{Format: "jsonl", Rows: rows, Bytes: bytes, Rate: rate(rows, time.Since(start)), Memory: mem.Stop(), RSSAtQuarters: quarters}
+	if rows != int64(h.hubN) {
+		*notes = append(*notes, fmt.Sprintf("audit export streamed %d rows, the hub's log has %d", rows, h.hubN))
+	}
+	fmt.Fprintf(o.log, "audit export: %d rows, %.1f MB in %.1f s (%.0f rows/s)\n", rows, float64(bytes)/1e6, rep.Rate.Seconds, rep.Rate.PerSecond)
+	return rep, nil
+}
+
+type projectionStatus struct {
+	Name    string `json:"name"`
+	Rebuild *struct {
+		State      string     `json:"state"`
+		Applied    int64      `json:"applied"`
+		StartedAt  time.Time  `json:"started_at"`
+		FinishedAt *time.Time `json:"finished_at"`
+		Error      string     `json:"error"`
+	} `json:"rebuild"`
+}
+
+func projectionStatuses(ctx context.Context, c *client, admin *user) ([]projectionStatus, error) {
+	r, err := c.get(ctx, "GET /v1/admin/projections", admin, "/v1/admin/projections", 0)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Items []projectionStatus `json:"items"`
+	}
+	return list.Items, r.decode(&list)
+}
+
+// measureRebuild asks the service to rebuild every read model at once
+// through its admin API and waits until each is swapped in.
+func measureRebuild(ctx context.Context, hc *http.Client, svc *service, admin *user, h *history, log io.Writer, notes *[]string) (*RebuildReport, error) {
+	c := &client{base: svc.URL, http: hc, rec: newRecorder()}
+	sts, err := projectionStatuses(ctx, c, admin)
+	if err != nil {
+		var skip *errSkip
+		if errors.As(err, &skip) {
+			*notes = append(*notes, "service rebuild not measured: no GET /v1/admin/projections")
+			return nil, nil
+		}
+		return nil, err
+	}
+	rep := &RebuildReport{Mode: "every read model started together through POST /v1/admin/projections/{name}/rebuild",
+		Models: len(sts), PerModel: map[string]Rate{}}
+	mem := watchMemory(svc.PID)
+	start := time.Now()
+	for _, st := range sts {
+		_, err := c.call(ctx, "POST /v1/admin/projections/{name}/rebuild", admin, "/v1/admin/projections/"+url.PathEscape(st.Name)+"/rebuild",
+			nil, http.StatusAccepted)
+		var skip *errSkip
+		if errors.As(err, &skip) {
+			mem.Stop()
+			*notes = append(*notes, "service rebuild not measured: no POST /v1/admin/projections/{name}/rebuild")
+			return nil, nil
+		}
+		if err != nil {
+			mem.Stop()
+			return nil, err
+		}
+	}
+	fmt.Fprintf(log, "service rebuild of %d read models started\n", len(sts))
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		sleep(ctx, 250*time.Millisecond)
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			mem.Stop()
+			return nil, errors.Join(ctx.Err(), errors.New("rebuild did not finish"))
+		}
+		now, err := projectionStatuses(ctx, c, admin)
+		if err != nil {
+			continue // the service is busy; ask again
+		}
+		running := 0
+		for _, st := range now {
+			if st.Rebuild == nil || st.Rebuild.State == "running" {
+				running++
+			}
+		}
+		if running > 0 {
+			continue
+		}
+		wall := time.Since(start)
+		rep.Memory = mem.Stop()
+		rep.Wall = rate(h.stored, wall)
+		for _, st := range now {
+			if st.Rebuild.State != "done" {
+				if rep.Failed == nil {
+					rep.Failed = map[string]string{}
+				}
+				rep.Failed[st.Name] = st.Rebuild.State + ": " + st.Rebuild.Error
+				continue
+			}
+			d := wall
+			if st.Rebuild.FinishedAt != nil {
+				d = st.Rebuild.FinishedAt.Sub(st.Rebuild.StartedAt)
+			}
+			rep.PerModel[st.Name] = rate(st.Rebuild.Applied, d)
+		}
+		fmt.Fprintf(log, "service rebuild: every read model in %.1f s (%.0f stored events/s)\n", wall.Seconds(), rep.Wall.PerSecond)
+		return rep, nil
+	}
+}

@@ -273,12 +273,15 @@ func (s *service) LogLines(level string) (int, []string) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		var l struct{ Level, Msg, Err string }
+		var l struct {
+			Level, Msg, Err string
+			Error           string `json:"error"` // watermill's key
+		}
 		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Level != level {
 			continue
 		}
 		n++
-		key := l.Msg + ": " + l.Err
+		key := l.Msg + ": " + l.Err + l.Error
 		if len(key) > 200 {
 			key = key[:200]
 		}

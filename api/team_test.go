@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"partners/domain"
 	"partners/internal/apitest"
 	"partners/internal/pgtest"
 	"partners/notify/mail"
@@ -58,6 +61,23 @@ func inviteColleague(t *testing.T, s *apitest.Server, by apitest.User, org, emai
 		t.Fatalf("invitation answer = %s", r.Body)
 	}
 	return m["id"].(string), m["token"].(string)
+}
+
+// newSiret makes a SIRET no other test uses (one organization per SIRET,
+// and the package shares its database): 13 random digits, not La Poste's,
+// and the Luhn key.
+func newSiret() string {
+	var b []byte
+	for _, c := range []byte(strings.ReplaceAll(uuid.NewString(), "-", ""))[:13] {
+		b = append(b, '0'+c%10)
+	}
+	b[0] = '4'
+	for k := byte('0'); k <= '9'; k++ {
+		if s, err := domain.ParseSiret(string(append(b, k))); err == nil {
+			return s.String()
+		}
+	}
+	panic("no Luhn key")
 }
 
 // A team of owner, admin and member built through the API, then every rule
@@ -413,7 +433,8 @@ func TestSeed003CollaboratorCreatedByOwner(t *testing.T) {
 func TestSeed003CollaborationRequests(t *testing.T) {
 	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{})
 	owner, admin, yann, rita, member := apitest.NewUser(t, "Olivier"), apitest.NewUser(t, "Adam"), apitest.NewUser(t, "Yann"), apitest.NewUser(t, "Rita"), apitest.NewUser(t, "Mia")
-	r := call(t, s, owner, "POST", "/v1/organizations", map[string]any{"name": "EMS Proto", "side": "subcontractor", "siret": "73282932000074"})
+	siret := newSiret()
+	r := call(t, s, owner, "POST", "/v1/organizations", map[string]any{"name": "EMS Proto", "side": "subcontractor", "siret": siret})
 	apitest.Expect(t, r, http.StatusCreated)
 	org := r.JSON(t)["id"].(string)
 	id, token := inviteColleague(t, s, owner, org, admin.Email, "admin")
@@ -441,7 +462,7 @@ func TestSeed003CollaborationRequests(t *testing.T) {
 		sort.Strings(keys)
 		return strings.Join(keys, ",")
 	}
-	bySiret := call(t, s, yann, "POST", "/v1/collaboration-requests", map[string]any{"target": "732 829 320 00074"})
+	bySiret := call(t, s, yann, "POST", "/v1/collaboration-requests", map[string]any{"target": siret[:3] + " " + siret[3:9] + " " + siret[9:]})
 	byEmail := call(t, s, rita, "POST", "/v1/collaboration-requests", map[string]any{"target": strings.ToUpper(owner.Email)})
 	nowhere := call(t, s, rita, "POST", "/v1/collaboration-requests", map[string]any{"target": "35600000000048"})
 	nobody := call(t, s, yann, "POST", "/v1/collaboration-requests", map[string]any{"target": "nobody@example.com"})
@@ -451,7 +472,7 @@ func TestSeed003CollaborationRequests(t *testing.T) {
 		}
 	}
 	apitest.Expect(t, call(t, s, yann, "POST", "/v1/collaboration-requests", map[string]any{"target": "12"}), http.StatusUnprocessableEntity, "validation_failed")
-	twice := call(t, s, yann, "POST", "/v1/collaboration-requests", map[string]any{"target": "73282932000074"})
+	twice := call(t, s, yann, "POST", "/v1/collaboration-requests", map[string]any{"target": siret})
 	if twice.JSON(t)["id"] != bySiret.JSON(t)["id"] {
 		t.Fatalf("asking twice made a second request: %s", twice.Body)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,23 @@ func teamHistory(t *testing.T, store *eventstore.Store, siret string) teamWorld 
 	return w
 }
 
+// uniqueSiret makes a SIRET no other test uses (one organization per
+// SIRET, and the package shares its database): 13 random digits, not La
+// Poste's, and the Luhn key.
+func uniqueSiret() string {
+	var b []byte
+	for _, c := range []byte(strings.ReplaceAll(uuid.NewString(), "-", ""))[:13] {
+		b = append(b, '0'+c%10)
+	}
+	b[0] = '4'
+	for k := byte('0'); k <= '9'; k++ {
+		if s, err := domain.ParseSiret(string(append(b, k))); err == nil {
+			return s.String()
+		}
+	}
+	panic("no Luhn key")
+}
+
 func applyTeam(t *testing.T, pool *pgxpool.Pool, evs ...eventstore.Event) {
 	t.Helper()
 	w := projections.NewWriter()
@@ -194,7 +212,7 @@ func TestTeamReadModels(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	store := newStore(t, pool)
-	w := teamHistory(t, store, "73282932000074")
+	w := teamHistory(t, store, uniqueSiret())
 	applyTeam(t, pool, w.events...)
 	want := teamSnapshot(t, pool, w.org)
 	r := projections.Reader{Q: pool}

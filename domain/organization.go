@@ -66,9 +66,15 @@ const (
 )
 
 // MemberRoleChanged: a colleague's role changed (owner, admin or member).
+// It repeats the member's email ref and whether that email is verified, so
+// read models that look people up by email (partner invitations addressed
+// to owners and admins, collaboration requests to owners) follow the
+// change without reading anything else.
 type MemberRoleChanged struct {
 	OrganizationID uuid.UUID `json:"organization_id"`
 	UserID         string    `json:"user_id"`
+	EmailRef       PersonRef `json:"email_ref"`
+	EmailVerified  bool      `json:"email_verified"`
 	Role           Role      `json:"role"`
 	PreviousRole   Role      `json:"previous_role"`
 	ChangedBy      string    `json:"changed_by"`
@@ -363,7 +369,8 @@ func DecideChangeMemberRole(o *Organization, c ChangeMemberRole) ([]Event, error
 	if target.Role == RoleOwner && o.Owners() == 1 {
 		return nil, errLastOwner()
 	}
-	return []Event{MemberRoleChanged{OrganizationID: o.ID, UserID: c.UserID, Role: c.Role, PreviousRole: target.Role, ChangedBy: c.Actor.UserID}}, nil
+	return []Event{MemberRoleChanged{OrganizationID: o.ID, UserID: c.UserID, EmailRef: target.Email.Owner, EmailVerified: target.EmailVerified,
+		Role: c.Role, PreviousRole: target.Role, ChangedBy: c.Actor.UserID}}, nil
 }
 
 // DecideRemoveMember removes a colleague from the team.

@@ -76,7 +76,9 @@ func changeRole(a domain.Actor, user string, r domain.Role) func(*teamState) ([]
 }
 
 func roleChanged(user string, from, to domain.Role, by domain.Actor) domain.Event {
-	return domain.MemberRoleChanged{OrganizationID: orgA, UserID: user, Role: to, PreviousRole: from, ChangedBy: by.UserID}
+	who := map[string]domain.Actor{"olivia": owner, "oscar": owner2, "adam": admin, "mia": plain}[user]
+	return domain.MemberRoleChanged{OrganizationID: orgA, UserID: user, EmailRef: who.EmailRef, EmailVerified: who.EmailVerified,
+		Role: to, PreviousRole: from, ChangedBy: by.UserID}
 }
 
 func TestChangeMemberRole(t *testing.T) {

@@ -104,19 +104,19 @@ func (CollaborationRequests) Apply(w *Writer, ev *eventstore.Event) {
 	// still stops an older event applied again.
 	const setRole = `UPDATE rm_collaboration_members SET role = $3, version = $4
 		WHERE organization_id = $1 AND user_id = $2 AND version < $4`
+	const upsert = `INSERT INTO rm_collaboration_members (organization_id, user_id, email_ref, verified, role, version)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (organization_id, user_id) DO UPDATE SET email_ref = excluded.email_ref, verified = excluded.verified,
+			role = excluded.role, version = excluded.version
+		WHERE rm_collaboration_members.version < excluded.version`
 	switch e := ev.Data.(type) {
 	case domain.OrganizationCreated:
 		w.Exec(`INSERT INTO rm_collaboration_organizations (organization_id, siret) VALUES ($1, nullif($2, ''))
 			ON CONFLICT (organization_id) DO NOTHING`, e.OrganizationID, e.Siret)
 	case domain.MemberJoined:
-		w.Exec(`INSERT INTO rm_collaboration_members (organization_id, user_id, email_ref, verified, role, version)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (organization_id, user_id) DO UPDATE SET email_ref = excluded.email_ref, verified = excluded.verified,
-				role = excluded.role, version = excluded.version
-			WHERE rm_collaboration_members.version < excluded.version`,
-			e.OrganizationID, e.UserID, string(e.Email.Owner), e.EmailVerified, e.Role.String(), v)
+		w.Exec(upsert, e.OrganizationID, e.UserID, string(e.Email.Owner), e.EmailVerified, e.Role.String(), v)
 	case domain.MemberRoleChanged:
-		w.Exec(setRole, e.OrganizationID, e.UserID, e.Role.String(), v)
+		w.Exec(upsert, e.OrganizationID, e.UserID, string(e.EmailRef), e.EmailVerified, e.Role.String(), v)
 	case domain.MemberRemoved:
 		w.Exec(setRole, e.OrganizationID, e.UserID, "", v)
 	case domain.AccountantAccessRevoked:

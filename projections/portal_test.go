@@ -251,16 +251,17 @@ func TestPortalUserForgotten(t *testing.T) {
 	store := newStore(t, pool)
 	orgID, ids, _ := portalHistory(t, store)
 	ref := store.Keys().Ref("anna@client.fr")
-	if _, err := store.Append(ctx, eventstore.Batch{Streams: []eventstore.StreamAppend{{StreamID: domain.PersonStream(ref),
+	forgot, err := store.Append(ctx, eventstore.Batch{Streams: []eventstore.StreamAppend{{StreamID: domain.PersonStream(ref),
 		StreamType: domain.PersonStreamType, Expected: eventstore.Any,
-		Events: []eventstore.NewEvent{{ID: uuid.New(), Data: domain.PersonForgotten{PersonRef: ref}}}}}}); err != nil {
+		Events: []eventstore.NewEvent{{ID: uuid.New(), Data: domain.PersonForgotten{PersonRef: ref}}}}}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	p := projections.NewProjector(store, quiet, projections.All()...)
 	if err := projections.EnsureCheckpoints(ctx, pool, p.Projections()); err != nil {
 		t.Fatal(err)
 	}
-	drain(t, p)
+	drainUntil(t, p, forgot.Position)
 	r := projections.Reader{Q: pool}
 	anna, ok, err := r.PortalUser(ctx, orgID, ids["anna"])
 	if err != nil || !ok || anna.Email != domain.Forgotten || anna.Name != domain.Forgotten || anna.Company != "Acme SA" {

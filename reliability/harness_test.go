@@ -506,8 +506,8 @@ func (d *driver) do(ctx context.Context, kind, method, path, token string, body 
 		return answer{Err: ctx.Err()}, false
 	}
 	a := call(context.Background(), d.target(), method, path, token, body)
-	if a.Err != nil {
-		time.Sleep(20 * time.Millisecond) // the service is down: do not spin
+	if a.Err != nil || a.Status >= 500 {
+		time.Sleep(20 * time.Millisecond) // the service or its database is down: do not spin
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -742,6 +742,7 @@ type mailFacts struct {
 	// LeaseWait is how long the wait saw nothing left but leased emails:
 	// the leases of killed senders running out.
 	LeaseWait time.Duration
+	Stuck     []string // unsent emails, with their queue state
 	Missing   []string // queued Message-IDs never received
 	Strangers []string // received Message-IDs not in the queue
 	Waited    time.Duration
@@ -779,7 +780,7 @@ func waitMail(t testing.TB, pool *pgxpool.Pool, srv *mailtest.Server, timeout ti
 			t.Fatal(err)
 		}
 		if maxLease != nil {
-			if d := time.Until(*maxLease) + 15*time.Second; time.Now().Add(d).After(deadline) {
+			if d := time.Until(*maxLease) + 30*time.Second; time.Now().Add(d).After(deadline) {
 				deadline = time.Now().Add(d)
 			}
 		}
@@ -813,6 +814,9 @@ func waitMail(t testing.TB, pool *pgxpool.Pool, srv *mailtest.Server, timeout ti
 					m.Strangers = append(m.Strangers, id)
 				}
 			}
+			if m.Unsent > 0 {
+				m.Stuck = stuckMail(t, pool)
+			}
 			m.Waited, m.LeaseWait = time.Since(start), stalled
 			return m
 		}
@@ -824,6 +828,28 @@ func waitMail(t testing.TB, pool *pgxpool.Pool, srv *mailtest.Server, timeout ti
 	}
 }
 
+// stuckMail describes up to 10 unsent emails.
+func stuckMail(t testing.TB, pool *pgxpool.Pool) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT message_id, attempts, coalesce(leased_until::text, '-'),
+		next_attempt_at::text, coalesce(last_error, ''), now()::text FROM mail_queue
+		WHERE sent_at IS NULL AND dropped_at IS NULL ORDER BY queued_at LIMIT 10`)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, leased, next, lastErr, now string
+		var attempts int
+		if err := rows.Scan(&id, &attempts, &leased, &next, &lastErr, &now); err != nil {
+			return append(out, err.Error())
+		}
+		out = append(out, fmt.Sprintf("%s attempts %d leased until %s next attempt %s (now %s) last error %q", id, attempts, leased, next, now, lastErr))
+	}
+	return out
+}
+
 // checkMail fails the test unless every due email was queued, sent and
 // received, with at most maxDuplicates duplicates.
 func checkMail(t testing.TB, m mailFacts, maxDuplicates int) {
@@ -832,7 +858,7 @@ func checkMail(t testing.TB, m mailFacts, maxDuplicates int) {
 		t.Errorf("mail_queue holds %d emails; %d events ask for one", m.Queued, m.Due)
 	}
 	if m.Unsent != 0 || m.Dropped != 0 {
-		t.Errorf("%d email(s) still unsent and %d dropped; want all sent", m.Unsent, m.Dropped)
+		t.Errorf("%d email(s) still unsent and %d dropped; want all sent; unsent: %s", m.Unsent, m.Dropped, strings.Join(m.Stuck, "; "))
 	}
 	if m.Distinct != m.Due {
 		t.Errorf("SMTP received %d distinct Message-IDs; %d emails were due", m.Distinct, m.Due)

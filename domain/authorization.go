@@ -28,7 +28,7 @@ const (
 // grant says who may do an action: the roles that always may, and for
 // collaborators whether it depends on a flag.
 type grant struct {
-	roles        []string
+	roles        []Role
 	collaborator collaboratorRule
 }
 
@@ -42,26 +42,28 @@ const (
 )
 
 // permissions is the permission table of DOMAIN.md section 5, as data. It is
-// the only place that says who may do what.
+// the only place that says who may do what: commands check their actor
+// against it (Organization.Require), and GET /authorize answers from it.
+// authorization_test.go walks it against a transcription of the document.
 var permissions = map[Action]grant{
-	ActionSettingsRead:      {roles: []string{"owner", "admin"}},
-	ActionSettingsWrite:     {roles: []string{"owner", "admin"}},
-	ActionMembersManage:     {roles: []string{"owner", "admin"}},
-	ActionPartnersInvite:    {roles: []string{"owner", "admin"}},
-	ActionInvitationsAnswer: {roles: []string{"owner", "admin"}},
-	ActionPartnersRead:      {roles: []string{"owner", "admin", "member", "accountant"}, collaborator: collaboratorAlways},
-	ActionInvitationsRead:   {roles: []string{"owner", "admin", "member", "accountant"}, collaborator: collaboratorAlways},
-	ActionMembersRead:       {roles: []string{"owner", "admin", "member", "accountant"}, collaborator: collaboratorAlways},
-	ActionAuditRead:         {roles: []string{"owner", "admin", "accountant"}},
-	ActionPortalRead:        {roles: []string{"owner", "admin", "member", "accountant"}},
-	ActionPortalManage:      {roles: []string{"owner", "admin", "member"}},
-	ActionDocumentsReadAll:  {roles: []string{"owner", "admin", "accountant"}},
-	ActionReportsRead:       {roles: []string{"owner", "admin", "accountant"}},
-	ActionExportsCreate:     {roles: []string{"owner", "admin", "accountant"}},
-	ActionDocumentsReadOwn:  {roles: []string{"owner", "admin", "member", "accountant"}, collaborator: collaboratorAlways},
-	ActionOrdersCreate:      {roles: []string{"owner", "admin", "member"}, collaborator: collaboratorIfCanPurchase},
-	ActionOrdersReadAll:     {roles: []string{"owner", "admin", "accountant"}, collaborator: collaboratorIfCanSeeAllOrders},
-	ActionOrdersReadOwn:     {roles: []string{"owner", "admin", "member", "accountant"}, collaborator: collaboratorAlways},
+	ActionSettingsRead:      {roles: []Role{RoleOwner, RoleAdmin}},
+	ActionSettingsWrite:     {roles: []Role{RoleOwner, RoleAdmin}},
+	ActionMembersManage:     {roles: []Role{RoleOwner, RoleAdmin}},
+	ActionPartnersInvite:    {roles: []Role{RoleOwner, RoleAdmin}},
+	ActionInvitationsAnswer: {roles: []Role{RoleOwner, RoleAdmin}},
+	ActionPartnersRead:      {roles: []Role{RoleOwner, RoleAdmin, RoleMember, RoleAccountant}, collaborator: collaboratorAlways},
+	ActionInvitationsRead:   {roles: []Role{RoleOwner, RoleAdmin, RoleMember, RoleAccountant}, collaborator: collaboratorAlways},
+	ActionMembersRead:       {roles: []Role{RoleOwner, RoleAdmin, RoleMember, RoleAccountant}, collaborator: collaboratorAlways},
+	ActionAuditRead:         {roles: []Role{RoleOwner, RoleAdmin, RoleAccountant}},
+	ActionPortalRead:        {roles: []Role{RoleOwner, RoleAdmin, RoleMember, RoleAccountant}},
+	ActionPortalManage:      {roles: []Role{RoleOwner, RoleAdmin, RoleMember}},
+	ActionDocumentsReadAll:  {roles: []Role{RoleOwner, RoleAdmin, RoleAccountant}},
+	ActionReportsRead:       {roles: []Role{RoleOwner, RoleAdmin, RoleAccountant}},
+	ActionExportsCreate:     {roles: []Role{RoleOwner, RoleAdmin, RoleAccountant}},
+	ActionDocumentsReadOwn:  {roles: []Role{RoleOwner, RoleAdmin, RoleMember, RoleAccountant}, collaborator: collaboratorAlways},
+	ActionOrdersCreate:      {roles: []Role{RoleOwner, RoleAdmin, RoleMember}, collaborator: collaboratorIfCanPurchase},
+	ActionOrdersReadAll:     {roles: []Role{RoleOwner, RoleAdmin, RoleAccountant}, collaborator: collaboratorIfCanSeeAllOrders},
+	ActionOrdersReadOwn:     {roles: []Role{RoleOwner, RoleAdmin, RoleMember, RoleAccountant}, collaborator: collaboratorAlways},
 }
 
 // Actions lists every action of the table, in the table's order.
@@ -108,11 +110,11 @@ func Authorize(g Grant, a Action) Decision {
 		return Decision{Reason: "not a member of this organization"}
 	}
 	for _, r := range rule.roles {
-		if r == g.Role {
+		if r.String() == g.Role {
 			return Decision{Allowed: true, Reason: "role " + g.Role + " may " + string(a)}
 		}
 	}
-	if g.Role == "collaborator" {
+	if g.Role == RoleCollaborator.String() {
 		switch rule.collaborator {
 		case collaboratorAlways:
 			return Decision{Allowed: true, Reason: "collaborators may " + string(a)}

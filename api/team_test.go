@@ -564,6 +564,24 @@ func TestAuthorize(t *testing.T) {
 	apitest.Expect(t, s.Get(t, owner, orgPath(org, "/authorize?user_id=&action=partners.read"), pos), http.StatusUnprocessableEntity, "validation_failed")
 }
 
+// A token without an email (the claim is optional) still works: its name
+// has nobody to be keyed to and is left out, rather than refused.
+func TestTokenWithoutEmail(t *testing.T) {
+	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{})
+	owner := apitest.NewUser(t, "Olivia")
+	anon := apitest.User{Sub: "no-email-" + uuid.NewString()[:8], Name: "Nameless"}
+	anon.Token = apitest.Token(t, anon.Sub, "", anon.Name)
+	org, _ := s.CreateOrganization(t, owner, "Acme", "client")
+	id, token := inviteColleague(t, s, owner, org, "someone@example.com", "member")
+	acc := call(t, s, anon, "POST", "/v1/member-invitations/"+id+"/accept", map[string]any{"token": token})
+	apitest.Expect(t, acc, http.StatusOK)
+	if m := acc.JSON(t)["membership"].(map[string]any); m["user_id"] != anon.Sub || m["email"] != "" || m["name"] != "" {
+		t.Fatalf("membership = %v", m)
+	}
+	apitest.Expect(t, call(t, s, anon, "POST", "/v1/organizations", map[string]any{"name": "Mine", "side": "client"}), http.StatusCreated)
+	apitest.Expect(t, call(t, s, anon, "POST", "/v1/collaboration-requests", map[string]any{"target": owner.Email}), http.StatusAccepted)
+}
+
 // The colleague's and the accountant's invitations and the collaborator's
 // activation go out by email, each with its link and in its language, on
 // the partner invitations' mail path.

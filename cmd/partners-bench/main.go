@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,18 +57,23 @@ type config struct {
 	knobs          string
 	knobDuration   time.Duration
 
-	events       int
-	asOfEvents   int
-	asOfRuns     int
-	sweepBatches string
-	sweepEvents  int
-	loadWriters  int
-	storiesPerTx int
+	events         int
+	asOfEvents     int
+	asOfRuns       int
+	sweepBatches   string
+	sweepEvents    int
+	loadWriters    int
+	decodeEvents   int
+	stepCap        time.Duration
+	rebuildCap     time.Duration
+	storiesPerTx   int
+	ceilingStreams int
 
-	out   string
-	smoke bool
-	all   bool
-	keep  bool
+	out        string
+	cpuProfile string
+	smoke      bool
+	all        bool
+	keep       bool
 
 	// start replaces the child process (tests run the service in-process).
 	start starter
@@ -101,12 +107,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.asOfRuns, "asof-runs", 20, "replay: as-of requests per query")
 	fs.StringVar(&c.sweepBatches, "sweep-batches", "100,1000,5000", "replay: in-process projector batch sizes compared")
 	fs.IntVar(&c.sweepEvents, "sweep-events", 200000, "replay: events each batch-size comparison applies")
+	fs.IntVar(&c.decodeEvents, "decode-events", 200000, "replay: events the scan+decode figure covers (0: all)")
+	fs.DurationVar(&c.stepCap, "live-projector-limit", 60*time.Second, "replay: time limit of the live projector's own catch-up (0: none, negative: skip)")
+	fs.DurationVar(&c.rebuildCap, "rebuild-limit", 2*time.Minute, "replay: time limit of the service's rebuild (progress rates are reported when it is reached)")
 	fs.IntVar(&c.loadWriters, "load-writers", 4, "replay: concurrent writers of the history")
 	fs.IntVar(&c.storiesPerTx, "stories-per-tx", 16, "replay: stories per append transaction while loading")
+	fs.IntVar(&c.ceilingStreams, "ceiling-streams", 1000, "organization streams the ceiling reads from")
 	fs.StringVar(&c.out, "out", "", "write the report to <out>.json and <out>.md (default bench/results/<time>)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the harness's own CPU profile here (the in-process projector, loader and decoding run in it)")
 	fs.BoolVar(&c.smoke, "smoke", false, "everything, tiny, in seconds, no thresholds (CI)")
 	fs.BoolVar(&c.all, "all", false, "the full run behind BENCHMARKS.md: every phase, 1,000,000-event history")
-	fs.BoolVar(&c.keep, "keep", false, "keep the scratch databases")
+	fs.BoolVar(&c.keep, "keep", false, "keep the scratch databases and the service logs")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -141,6 +152,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("sweep-batches", func() { c.sweepBatches = "100" })
 		def("sweep-events", func() { c.sweepEvents = 500 })
 		def("load-writers", func() { c.loadWriters = 2 })
+		def("ceiling-streams", func() { c.ceilingStreams = 50 })
 	}
 	if c.clients < 1 || c.rounds < 1 || c.duration <= 0 || c.events < 10 || c.asOfEvents < 2 {
 		return c, errors.New("-clients, -rounds, -duration, -events and -asof-events must be positive")
@@ -168,6 +180,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "partners-bench:", err)
 		os.Exit(2)
 	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	rep, err := run(ctx, cfg, os.Stdout, os.Stderr)
 	if rep != nil {
 		if werr := writeReport(cfg, rep, os.Stdout, os.Stderr); werr != nil && err == nil {
@@ -176,6 +194,7 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "partners-bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -266,7 +285,11 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	if cfg.keep {
+		fmt.Fprintf(log, "keeping service logs in %s\n", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
 	start := cfg.start
 	if start == nil && cfg.url == "" {
 		cs := &childStarter{bin: cfg.serviceBin, dir: tmp, secret: cfg.jwtSecret, log: log}
@@ -316,9 +339,11 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 		defer pool.Close()
 		sk := &skips{}
 		if cfg.has("load") {
+			began := time.Now()
 			if err := loadPhase(ctx, cfg, rep, svc, pool, sk, sel, mint, log); err != nil {
 				return finish(err)
 			}
+			fmt.Fprintf(log, "load phase: %.1f s\n", time.Since(began).Seconds())
 		}
 		if cfg.has("knobs") && cfg.url == "" {
 			for _, k := range strings.Split(cfg.knobs, ",") {
@@ -356,6 +381,7 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 	if cfg.has("replay") {
 		ro := replayOpts{serverURL: serverURL, hubEvents: cfg.events, asOfEvents: cfg.asOfEvents, writers: cfg.loadWriters,
 			storiesPerTx: cfg.storiesPerTx, projectorBatch: cfg.projectorBatch, sweepEvents: cfg.sweepEvents, asOfRuns: cfg.asOfRuns,
+			decodeEvents: cfg.decodeEvents, stepCap: cfg.stepCap, rebuildCap: cfg.rebuildCap,
 			minter: mint, log: log, keep: cfg.keep}
 		for _, s := range strings.Split(cfg.sweepBatches, ",") {
 			if s = strings.TrimSpace(s); s != "" {
@@ -371,7 +397,9 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 				return start(ctx, dbURL, projEnv(cfg.projectorBatch, cfg.projectorPoll))
 			}
 		}
+		began := time.Now()
 		rp, err := runReplay(ctx, ro)
+		fmt.Fprintf(log, "replay phase: %.1f s\n", time.Since(began).Seconds())
 		rep.Replay = rp
 		if err != nil {
 			return finish(fmt.Errorf("replay: %w", err))
@@ -401,7 +429,7 @@ func parseKnob(s string) (int, time.Duration, error) {
 // loadPhase runs the mix and the ceiling in alternating rounds, then the
 // commands-only mix with a ceiling window of its own.
 func loadPhase(ctx context.Context, cfg config, rep *Report, svc *service, pool *pgxpool.Pool, sk *skips, sel []scenario, mint *minter, log io.Writer) error {
-	ceil, err := newCeilingDB(ctx, cfg.databaseURL, cfg.clients, 1000)
+	ceil, err := newCeilingDB(ctx, cfg.databaseURL, cfg.clients, cfg.ceilingStreams)
 	if err != nil {
 		return fmt.Errorf("ceiling: %w", err)
 	}

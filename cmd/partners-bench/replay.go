@@ -38,7 +38,10 @@ type replayOpts struct {
 	sweepBatches   []int // projector batch sizes to compare (knob costs)
 	sweepEvents    int   // events each sweep setting applies
 	asOfRuns       int
-	start          starter // nil: no service measurements
+	decodeEvents   int           // events scan+decode covers (0: all)
+	stepCap        time.Duration // live projector time limit (0: none, <0: skip)
+	rebuildCap     time.Duration // service rebuild time limit
+	start          starter       // nil: no service measurements
 	minter         *minter
 	log            io.Writer
 	keep           bool
@@ -73,6 +76,10 @@ type RebuildReport struct {
 	PerModel map[string]Rate   `json:"per_model"`
 	Memory   *Memory           `json:"memory"`
 	Failed   map[string]string `json:"failed,omitempty"`
+	// Finished is false when the time limit came first; Wall is then
+	// estimated from the slowest model's progress.
+	Finished  bool `json:"finished"`
+	Estimated bool `json:"estimated"`
 }
 
 // AsOfReport is the latency of as-of answers on the as-of organization.
@@ -108,14 +115,18 @@ type ReplayReport struct {
 	ScanDecode Rate `json:"scan_and_decode"`
 	// Upsert applies the events to one table, one batched upsert per 1,000.
 	Upsert Rate `json:"one_table_upsert"`
-	// Projector is every read model together, one pass over the log, the
-	// live projector's own driver (Step) from an empty state.
-	Projector Rate           `json:"projector_all_models"`
-	Sweep     []SweepPoint   `json:"projector_batch_sweep"`
-	Rebuild   *RebuildReport `json:"service_rebuild,omitempty"`
-	AsOf      []AsOfReport   `json:"as_of,omitempty"`
-	Export    *ExportReport  `json:"export,omitempty"`
-	Notes     []string       `json:"notes,omitempty"`
+	// Projector is every read model together, one pass over the log, with
+	// the service's decoder and handlers (applyAll).
+	Projector Rate         `json:"projector_all_models"`
+	Sweep     []SweepPoint `json:"projector_batch_sweep"`
+	// LiveProjector is projections.Projector.Step itself from an empty
+	// state over the outbox (capped in time).
+	LiveProjector     *SweepPoint    `json:"live_projector,omitempty"`
+	LiveProjectorDone bool           `json:"live_projector_finished"`
+	Rebuild           *RebuildReport `json:"service_rebuild,omitempty"`
+	AsOf              []AsOfReport   `json:"as_of,omitempty"`
+	Export            *ExportReport  `json:"export,omitempty"`
+	Notes             []string       `json:"notes,omitempty"`
 }
 
 // history is what the loader wrote.
@@ -158,7 +169,7 @@ func runReplay(ctx context.Context, o replayOpts) (*ReplayReport, error) {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
 	fmt.Fprintf(o.log, "sql scan: %.0f events/s\n", rep.Scan.PerSecond)
-	if rep.ScanDecode, err = scanDecode(ctx, h); err != nil {
+	if rep.ScanDecode, err = scanDecode(ctx, h, int64(o.decodeEvents)); err != nil {
 		return nil, fmt.Errorf("scan and decode: %w", err)
 	}
 	fmt.Fprintf(o.log, "scan + decode: %.0f events/s\n", rep.ScanDecode.PerSecond)
@@ -167,25 +178,33 @@ func runReplay(ctx context.Context, o replayOpts) (*ReplayReport, error) {
 	}
 	fmt.Fprintf(o.log, "one-table batched upsert: %.0f events/s\n", rep.Upsert.PerSecond)
 
+	if o.stepCap >= 0 {
+		live, done, err := projectLive(ctx, h, o.projectorBatch, 0, o.stepCap)
+		if err != nil {
+			return nil, fmt.Errorf("live projector: %w", err)
+		}
+		rep.LiveProjector, rep.LiveProjectorDone = &live, done
+		fmt.Fprintf(o.log, "live projector (Step over the outbox), batch %d: %.0f events/s (finished: %v)\n", o.projectorBatch, live.Rate.PerSecond, done)
+	}
 	for _, b := range o.sweepBatches {
 		if b == o.projectorBatch {
 			continue
 		}
-		pt, err := projectAll(ctx, h, b, int64(o.sweepEvents))
+		pt, err := applyAll(ctx, h, b, int64(o.sweepEvents))
 		if err != nil {
 			return nil, fmt.Errorf("projector batch %d: %w", b, err)
 		}
 		rep.Sweep = append(rep.Sweep, pt)
-		fmt.Fprintf(o.log, "projector, batch %d, first %d events: %.0f events/s\n", b, pt.Rate.Events, pt.Rate.PerSecond)
+		fmt.Fprintf(o.log, "every read model, batch %d, first %d events: %.0f events/s\n", b, pt.Rate.Events, pt.Rate.PerSecond)
 	}
-	full, err := projectAll(ctx, h, o.projectorBatch, 0)
+	full, err := applyAll(ctx, h, o.projectorBatch, 0)
 	if err != nil {
-		return nil, fmt.Errorf("projector: %w", err)
+		return nil, fmt.Errorf("every read model: %w", err)
 	}
 	rep.Projector = full.Rate
 	rep.Sweep = append(rep.Sweep, full)
 	sort.Slice(rep.Sweep, func(i, j int) bool { return rep.Sweep[i].Batch < rep.Sweep[j].Batch })
-	fmt.Fprintf(o.log, "projector, every read model, batch %d: %.0f events/s\n", o.projectorBatch, rep.Projector.PerSecond)
+	fmt.Fprintf(o.log, "every read model in one pass, batch %d: %.0f events/s\n", o.projectorBatch, rep.Projector.PerSecond)
 
 	if o.start == nil {
 		rep.Notes = append(rep.Notes, "service rebuild, as-of and export not measured: no service to start on the history database (-url mode)")
@@ -212,7 +231,7 @@ func runReplay(ctx context.Context, o replayOpts) (*ReplayReport, error) {
 	if rep.Export, err = measureExport(ctx, hc, svc, o, h, &rep.Notes); err != nil {
 		return nil, err
 	}
-	if rep.Rebuild, err = measureRebuild(ctx, hc, svc, admin, h, o.log, &rep.Notes); err != nil {
+	if rep.Rebuild, err = measureRebuild(ctx, hc, svc, admin, h, o.rebuildCap, o.log, &rep.Notes); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -235,6 +254,14 @@ func loadHistory(ctx context.Context, db *scratchDB, pool *pgxpool.Pool, o repla
 	store := eventstore.New(pool, keys, clock)
 	g := newGen(keys, 42, base)
 	h := &history{db: db, pool: pool, store: store}
+
+	// A bulk load builds the secondary indexes of the events table once at
+	// the end instead of row by row (the GIN indexes above all): the same
+	// schema, loaded the way an operator would load it.
+	rebuildIndexes, err := dropSecondaryIndexes(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
 
 	hubStory, hub := g.newOrg(domain.SideClient)
 	hub.name = "Bâtisseurs Nationaux"
@@ -350,6 +377,9 @@ func loadHistory(ctx context.Context, db *scratchDB, pool *pgxpool.Pool, o repla
 	if !ok {
 		return nil, ctx.Err()
 	}
+	if err := rebuildIndexes(); err != nil {
+		return nil, err
+	}
 	rep.Load = rate(written.Load(), time.Since(start))
 	// autovacuum is off on this server: give the planner statistics and the
 	// visibility map, as any operator would after a bulk load.
@@ -364,7 +394,49 @@ func loadHistory(ctx context.Context, db *scratchDB, pool *pgxpool.Pool, o repla
 	return h, nil
 }
 
-const scanColumns = `position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
+// scanColumns are the envelope columns. The text form of the transaction
+// id is aliased: unaliased it is named transaction_id, and a bare ORDER BY
+// transaction_id would then sort by the text (no index, and "100000" before
+// "99999").
+// dropSecondaryIndexes drops the events table's indexes that back no
+// constraint and returns a function that creates them again, as they were.
+func dropSecondaryIndexes(ctx context.Context, pool *pgxpool.Pool) (func() error, error) {
+	rows, err := pool.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+		FROM pg_index i
+		WHERE i.indrelid = 'events'::regclass
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`)
+	if err != nil {
+		return nil, err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var n, d string
+		if err := rows.Scan(&n, &d); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, defs = append(names, n), append(defs, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, err := pool.Exec(ctx, `DROP INDEX `+n); err != nil {
+			return nil, err
+		}
+	}
+	return func() error {
+		for _, d := range defs {
+			if _, err := pool.Exec(ctx, d); err != nil {
+				return fmt.Errorf("recreate index: %w", err)
+			}
+		}
+		return nil
+	}, nil
+}
+
+const scanColumns = `position, transaction_id::text AS txid, event_id, stream_id, stream_type, stream_version,
 	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
 
 // scanEvents reads every event row in the readers' order with one query.
@@ -399,11 +471,11 @@ func scanEvents(ctx context.Context, pool *pgxpool.Pool) (Rate, error) {
 const pageSQL = `SELECT ` + scanColumns + ` FROM events
 	WHERE (transaction_id, position) > ($1::text::xid8, $2) ORDER BY transaction_id, position LIMIT $3`
 
-func scanDecode(ctx context.Context, h *history) (Rate, error) {
+func scanDecode(ctx context.Context, h *history, limit int64) (Rate, error) {
 	start := time.Now()
 	var cur eventstore.Cursor
 	var n int64
-	for {
+	for limit == 0 || n < limit {
 		rows, err := h.pool.Query(ctx, pageSQL, strconv.FormatUint(cur.TxID, 10), cur.Offset, 1000)
 		if err != nil {
 			return Rate{}, err
@@ -421,6 +493,7 @@ func scanDecode(ctx context.Context, h *history) (Rate, error) {
 		n += int64(len(envs))
 		cur = envs[len(envs)-1].Cursor
 	}
+	return rate(n, time.Since(start)), nil
 }
 
 // upsertOneTable applies every event to one table (one row per stream:
@@ -442,7 +515,7 @@ func upsertOneTable(ctx context.Context, pool *pgxpool.Pool) (Rate, error) {
 		if err != nil {
 			return Rate{}, err
 		}
-		rows, err := tx.Query(ctx, `SELECT transaction_id::text, position, stream_id, stream_type, stream_version, event_type, recorded_at
+		rows, err := tx.Query(ctx, `SELECT transaction_id::text AS txid, position, stream_id, stream_type, stream_version, event_type, recorded_at
 			FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2) ORDER BY transaction_id, position LIMIT 1000`, curTx, curPos)
 		if err != nil {
 			_ = tx.Rollback(ctx)
@@ -510,22 +583,95 @@ func upsertOneTable(ctx context.Context, pool *pgxpool.Pool) (Rate, error) {
 	}
 }
 
-// projectAll empties every read model and runs the live projector's driver
-// (projections.Projector.Step) until it has applied limit events (0: all).
-func projectAll(ctx context.Context, h *history, batch int, limit int64) (SweepPoint, error) {
+// applyAll is the rebuild of every read model in one pass, measured with
+// the service's own pieces: the events table read in the readers' order
+// (the rebuild's source), eventstore.Store.Decode, every projection's Apply
+// queued into one projections.Writer, the checkpoints updated, one
+// pipelined round trip and one commit per batch, exactly as
+// projections.Projector.Step does with the outbox. It reads with a correct
+// index-order query, so it measures the read models' cost whatever the
+// state of the outbox query (see BENCHMARKS.md).
+func applyAll(ctx context.Context, h *history, batch int, limit int64) (SweepPoint, error) {
 	all := projections.All()
+	if err := resetReadModels(ctx, h.pool, all); err != nil {
+		return SweepPoint{}, err
+	}
+	start := time.Now()
+	var cur eventstore.Cursor
+	var n int64
+	steps := 0
+	for limit == 0 || n < limit {
+		k, next, err := applyBatch(ctx, h, all, cur, batch)
+		if err != nil {
+			return SweepPoint{}, err
+		}
+		if k == 0 {
+			break
+		}
+		cur = next
+		n += int64(k)
+		steps++
+	}
+	return SweepPoint{Batch: batch, Rate: rate(n, time.Since(start)), Transactions: steps}, nil
+}
+
+func applyBatch(ctx context.Context, h *history, all []projections.Projection, cur eventstore.Cursor, batch int) (int, eventstore.Cursor, error) {
+	tx, err := h.pool.Begin(ctx)
+	if err != nil {
+		return 0, cur, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	rows, err := tx.Query(ctx, pageSQL, strconv.FormatUint(cur.TxID, 10), cur.Offset, batch)
+	if err != nil {
+		return 0, cur, err
+	}
+	envs, err := eventstore.ScanEnvelopes(rows)
+	if err != nil || len(envs) == 0 {
+		return 0, cur, err
+	}
+	evs, err := h.store.Decode(ctx, tx, envs)
+	if err != nil {
+		return 0, cur, err
+	}
+	w := projections.NewWriter()
+	last := evs[len(evs)-1]
+	for _, pr := range all {
+		for i := range evs {
+			pr.Apply(w, &evs[i])
+		}
+		w.Exec(`UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3, last_recorded_at = $4, updated_at = now()
+			WHERE name = $1`, pr.Name(), strconv.FormatUint(last.Cursor.TxID, 10), last.Position, last.RecordedAt)
+	}
+	if err := tx.SendBatch(ctx, w.Batch()).Close(); err != nil {
+		return 0, cur, err
+	}
+	return len(evs), last.Cursor, tx.Commit(ctx)
+}
+
+// resetReadModels empties every read model and puts its checkpoint before
+// the first event.
+func resetReadModels(ctx context.Context, pool *pgxpool.Pool, all []projections.Projection) error {
 	for _, pr := range all {
 		for _, t := range pr.Tables() {
-			if _, err := h.pool.Exec(ctx, `TRUNCATE `+pgx.Identifier{t}.Sanitize()); err != nil {
-				return SweepPoint{}, err
+			if _, err := pool.Exec(ctx, `TRUNCATE `+pgx.Identifier{t}.Sanitize()); err != nil {
+				return err
 			}
 		}
 	}
-	if err := projections.EnsureCheckpoints(ctx, h.pool, all); err != nil {
-		return SweepPoint{}, err
+	if err := projections.EnsureCheckpoints(ctx, pool, all); err != nil {
+		return err
 	}
-	if _, err := h.pool.Exec(ctx, `UPDATE projection_checkpoints SET transaction_id = '0', outbox_offset = 0, position = 0, last_recorded_at = NULL`); err != nil {
-		return SweepPoint{}, err
+	_, err := pool.Exec(ctx, `UPDATE projection_checkpoints SET transaction_id = '0', outbox_offset = 0, position = 0, last_recorded_at = NULL`)
+	return err
+}
+
+// projectLive runs the live projector's own driver
+// (projections.Projector.Step, reading the outbox) from an empty state,
+// for at most limit events or until cap elapses.
+func projectLive(ctx context.Context, h *history, batch int, limit int64, cap time.Duration) (SweepPoint, bool, error) {
+	all := projections.All()
+	if err := resetReadModels(ctx, h.pool, all); err != nil {
+		return SweepPoint{}, false, err
 	}
 	p := projections.NewProjector(h.store, slog.New(slog.NewTextHandler(io.Discard, nil)), all...)
 	p.BatchSize = batch
@@ -533,9 +679,12 @@ func projectAll(ctx context.Context, h *history, batch int, limit int64) (SweepP
 	var n int64
 	steps := 0
 	for limit == 0 || n < limit {
+		if cap > 0 && time.Since(start) > cap {
+			return SweepPoint{Batch: batch, Rate: rate(n, time.Since(start)), Transactions: steps}, false, nil
+		}
 		k, err := p.Step(ctx)
 		if err != nil {
-			return SweepPoint{}, err
+			return SweepPoint{}, false, err
 		}
 		if k == 0 {
 			break
@@ -543,7 +692,7 @@ func projectAll(ctx context.Context, h *history, batch int, limit int64) (SweepP
 		n += int64(k)
 		steps++
 	}
-	return SweepPoint{Batch: batch, Rate: rate(n, time.Since(start)), Transactions: steps}, nil
+	return SweepPoint{Batch: batch, Rate: rate(n, time.Since(start)), Transactions: steps}, true, nil
 }
 
 // handOver prepares the history database for a service: every Watermill
@@ -559,6 +708,14 @@ func handOver(ctx context.Context, pool *pgxpool.Pool) error {
 			last_processed_transaction_id = excluded.last_processed_transaction_id`, notify.ConsumerGroup)
 	if err != nil {
 		return fmt.Errorf("consumer offsets: %w", err)
+	}
+	// The read models are complete (applyAll): their checkpoints go to the
+	// end of the outbox, in its own terms.
+	_, err = pool.Exec(ctx, `UPDATE projection_checkpoints SET (transaction_id, outbox_offset) =
+		(SELECT transaction_id, "offset" FROM watermill_events ORDER BY transaction_id DESC, "offset" DESC LIMIT 1)
+		WHERE EXISTS (SELECT 1 FROM watermill_events)`)
+	if err != nil {
+		return fmt.Errorf("checkpoints: %w", err)
 	}
 	_, err = pool.Exec(ctx, `TRUNCATE watermill_events`)
 	return err
@@ -698,7 +855,7 @@ func projectionStatuses(ctx context.Context, c *client, admin *user) ([]projecti
 
 // measureRebuild asks the service to rebuild every read model at once
 // through its admin API and waits until each is swapped in.
-func measureRebuild(ctx context.Context, hc *http.Client, svc *service, admin *user, h *history, log io.Writer, notes *[]string) (*RebuildReport, error) {
+func measureRebuild(ctx context.Context, hc *http.Client, svc *service, admin *user, h *history, limit time.Duration, log io.Writer, notes *[]string) (*RebuildReport, error) {
 	c := &client{base: svc.URL, http: hc, rec: newRecorder()}
 	sts, err := projectionStatuses(ctx, c, admin)
 	if err != nil {
@@ -727,13 +884,13 @@ func measureRebuild(ctx context.Context, hc *http.Client, svc *service, admin *u
 			return nil, err
 		}
 	}
-	fmt.Fprintf(log, "service rebuild of %d read models started\n", len(sts))
-	deadline := time.Now().Add(30 * time.Minute)
+	fmt.Fprintf(log, "service rebuild of %d read models started (limit %s)\n", len(sts), limit)
+	deadline := start.Add(limit)
 	for {
 		sleep(ctx, 250*time.Millisecond)
-		if ctx.Err() != nil || time.Now().After(deadline) {
+		if ctx.Err() != nil {
 			mem.Stop()
-			return nil, errors.Join(ctx.Err(), errors.New("rebuild did not finish"))
+			return nil, ctx.Err()
 		}
 		now, err := projectionStatuses(ctx, c, admin)
 		if err != nil {
@@ -745,27 +902,48 @@ func measureRebuild(ctx context.Context, hc *http.Client, svc *service, admin *u
 				running++
 			}
 		}
-		if running > 0 {
+		over := time.Now().After(deadline)
+		if running > 0 && !over {
 			continue
 		}
 		wall := time.Since(start)
 		rep.Memory = mem.Stop()
-		rep.Wall = rate(h.stored, wall)
+		rep.Finished = running == 0
+		slowest := wall
 		for _, st := range now {
-			if st.Rebuild.State != "done" {
+			if st.Rebuild == nil {
+				continue
+			}
+			switch st.Rebuild.State {
+			case "done":
+				d := wall
+				if st.Rebuild.FinishedAt != nil {
+					d = st.Rebuild.FinishedAt.Sub(st.Rebuild.StartedAt)
+				}
+				rep.PerModel[st.Name] = rate(st.Rebuild.Applied, d)
+			case "running":
+				r := rate(st.Rebuild.Applied, time.Since(st.Rebuild.StartedAt))
+				rep.PerModel[st.Name] = r
+				if r.PerSecond > 0 {
+					slowest = max(slowest, time.Duration(float64(h.stored)/r.PerSecond*float64(time.Second)))
+				} else {
+					slowest = max(slowest, 24*time.Hour)
+				}
+			default:
 				if rep.Failed == nil {
 					rep.Failed = map[string]string{}
 				}
 				rep.Failed[st.Name] = st.Rebuild.State + ": " + st.Rebuild.Error
-				continue
 			}
-			d := wall
-			if st.Rebuild.FinishedAt != nil {
-				d = st.Rebuild.FinishedAt.Sub(st.Rebuild.StartedAt)
-			}
-			rep.PerModel[st.Name] = rate(st.Rebuild.Applied, d)
 		}
-		fmt.Fprintf(log, "service rebuild: every read model in %.1f s (%.0f stored events/s)\n", wall.Seconds(), rep.Wall.PerSecond)
+		rep.Wall = rate(h.stored, slowest)
+		if !rep.Finished {
+			rep.Estimated = true
+			*notes = append(*notes, fmt.Sprintf("service rebuild stopped at its %s limit with %d read models still running; "+
+				"its rate is each model's progress (applied / elapsed) and the wall time an estimate (%.0f s)", limit, running, slowest.Seconds()))
+		}
+		fmt.Fprintf(log, "service rebuild: every read model in %.1f s%s (%.0f stored events/s)\n", slowest.Seconds(),
+			map[bool]string{true: " (estimated)", false: ""}[rep.Estimated], rep.Wall.PerSecond)
 		return rep, nil
 	}
 }

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"partners/api"
+	"partners/api/auth"
+	"partners/app"
+	"partners/eventstore"
+	"partners/internal/pgtest"
+	"partners/projections"
+)
+
+// inProcess runs the service inside the test (the same packages serve
+// wires: event store, app, projector, HTTP edge) instead of building and
+// starting ./cmd/partners, so `go test ./...` covers the harness quickly.
+func inProcess(t *testing.T) starter {
+	return func(ctx context.Context, dbURL string, env map[string]string) (*service, error) {
+		cfg, err := pgxpool.ParseConfig(dbURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.MaxConns = 16
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := eventstore.NewKeyring(eventstore.DevelopmentDataKey)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		store := eventstore.New(pool, keys, app.Clock)
+		a := app.New(store)
+		proj := projections.NewProjector(store, log, projections.All()...)
+		if n, err := strconv.Atoi(env["PARTNERS_PROJECTOR_BATCH"]); err == nil {
+			proj.BatchSize = n
+		}
+		if d, err := time.ParseDuration(env["PARTNERS_PROJECTOR_POLL"]); err == nil {
+			proj.PollInterval = d
+		}
+		a.Appended = proj.Wake
+		verifier, err := auth.NewVerifier(ctx, auth.Config{Secret: []byte(auth.DevelopmentSecret)})
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Limits: api.Limits{Off: true}})
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		ts := httptest.NewServer(srv.Handler())
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = proj.Run(runCtx)
+		}()
+		return &service{URL: ts.URL, DBURL: dbURL, PID: os.Getpid(), Env: env, stop: func() (int64, error) {
+			ts.Close()
+			cancel()
+			wg.Wait()
+			pool.Close()
+			return 0, nil
+		}}, nil
+	}
+}
+
+// TestSmoke runs the -smoke path end to end against the service in-process:
+// every phase, tiny, and checks that each produced figures (no thresholds:
+// speed is for BENCHMARKS.md, not for CI).
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the smoke run takes seconds")
+	}
+	out := filepath.Join(t.TempDir(), "smoke")
+	// The -smoke sizes, trimmed further: the race detector slows the
+	// in-process service several times.
+	cfg, err := parseFlags([]string{"-smoke", "-database-url", pgtest.ServerURL(), "-out", out,
+		"-duration", "1s", "-warmup", "300ms", "-write-only", "500ms", "-knob-duration", "500ms",
+		"-events", "800", "-asof-events", "100", "-asof-runs", "2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.start = inProcess(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var log strings.Builder
+	began := time.Now()
+	rep, err := run(ctx, cfg, io.Discard, &log)
+	t.Logf("smoke run took %s\n%s", time.Since(began), log.String())
+	if err != nil {
+		t.Fatalf("smoke run: %v\n%s", err, log.String())
+	}
+	if err := writeReport(cfg, rep, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+
+	if rep.Mix == nil || rep.Mix.Commands.Count == 0 || rep.Mix.Queries.Count == 0 {
+		t.Fatalf("the mix measured no commands or no queries: %+v\n%s", rep.Mix, log.String())
+	}
+	for story, n := range rep.Mix.Stories {
+		if n.Errors > 0 {
+			t.Errorf("story %s: %d of %d runs failed: %v", story, n.Errors, n.Runs, rep.Mix.Errors)
+		}
+	}
+	if rep.Ceiling == nil || rep.Ceiling.Tx.Count == 0 || rep.Ceiling.Errors > 0 {
+		t.Errorf("ceiling: got %+v, want transactions and no errors (%v)", rep.Ceiling, rep.Notes)
+	}
+	if rep.Mix.Lag == nil || rep.Mix.Lag.Samples == 0 {
+		t.Errorf("no projection lag measured: %+v", rep.Mix.Lag)
+	}
+	if rep.WriteOnly == nil || rep.WriteOnly.Queries.Count != 0 || rep.WriteOnly.Commands.Count == 0 {
+		t.Errorf("commands-only mix: got %+v, want commands and no queries", rep.WriteOnly)
+	}
+	if len(rep.Knobs) != 1 || rep.Knobs[0].Batch != 100 {
+		t.Errorf("knobs: got %+v, want one run at batch 100", rep.Knobs)
+	}
+	rp := rep.Replay
+	if rp == nil {
+		t.Fatal("no replay figures")
+	}
+	if rp.HubEvents != cfg.events || rp.AsOfEvents != cfg.asOfEvents {
+		t.Errorf("history: hub log %d, as-of log %d; want %d and %d", rp.HubEvents, rp.AsOfEvents, cfg.events, cfg.asOfEvents)
+	}
+	for name, r := range map[string]Rate{"scan": rp.Scan, "scan+decode": rp.ScanDecode, "upsert": rp.Upsert, "projector": rp.Projector} {
+		if r.Events != rp.StoredEvents {
+			t.Errorf("%s covered %d events, want the %d stored", name, r.Events, rp.StoredEvents)
+		}
+	}
+	if rp.Export == nil || rp.Export.Rows != int64(cfg.events) {
+		t.Errorf("export: got %+v, want %d rows (%v)", rp.Export, cfg.events, rp.Notes)
+	}
+	if len(rp.AsOf) == 0 {
+		t.Errorf("no as-of figures (%v)", rp.Notes)
+	}
+	if rp.LiveProjector == nil || !rp.LiveProjectorDone || rp.LiveProjector.Rate.Events != rp.StoredEvents {
+		t.Errorf("live projector: got %+v (finished %v), want all %d events", rp.LiveProjector, rp.LiveProjectorDone, rp.StoredEvents)
+	}
+	if rp.Rebuild == nil || len(rp.Rebuild.Failed) > 0 || !rp.Rebuild.Finished {
+		t.Errorf("service rebuild: got %+v (%v)", rp.Rebuild, rp.Notes)
+	}
+	md, err := os.ReadFile(out + ".md")
+	if err != nil || !strings.Contains(string(md), "### Targets") {
+		t.Errorf("markdown report missing or without targets: %v", err)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"Defaults", nil, true},
+		{"RemoteService", []string{"-url", "http://10.0.0.1:8080"}, false},
+		{"RemoteDatabase", []string{"-database-url", "postgres://postgres@db.example:5432/postgres"}, false},
+		{"LoopbackService", []string{"-url", "http://127.0.0.1:8080/"}, true},
+		{"SmokeAndAll", []string{"-smoke", "-all"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseFlags(tc.args, io.Discard)
+			if (err == nil) != tc.ok {
+				t.Errorf("parseFlags(%v): err = %v, want ok = %v", tc.args, err, tc.ok)
+			}
+		})
+	}
+	cfg, _ := parseFlags([]string{"-all"}, io.Discard)
+	if cfg.events != 1000000 || !cfg.has("replay") || !cfg.has("knobs") || cfg.clients != 16 {
+		t.Errorf("-all: got events %d, phases %q, clients %d", cfg.events, cfg.phases, cfg.clients)
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	l := summarize(ds, 10*time.Second)
+	if l.Count != 100 || l.P50 != 50 || l.P95 != 95 || l.P99 != 99 || l.Max != 100 || l.Rate != 10 {
+		t.Errorf("summarize(1..100 ms over 10 s) = %+v", l)
+	}
+}

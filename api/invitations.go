@@ -19,7 +19,7 @@ func (s *Server) invitationRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/organizations/:org/invitations", s.command(s.sendInvitation))
 	v1.GET("/organizations/:org/invitations/sent", s.consistent("members", "invitations_sent"), s.sentInvitations)
 	v1.GET("/organizations/:org/invitations/received", s.consistent("members", "organizations", "invitations_received"), s.receivedInvitations)
-	v1.GET("/organizations/:org/badges", s.consistent("members", "organizations", "invitations_received"), s.badges)
+	v1.GET("/organizations/:org/badges", s.consistent("members", "organizations", "invitations_received", "collaboration_requests"), s.badges)
 	v1.GET("/organizations/:org/partners", s.consistent("members", "partners"), s.partners)
 	v1.GET("/invitations/preview", s.previewInvitation)
 	v1.POST("/invitations/claim", s.command(s.claimInvitation))

@@ -433,3 +433,28 @@ func TestInvitationEmails(t *testing.T) {
 		t.Fatalf("pending secrets left = %d, %v; want 0", secrets, err)
 	}
 }
+
+// "My invitations" follows the team: an admin's verified email addresses
+// invitations to the organization, a member's does not.
+func TestReceivedFollowsRoles(t *testing.T) {
+	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{})
+	client, samir, bob := apitest.NewUser(t, "Claire"), apitest.NewUser(t, "Samir"), apitest.NewUser(t, "Bob")
+	acme, _ := s.CreateOrganization(t, client, "Acme", "client")
+	plomb, _ := s.CreateOrganization(t, samir, "Plomberie", "subcontractor")
+	inv, _, _ := invite(t, s, client, acme, bob.Email)
+
+	r := post(t, s, samir, "/v1/organizations/"+plomb+"/member-invitations", map[string]any{"email": bob.Email, "role": "admin"})
+	apitest.Expect(t, r, http.StatusCreated)
+	r = post(t, s, bob, "/v1/member-invitations/"+r.JSON(t)["id"].(string)+"/accept", map[string]any{"token": r.JSON(t)["token"]})
+	apitest.Expect(t, r, http.StatusOK)
+	if got := list(t, s, samir, "/v1/organizations/"+plomb+"/invitations/received", r.Position); len(got) != 1 || got[0]["id"] != inv {
+		t.Fatalf("with Bob as admin, My invitations = %v; want the invitation to his email", got)
+	}
+	r = s.Do(t, apitest.Request{Method: "PATCH", Path: "/v1/organizations/" + plomb + "/members/" + bob.Sub, Token: samir.Token, Body: map[string]any{"role": "member"}})
+	apitest.Expect(t, r, http.StatusOK)
+	if got := list(t, s, samir, "/v1/organizations/"+plomb+"/invitations/received", r.Position); len(got) != 0 {
+		t.Fatalf("with Bob demoted to member, My invitations = %v; want none", got)
+	}
+	apitest.Expect(t, post(t, s, bob, "/v1/invitations/"+inv+"/accept", map[string]any{"organization_id": plomb}), http.StatusForbidden, "not_allowed")
+	apitest.Expect(t, post(t, s, samir, "/v1/invitations/"+inv+"/accept", map[string]any{"organization_id": plomb}), http.StatusNotFound, "not_found")
+}

@@ -45,10 +45,16 @@ CREATE INDEX rm_received_invitations_email ON rm_received_invitations (email_ref
 CREATE INDEX rm_received_invitations_claimed ON rm_received_invitations (claimed_by);
 CREATE INDEX rm_received_invitations_answered ON rm_received_invitations (answered_by);
 
+-- One row per member ever seen; active when they are an owner or admin
+-- with a verified email. Rows are kept (inactive) after a removal so that
+-- the organization stream's version still guards against an older event
+-- applied again.
 CREATE TABLE rm_received_addressees (
-    organization_id uuid NOT NULL,
-    user_id         text NOT NULL,
-    email_ref       text NOT NULL,
+    organization_id uuid    NOT NULL,
+    user_id         text    NOT NULL,
+    email_ref       text    NOT NULL,
+    active          boolean NOT NULL,
+    version         integer NOT NULL,
     PRIMARY KEY (organization_id, user_id)
 );
 CREATE INDEX rm_received_addressees_email ON rm_received_addressees (email_ref);

@@ -103,7 +103,7 @@ func receivedWhere(org, side string) string {
 	return `r.invitee_side = ` + side + ` AND r.inviter_id <> ` + org + ` AND (
 		r.claimed_by = ` + org + ` OR r.answered_by = ` + org + `
 		OR (r.claimed_by IS NULL AND r.answered_by IS NULL AND r.email_ref IN (
-			SELECT email_ref FROM rm_received_addressees WHERE organization_id = ` + org + `)))`
+			SELECT email_ref FROM rm_received_addressees WHERE organization_id = ` + org + ` AND active)))`
 }
 
 // ReceivedInvitations lists the invitations addressed to an organization,

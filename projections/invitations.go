@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"github.com/google/uuid"
+
 	"partners/domain"
 	"partners/eventstore"
 )
@@ -54,13 +56,15 @@ func (ReceivedInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
 	switch e := ev.Data.(type) {
 	case domain.MemberJoined:
-		if (e.Role == domain.RoleOwner || e.Role == domain.RoleAdmin) && e.EmailVerified {
-			w.Exec(`INSERT INTO rm_received_addressees (organization_id, user_id, email_ref) VALUES ($1, $2, $3)
-				ON CONFLICT (organization_id, user_id) DO UPDATE SET email_ref = excluded.email_ref`,
-				e.OrganizationID, e.UserID, string(e.Email.Owner))
-		} else {
-			w.Exec(`DELETE FROM rm_received_addressees WHERE organization_id = $1 AND user_id = $2`, e.OrganizationID, e.UserID)
-		}
+		addressee(w, e.OrganizationID, e.UserID, e.Email.Owner, addresses(e.Role, e.EmailVerified), v)
+	case domain.MemberRoleChanged:
+		addressee(w, e.OrganizationID, e.UserID, e.EmailRef, addresses(e.Role, e.EmailVerified), v)
+	case domain.MemberRemoved:
+		addressee(w, e.OrganizationID, e.UserID, "", false, v)
+	case domain.AccountantAccessRevoked:
+		addressee(w, e.OrganizationID, e.UserID, "", false, v)
+	case domain.CollaboratorRemoved:
+		addressee(w, e.OrganizationID, e.UserID, "", false, v)
 	case domain.InvitationSent:
 		w.Exec(`INSERT INTO rm_received_invitations (id, inviter_id, inviter_name, inviter_side, invitee_side, email_ref,
 				status, message, message_ref, sent_at, expires_at, version)
@@ -101,4 +105,21 @@ func (Partners) Apply(w *Writer, ev *eventstore.Event) {
 		VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7) ON CONFLICT (organization_id, partner_id) DO NOTHING`
 	w.Exec(q, e.ClientID, e.SubcontractorID, e.SubcontractorName, "subcontractor", e.SubcontractorSiret, ev.RecordedAt, e.InvitationID)
 	w.Exec(q, e.SubcontractorID, e.ClientID, e.ClientName, "client", e.ClientSiret, ev.RecordedAt, e.InvitationID)
+}
+
+// addresses says whether a member's email addresses invitations to their
+// organization: owners and admins with a verified email.
+func addresses(role domain.Role, verified bool) bool {
+	return (role == domain.RoleOwner || role == domain.RoleAdmin) && verified
+}
+
+// addressee records a member's standing, guarded by the organization
+// stream's version (rows stay, inactive, after a removal). An empty ref
+// keeps the one already known.
+func addressee(w *Writer, org uuid.UUID, user string, ref domain.PersonRef, active bool, v int) {
+	w.Exec(`INSERT INTO rm_received_addressees (organization_id, user_id, email_ref, active, version) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (organization_id, user_id) DO UPDATE SET
+			email_ref = coalesce(nullif(excluded.email_ref, ''), rm_received_addressees.email_ref),
+			active = excluded.active, version = excluded.version
+		WHERE rm_received_addressees.version < excluded.version`, org, user, string(ref), active, v)
 }

@@ -21,7 +21,28 @@ type gen struct {
 	rng  *rand.Rand
 	seq  int
 	at   time.Time
+	// template marks every id the generator makes with templatePrefix, so
+	// that SQL can replicate the stories with fresh ids (see replicate).
+	template bool
+	ids      uint64
 }
+
+// templatePrefix starts every id of a template story; copy k of the
+// template replaces it with copyPrefix(k).
+const templatePrefix = "b0000000-"
+
+func copyPrefix(k int) string { return fmt.Sprintf("b%07x-", k) }
+
+// id is a fresh id: random, or in template mode a marked one.
+func (g *gen) id() uuid.UUID {
+	if !g.template {
+		return uuid.New()
+	}
+	g.ids++
+	return uuid.MustParse(fmt.Sprintf("%s0000-4000-8000-%012x", templatePrefix, g.ids))
+}
+
+func (g *gen) ev(d domain.Event) eventstore.NewEvent { return eventstore.NewEvent{ID: g.id(), Data: d} }
 
 type person struct {
 	sub, email, name string
@@ -63,8 +84,6 @@ func (g *gen) actor(p person) eventstore.Metadata {
 		RequestID: uuid.NewString(), Command: "Bench"}
 }
 
-func ev(d domain.Event) eventstore.NewEvent { return eventstore.NewEvent{ID: uuid.New(), Data: d} }
-
 func (s *story) add(st eventstore.StreamAppend) {
 	s.batch.Streams = append(s.batch.Streams, st)
 	for _, e := range st.Events {
@@ -90,7 +109,7 @@ func newStory(meta eventstore.Metadata) *story {
 func (g *gen) newOrg(side domain.Side) (*story, *orgState) {
 	owner := g.newPerson()
 	n := g.next()
-	o := &orgState{id: uuid.New(), side: side, owner: owner, name: fmt.Sprintf("Entreprise %d %s", n, side.String())}
+	o := &orgState{id: g.id(), side: side, owner: owner, name: fmt.Sprintf("Entreprise %d %s", n, side.String())}
 	s := newStory(g.actor(owner))
 	s.add(g.orgStream(o, NoStreamOrAny(true),
 		domain.OrganizationCreated{OrganizationID: o.id, Name: o.name, Side: side},
@@ -112,7 +131,7 @@ func NoStreamOrAny(fresh bool) eventstore.Expected {
 func (g *gen) orgStream(o *orgState, exp eventstore.Expected, evs ...domain.Event) eventstore.StreamAppend {
 	st := eventstore.StreamAppend{StreamID: domain.OrganizationStream(o.id), StreamType: domain.OrganizationStreamType, Expected: exp}
 	for _, e := range evs {
-		st.Events = append(st.Events, ev(e))
+		st.Events = append(st.Events, g.ev(e))
 	}
 	return st
 }
@@ -125,7 +144,7 @@ type invState struct {
 }
 
 func (g *gen) sent(from *orgState, to person) (invState, domain.InvitationSent) {
-	inv := invState{id: uuid.New(), from: from, to: to, expires: g.at.Add(30 * 24 * time.Hour)}
+	inv := invState{id: g.id(), from: from, to: to, expires: g.at.Add(30 * 24 * time.Hour)}
 	return inv, domain.InvitationSent{InvitationID: inv.id, InviterOrganizationID: from.id, InviterName: from.name,
 		InviterSide: from.side, InviteeSide: other(from.side), Email: g.personal(to, to.email), EmailRef: to.ref,
 		Message:   g.personal(from.owner, "Bonjour, nous souhaitons vous ajouter à notre panel de partenaires pour nos chantiers."),
@@ -139,10 +158,10 @@ func other(s domain.Side) domain.Side {
 	return domain.SideClient
 }
 
-func invStream(inv invState, evs ...domain.Event) eventstore.StreamAppend {
+func (g *gen) invStream(inv invState, evs ...domain.Event) eventstore.StreamAppend {
 	st := eventstore.StreamAppend{StreamID: domain.InvitationStream(inv.id), StreamType: domain.InvitationStreamType, Expected: eventstore.NoStream}
 	for _, e := range evs {
-		st.Events = append(st.Events, ev(e))
+		st.Events = append(st.Events, g.ev(e))
 	}
 	return st
 }
@@ -151,7 +170,7 @@ func invStream(inv invState, evs ...domain.Event) eventstore.StreamAppend {
 func (g *gen) invitation(from *orgState, to person) *story {
 	inv, e := g.sent(from, to)
 	s := newStory(g.actor(from.owner))
-	s.add(invStream(inv, e))
+	s.add(g.invStream(inv, e))
 	return s
 }
 
@@ -178,9 +197,9 @@ func (g *gen) storyAccept(from *orgState, claim bool) *story {
 	}
 	evs = append(evs, domain.InvitationAccepted{InvitationID: inv.id, InviterOrganizationID: from.id, OrganizationID: to.id,
 		OrganizationName: to.name, AcceptedBy: to.owner.sub, ClientID: client.id, SubcontractorID: sub.id, Via: via})
-	s.add(invStream(inv, evs...))
+	s.add(g.invStream(inv, evs...))
 	s.add(eventstore.StreamAppend{StreamID: domain.PartnershipStream(client.id, sub.id), StreamType: domain.PartnershipStreamType,
-		Expected: eventstore.NoStream, Events: []eventstore.NewEvent{ev(domain.PartnershipEstablished{
+		Expected: eventstore.NoStream, Events: []eventstore.NewEvent{g.ev(domain.PartnershipEstablished{
 			ClientID: client.id, ClientName: client.name, SubcontractorID: sub.id, SubcontractorName: sub.name, InvitationID: inv.id})}})
 	return s
 }
@@ -189,7 +208,7 @@ func (g *gen) storyAccept(from *orgState, claim bool) *story {
 func (g *gen) storyDecline(from *orgState) *story {
 	s, to := g.newOrg(other(from.side))
 	inv, sent := g.sent(from, to.owner)
-	s.add(invStream(inv, sent, domain.InvitationDeclined{InvitationID: inv.id, InviterOrganizationID: from.id, OrganizationID: to.id,
+	s.add(g.invStream(inv, sent, domain.InvitationDeclined{InvitationID: inv.id, InviterOrganizationID: from.id, OrganizationID: to.id,
 		DeclinedBy: to.owner.sub, Reason: g.personal(to.owner, "Pas de disponibilité ce trimestre.")}))
 	return s
 }
@@ -199,7 +218,7 @@ func (g *gen) storyResendRevoke(from *orgState) *story {
 	to := g.newPerson()
 	inv, sent := g.sent(from, to)
 	s := newStory(g.actor(from.owner))
-	s.add(invStream(inv, sent,
+	s.add(g.invStream(inv, sent,
 		domain.InvitationResent{InvitationID: inv.id, InviterOrganizationID: from.id, InviterName: from.name, InviterSide: from.side,
 			InviteeSide: other(from.side), Email: sent.Email, Message: sent.Message, TokenHash: fmt.Sprintf("%064x", g.rng.Uint64()),
 			ExpiresAt: inv.expires.Add(24 * time.Hour), Locale: "fr"},
@@ -216,20 +235,24 @@ func (g *gen) storyPortal(o *orgState) *story {
 	var users []domain.PortalRecipient
 	for i := 0; i < 3; i++ {
 		p := g.newPerson()
-		id := uuid.New()
+		id := g.id()
 		users = append(users, domain.PortalRecipient{PortalUserID: id, Email: g.personal(p, p.email), Name: g.personal(p, p.name), Company: company})
 		s.add(eventstore.StreamAppend{StreamID: domain.PortalUserStream(id), StreamType: domain.PortalUserStreamType, Expected: eventstore.NoStream,
-			Events: []eventstore.NewEvent{ev(domain.PortalUserCreated{PortalUserID: id, OrganizationID: o.id, Email: users[i].Email,
+			Events: []eventstore.NewEvent{g.ev(domain.PortalUserCreated{PortalUserID: id, OrganizationID: o.id, Email: users[i].Email,
 				EmailRef: p.ref, Name: users[i].Name, Company: company})}})
 	}
-	cid := domain.MustParseContractID(fmt.Sprintf("CTR-%d", g.next()))
+	prefix := ""
+	if g.template {
+		prefix = templatePrefix
+	}
+	cid := domain.MustParseContractID(fmt.Sprintf("CTR-%s%d", prefix, g.next()))
 	title := "Rénovation " + cid.String()
 	s.add(eventstore.StreamAppend{StreamID: domain.ContractShareStream(o.id, cid), StreamType: domain.ContractShareStreamType, Expected: eventstore.NoStream,
 		Events: []eventstore.NewEvent{
-			ev(domain.ContractShown{OrganizationID: o.id, OrganizationName: o.name, ContractID: cid, Title: title,
+			g.ev(domain.ContractShown{OrganizationID: o.id, OrganizationName: o.name, ContractID: cid, Title: title,
 				Requester: users[0], Watchers: []domain.PortalRecipient{users[1]}, AttachmentsVisible: true, Locale: "fr"}),
-			ev(domain.WatcherAdded{OrganizationID: o.id, OrganizationName: o.name, ContractID: cid, Title: title, Watcher: users[2], Locale: "fr"}),
-			ev(domain.WatcherRemoved{OrganizationID: o.id, ContractID: cid, PortalUserID: users[1].PortalUserID}),
+			g.ev(domain.WatcherAdded{OrganizationID: o.id, OrganizationName: o.name, ContractID: cid, Title: title, Watcher: users[2], Locale: "fr"}),
+			g.ev(domain.WatcherRemoved{OrganizationID: o.id, ContractID: cid, PortalUserID: users[1].PortalUserID}),
 		}})
 	return s
 }
@@ -246,10 +269,14 @@ func (g *gen) storyMember(o *orgState) *story {
 // hubStory is one story of the hub's mix; remaining caps how many of the
 // hub's events it may add, so the hub's log ends exactly at its target.
 func (g *gen) hubStory(hub *orgState, remaining int) *story {
-	if remaining < 6 {
+	if remaining < 6 && !g.template {
 		return g.storyMember(hub)
 	}
-	switch n := g.rng.IntN(100); {
+	n := g.rng.IntN(100)
+	if g.template && n >= 90 {
+		n = g.rng.IntN(90) // the hub's own stream is never replicated
+	}
+	switch {
 	case n < 40:
 		return g.storyAccept(hub, false)
 	case n < 50:

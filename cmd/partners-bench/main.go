@@ -67,6 +67,7 @@ type config struct {
 	stepCap        time.Duration
 	rebuildCap     time.Duration
 	storiesPerTx   int
+	templateEvents int
 	ceilingStreams int
 
 	out        string
@@ -74,6 +75,7 @@ type config struct {
 	smoke      bool
 	all        bool
 	keep       bool
+	inProc     bool
 
 	// start replaces the child process (tests run the service in-process).
 	start starter
@@ -111,12 +113,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.stepCap, "live-projector-limit", 60*time.Second, "replay: time limit of the live projector's own catch-up (0: none, negative: skip)")
 	fs.DurationVar(&c.rebuildCap, "rebuild-limit", 2*time.Minute, "replay: time limit of the service's rebuild (progress rates are reported when it is reached)")
 	fs.IntVar(&c.loadWriters, "load-writers", 4, "replay: concurrent writers of the history")
+	fs.IntVar(&c.templateEvents, "template-events", 20000, "replay: hub events appended for real, then replicated by SQL up to -events")
 	fs.IntVar(&c.storiesPerTx, "stories-per-tx", 16, "replay: stories per append transaction while loading")
 	fs.IntVar(&c.ceilingStreams, "ceiling-streams", 1000, "organization streams the ceiling reads from")
 	fs.StringVar(&c.out, "out", "", "write the report to <out>.json and <out>.md (default bench/results/<time>)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the harness's own CPU profile here (the in-process projector, loader and decoding run in it)")
 	fs.BoolVar(&c.smoke, "smoke", false, "everything, tiny, in seconds, no thresholds (CI)")
 	fs.BoolVar(&c.all, "all", false, "the full run behind BENCHMARKS.md: every phase, 1,000,000-event history")
+	fs.BoolVar(&c.inProc, "in-process", false, "run the service inside the harness instead of as a child process (for -cpuprofile; RSS figures then include the harness)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the scratch databases and the service logs")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -153,6 +157,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("sweep-events", func() { c.sweepEvents = 500 })
 		def("load-writers", func() { c.loadWriters = 2 })
 		def("ceiling-streams", func() { c.ceilingStreams = 50 })
+		def("template-events", func() { c.templateEvents = 500 })
 	}
 	if c.clients < 1 || c.rounds < 1 || c.duration <= 0 || c.events < 10 || c.asOfEvents < 2 {
 		return c, errors.New("-clients, -rounds, -duration, -events and -asof-events must be positive")
@@ -291,6 +296,9 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 		defer os.RemoveAll(tmp)
 	}
 	start := cfg.start
+	if start == nil && cfg.inProc && cfg.url == "" {
+		start = inProcess
+	}
 	if start == nil && cfg.url == "" {
 		cs := &childStarter{bin: cfg.serviceBin, dir: tmp, secret: cfg.jwtSecret, log: log}
 		start = cs.start
@@ -381,7 +389,7 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 	if cfg.has("replay") {
 		ro := replayOpts{serverURL: serverURL, hubEvents: cfg.events, asOfEvents: cfg.asOfEvents, writers: cfg.loadWriters,
 			storiesPerTx: cfg.storiesPerTx, projectorBatch: cfg.projectorBatch, sweepEvents: cfg.sweepEvents, asOfRuns: cfg.asOfRuns,
-			decodeEvents: cfg.decodeEvents, stepCap: cfg.stepCap, rebuildCap: cfg.rebuildCap,
+			decodeEvents: cfg.decodeEvents, templateEvents: cfg.templateEvents, stepCap: cfg.stepCap, rebuildCap: cfg.rebuildCap,
 			minter: mint, log: log, keep: cfg.keep}
 		for _, s := range strings.Split(cfg.sweepBatches, ",") {
 			if s = strings.TrimSpace(s); s != "" {

@@ -3,83 +3,14 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"partners/api"
-	"partners/api/auth"
-	"partners/app"
-	"partners/eventstore"
 	"partners/internal/pgtest"
-	"partners/projections"
 )
-
-// inProcess runs the service inside the test (the same packages serve
-// wires: event store, app, projector, HTTP edge) instead of building and
-// starting ./cmd/partners, so `go test ./...` covers the harness quickly.
-func inProcess(t *testing.T) starter {
-	return func(ctx context.Context, dbURL string, env map[string]string) (*service, error) {
-		cfg, err := pgxpool.ParseConfig(dbURL)
-		if err != nil {
-			return nil, err
-		}
-		cfg.MaxConns = 16
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		keys, err := eventstore.NewKeyring(eventstore.DevelopmentDataKey)
-		if err != nil {
-			pool.Close()
-			return nil, err
-		}
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		store := eventstore.New(pool, keys, app.Clock)
-		a := app.New(store)
-		proj := projections.NewProjector(store, log, projections.All()...)
-		if n, err := strconv.Atoi(env["PARTNERS_PROJECTOR_BATCH"]); err == nil {
-			proj.BatchSize = n
-		}
-		if d, err := time.ParseDuration(env["PARTNERS_PROJECTOR_POLL"]); err == nil {
-			proj.PollInterval = d
-		}
-		a.Appended = proj.Wake
-		verifier, err := auth.NewVerifier(ctx, auth.Config{Secret: []byte(auth.DevelopmentSecret)})
-		if err != nil {
-			pool.Close()
-			return nil, err
-		}
-		srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Limits: api.Limits{Off: true}})
-		if err != nil {
-			pool.Close()
-			return nil, err
-		}
-		ts := httptest.NewServer(srv.Handler())
-		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = proj.Run(runCtx)
-		}()
-		return &service{URL: ts.URL, DBURL: dbURL, PID: os.Getpid(), Env: env, stop: func() (int64, error) {
-			ts.Close()
-			cancel()
-			wg.Wait()
-			pool.Close()
-			return 0, nil
-		}}, nil
-	}
-}
 
 // TestSmoke runs the -smoke path end to end against the service in-process:
 // every phase, tiny, and checks that each produced figures (no thresholds:
@@ -97,7 +28,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.start = inProcess(t)
+	cfg.start = inProcess
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var log strings.Builder

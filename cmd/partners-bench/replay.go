@@ -34,6 +34,7 @@ type replayOpts struct {
 	asOfEvents     int // the as-of organization's log
 	writers        int
 	storiesPerTx   int
+	templateEvents int // hub events of the template the loader replicates
 	projectorBatch int
 	sweepBatches   []int // projector batch sizes to compare (knob costs)
 	sweepEvents    int   // events each sweep setting applies
@@ -105,9 +106,13 @@ type ExportReport struct {
 // ReplayReport is point 4 (and the rebuild half of point 5).
 type ReplayReport struct {
 	StoredEvents int64 `json:"stored_events"`
-	HubEvents    int   `json:"hub_log_events"`
-	AsOfEvents   int   `json:"asof_log_events"`
-	Load         Rate  `json:"load"`
+	// TemplateEvents were appended by the event store and replicated
+	// Copies times by SQL (see loadHistory).
+	TemplateEvents int64 `json:"template_events"`
+	Copies         int   `json:"copies"`
+	HubEvents      int   `json:"hub_log_events"`
+	AsOfEvents     int   `json:"asof_log_events"`
+	Load           Rate  `json:"load"`
 	// Scan is a plain SQL read of the events table in the readers' order.
 	Scan Rate `json:"sql_scan"`
 	// ScanDecode also opens the sealed personal data and decodes each event
@@ -146,7 +151,7 @@ func runReplay(ctx context.Context, o replayOpts) (*ReplayReport, error) {
 	rep := &ReplayReport{}
 	db, err := createScratch(ctx, o.serverURL, "replay")
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	if !o.keep {
 		defer db.Drop()
@@ -155,33 +160,33 @@ func runReplay(ctx context.Context, o replayOpts) (*ReplayReport, error) {
 	}
 	pool, err := openPool(ctx, db.URL, int32(o.writers+4))
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	defer pool.Close()
 	h, err := loadHistory(ctx, db, pool, o, rep)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	fmt.Fprintf(o.log, "history: %d events stored (hub log %d, as-of log %d) at %.0f events/s\n",
 		h.stored, h.hubN, h.asOfN, rep.Load.PerSecond)
 
 	if rep.Scan, err = scanEvents(ctx, pool); err != nil {
-		return nil, fmt.Errorf("scan: %w", err)
+		return rep, fmt.Errorf("scan: %w", err)
 	}
 	fmt.Fprintf(o.log, "sql scan: %.0f events/s\n", rep.Scan.PerSecond)
 	if rep.ScanDecode, err = scanDecode(ctx, h, int64(o.decodeEvents)); err != nil {
-		return nil, fmt.Errorf("scan and decode: %w", err)
+		return rep, fmt.Errorf("scan and decode: %w", err)
 	}
 	fmt.Fprintf(o.log, "scan + decode: %.0f events/s\n", rep.ScanDecode.PerSecond)
 	if rep.Upsert, err = upsertOneTable(ctx, pool); err != nil {
-		return nil, fmt.Errorf("one-table upsert: %w", err)
+		return rep, fmt.Errorf("one-table upsert: %w", err)
 	}
 	fmt.Fprintf(o.log, "one-table batched upsert: %.0f events/s\n", rep.Upsert.PerSecond)
 
 	if o.stepCap >= 0 {
 		live, done, err := projectLive(ctx, h, o.projectorBatch, 0, o.stepCap)
 		if err != nil {
-			return nil, fmt.Errorf("live projector: %w", err)
+			return rep, fmt.Errorf("live projector: %w", err)
 		}
 		rep.LiveProjector, rep.LiveProjectorDone = &live, done
 		fmt.Fprintf(o.log, "live projector (Step over the outbox), batch %d: %.0f events/s (finished: %v)\n", o.projectorBatch, live.Rate.PerSecond, done)
@@ -192,14 +197,14 @@ func runReplay(ctx context.Context, o replayOpts) (*ReplayReport, error) {
 		}
 		pt, err := applyAll(ctx, h, b, int64(o.sweepEvents))
 		if err != nil {
-			return nil, fmt.Errorf("projector batch %d: %w", b, err)
+			return rep, fmt.Errorf("projector batch %d: %w", b, err)
 		}
 		rep.Sweep = append(rep.Sweep, pt)
 		fmt.Fprintf(o.log, "every read model, batch %d, first %d events: %.0f events/s\n", b, pt.Rate.Events, pt.Rate.PerSecond)
 	}
 	full, err := applyAll(ctx, h, o.projectorBatch, 0)
 	if err != nil {
-		return nil, fmt.Errorf("every read model: %w", err)
+		return rep, fmt.Errorf("every read model: %w", err)
 	}
 	rep.Projector = full.Rate
 	rep.Sweep = append(rep.Sweep, full)
@@ -211,43 +216,54 @@ func runReplay(ctx context.Context, o replayOpts) (*ReplayReport, error) {
 		return rep, nil
 	}
 	if err := handOver(ctx, pool); err != nil {
-		return nil, err
+		return rep, err
 	}
 	svc, err := o.start(ctx, db.URL, nil)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	defer svc.Stop() //nolint:errcheck
 	admin := &user{Sub: "bench-admin", Email: "ops@bench.example", Name: "Bench ops"}
 	if err := o.minter.sign(admin, true); err != nil {
-		return nil, err
+		return rep, err
 	}
 	hc := newHTTPClient(4)
 	defer hc.CloseIdleConnections()
 
 	if rep.AsOf, err = measureAsOf(ctx, hc, svc, o, h, &rep.Notes); err != nil {
-		return nil, err
+		return rep, err
 	}
 	if rep.Export, err = measureExport(ctx, hc, svc, o, h, &rep.Notes); err != nil {
-		return nil, err
+		return rep, err
 	}
 	if rep.Rebuild, err = measureRebuild(ctx, hc, svc, admin, h, o.rebuildCap, o.log, &rep.Notes); err != nil {
-		return nil, err
+		return rep, err
 	}
 	return rep, nil
 }
 
 // loadHistory writes the synthetic history: a hub organization whose log
 // gets exactly hubEvents events (a national client with a large partner
-// network, portal and team), an as-of organization with exactly
-// asOfEvents, and the partners they invite, interleaved at random.
+// network, its portal and its team), an as-of organization with exactly
+// asOfEvents, and the partners they invite.
+//
+// Every story goes through the real event store (eventstore.Store.Append:
+// sealed personal data, outbox rows, organization index). To reach a
+// million events in a minute or two rather than many, a template of hub
+// stories is appended for real, then replicated by SQL with fresh ids (the
+// generator marks its ids so that a text replace renews them): rows,
+// outbox payloads and index entries of each copy are those the event store
+// would have written, the copies' personal data stays sealed under the
+// template's persons' keys. The as-of organization's stories and the
+// remainder are appended for real.
 func loadHistory(ctx context.Context, db *scratchDB, pool *pgxpool.Pool, o replayOpts, rep *ReplayReport) (*history, error) {
 	keys, err := eventstore.NewKeyring(eventstore.DevelopmentDataKey)
 	if err != nil {
 		return nil, err
 	}
-	// Recorded instants advance ten seconds per append, ending before now,
-	// so an as-of "now" sees every event and an earlier instant part of it.
+	// Recorded instants advance a second per append and each copy is
+	// shifted past the previous one; all of it ends long before now, so an
+	// as-of "now" sees every event.
 	base := time.Now().Add(-90 * 24 * time.Hour).UTC().Truncate(time.Microsecond)
 	var tick atomic.Int64
 	clock := func() time.Time { return base.Add(time.Duration(tick.Add(1)) * time.Second) }
@@ -255,132 +271,111 @@ func loadHistory(ctx context.Context, db *scratchDB, pool *pgxpool.Pool, o repla
 	g := newGen(keys, 42, base)
 	h := &history{db: db, pool: pool, store: store}
 
-	// A bulk load builds the secondary indexes of the events table once at
-	// the end instead of row by row (the GIN indexes above all): the same
-	// schema, loaded the way an operator would load it.
+	// The secondary indexes of the events table are built once at the end
+	// instead of row by row (the GIN ones above all): the same schema,
+	// bulk-loaded the way an operator would.
 	rebuildIndexes, err := dropSecondaryIndexes(ctx, pool)
 	if err != nil {
 		return nil, err
 	}
-
+	start := time.Now()
 	hubStory, hub := g.newOrg(domain.SideClient)
 	hub.name = "Bâtisseurs Nationaux"
 	asStory, asOf := g.newOrg(domain.SideClient)
 	h.hub, h.asOf = hub, asOf
-	start := time.Now()
 	for _, s := range []*story{hubStory, asStory} {
 		if _, err := store.Append(ctx, s.batch); err != nil {
 			return nil, err
 		}
 	}
-	hubLeft, asLeft := o.hubEvents-2, o.asOfEvents-2
 	h.hubN, h.asOfN = 2, 2
+	w := newAppender(ctx, store, o.writers, o.storiesPerTx)
+	defer w.close()
+	progress := func(what string) {
+		var n int64
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n)
+		fmt.Fprintf(o.log, "  loading: %s, %d events (%.0f/s)\n", what, n, float64(n)/time.Since(start).Seconds())
+	}
 
-	parallel := make(chan eventstore.Batch, 2*o.writers)
-	serial := make(chan eventstore.Batch, 2)
-	var written atomic.Int64
-	written.Store(int64(hubStory.events + asStory.events))
-	var wg sync.WaitGroup
-	errc := make(chan error, o.writers+1)
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	writer := func(in <-chan eventstore.Batch) {
-		defer wg.Done()
-		for b := range in {
-			if _, err := store.Append(wctx, b); err != nil {
-				errc <- err
-				cancel()
-				for range in { //nolint:revive // drain so the producer never blocks
-				}
-				return
-			}
-			n := 0
-			for _, st := range b.Streams {
-				n += len(st.Events)
-			}
-			written.Add(int64(n))
+	// 1. The template: marked hub stories, appended for real.
+	hubLeft := o.hubEvents - 2
+	target := min(hubLeft, max(o.templateEvents, 1))
+	var lo, hi int64
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) + 1 FROM events`).Scan(&lo); err != nil {
+		return nil, err
+	}
+	g.template = true
+	tplHub := 0
+	tickBefore := tick.Load()
+	for tplHub < target && ctx.Err() == nil {
+		s := g.hubStory(hub, target-tplHub)
+		tplHub += s.touched[hub.id]
+		if err := w.add(s); err != nil {
+			return nil, err
 		}
 	}
-	for i := 0; i < o.writers; i++ {
-		wg.Add(1)
-		go writer(parallel)
+	g.template = false
+	if err := w.wait(); err != nil {
+		return nil, err
 	}
-	// Stories that append to an existing stream (the hub's members) go
-	// through one writer, so the loader's writers never race on a version.
-	wg.Add(1)
-	go writer(serial)
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM events`).Scan(&hi); err != nil {
+		return nil, err
+	}
+	span := tick.Load() - tickBefore + 1
+	copies := max(hubLeft/max(tplHub, 1), 1)
+	progress(fmt.Sprintf("template of %d hub events", tplHub))
 
-	progress := time.NewTicker(5 * time.Second)
-	defer progress.Stop()
-	var par, ser *eventstore.Batch
-	var parN, serN int
-	flush := func(b **eventstore.Batch, n *int, out chan<- eventstore.Batch) bool {
-		if *b == nil {
-			return true
+	asOfStories := func() error {
+		asLeft := o.asOfEvents - 2
+		for asLeft > 0 && ctx.Err() == nil {
+			s := g.asOfStory(asOf, asLeft)
+			asLeft -= s.touched[asOf.id]
+			h.asOfN += s.touched[asOf.id]
+			if err := w.add(s); err != nil {
+				return err
+			}
 		}
-		select {
-		case out <- **b:
-		case <-wctx.Done():
-			return false
-		}
-		*b, *n = nil, 0
-		return true
+		return w.wait()
 	}
-	ok := true
-	for ok && (hubLeft > 0 || asLeft > 0) {
-		var s *story
-		if asLeft > 0 && g.rng.IntN(hubLeft+asLeft) < asLeft {
-			s = g.asOfStory(asOf, asLeft)
-		} else {
-			s = g.hubStory(hub, hubLeft)
+	// 2. Copies 1..copies-1 by SQL, the as-of organization's stories in
+	// the middle of them.
+	for k := 1; k < copies && ctx.Err() == nil; k++ {
+		if k == copies/2 {
+			if err := asOfStories(); err != nil {
+				return nil, err
+			}
 		}
-		hubLeft -= s.touched[hub.id]
-		asLeft -= s.touched[asOf.id]
+		if err := replicate(ctx, pool, lo, hi, k, time.Duration(int64(k)*span)*time.Second); err != nil {
+			return nil, fmt.Errorf("copy %d of the template: %w", k, err)
+		}
+		if k%10 == 0 {
+			progress(fmt.Sprintf("copy %d/%d", k, copies-1))
+		}
+	}
+	if copies < 2 {
+		if err := asOfStories(); err != nil {
+			return nil, err
+		}
+	}
+	h.hubN += copies * tplHub
+	// 3. The remainder, for real, to land on the hub's target exactly.
+	for rem := o.hubEvents - h.hubN; rem > 0 && ctx.Err() == nil; {
+		s := g.hubStory(hub, rem)
+		rem -= s.touched[hub.id]
 		h.hubN += s.touched[hub.id]
-		h.asOfN += s.touched[asOf.id]
-		existing := false
-		for _, st := range s.batch.Streams {
-			existing = existing || st.Expected == eventstore.Any
-		}
-		target, n, out := &par, &parN, parallel
-		if existing {
-			target, n, out = &ser, &serN, serial
-		}
-		if *target == nil {
-			b := s.batch
-			*target = &b
-		} else {
-			(*target).Streams = append((*target).Streams, s.batch.Streams...)
-		}
-		*n++
-		if *n >= o.storiesPerTx {
-			ok = flush(target, n, out)
-		}
-		select {
-		case <-progress.C:
-			el := time.Since(start).Seconds()
-			fmt.Fprintf(o.log, "  loading: %d events (%.0f/s)\n", written.Load(), float64(written.Load())/el)
-		default:
+		if err := w.add(s); err != nil {
+			return nil, err
 		}
 	}
-	if ok {
-		ok = flush(&par, &parN, parallel) && flush(&ser, &serN, serial)
+	if err := w.wait(); err != nil {
+		return nil, err
 	}
-	close(parallel)
-	close(serial)
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return nil, fmt.Errorf("load history: %w", err)
-	default:
-	}
-	if !ok {
-		return nil, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := rebuildIndexes(); err != nil {
 		return nil, err
 	}
-	rep.Load = rate(written.Load(), time.Since(start))
 	// autovacuum is off on this server: give the planner statistics and the
 	// visibility map, as any operator would after a bulk load.
 	if _, err := pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
@@ -389,15 +384,155 @@ func loadHistory(ctx context.Context, db *scratchDB, pool *pgxpool.Pool, o repla
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&h.stored); err != nil {
 		return nil, err
 	}
-	h.endedAt = clock()
+	rep.Load = rate(h.stored, time.Since(start))
+	h.endedAt = clock().Add(time.Duration(int64(copies)*span) * time.Second)
 	rep.StoredEvents, rep.HubEvents, rep.AsOfEvents = h.stored, h.hubN, h.asOfN
+	rep.TemplateEvents, rep.Copies = hi-lo+1, copies
 	return h, nil
 }
 
-// scanColumns are the envelope columns. The text form of the transaction
-// id is aliased: unaliased it is named transaction_id, and a bare ORDER BY
-// transaction_id would then sort by the text (no index, and "100000" before
-// "99999").
+// replicate appends copy k of the template rows (positions lo..hi): every
+// marked id renewed, recorded instants shifted, with their organization
+// index entries and outbox rows (the payload is the envelope the event
+// store writes), in one transaction.
+func replicate(ctx context.Context, pool *pgxpool.Pool, lo, hi int64, k int, shift time.Duration) error {
+	_, err := pool.Exec(ctx, `
+		WITH src AS (
+			SELECT * FROM events WHERE position BETWEEN $1 AND $2 AND strpos(stream_id, $3) > 0),
+		ins AS (
+			INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type, schema_version,
+			                    data, metadata, organization_ids, person_refs, recorded_at)
+			SELECT replace(event_id::text, $3, $4)::uuid, replace(stream_id, $3, $4), stream_type, stream_version,
+			       event_type, schema_version, replace(data::text, $3, $4)::jsonb, metadata,
+			       replace(organization_ids::text, $3, $4)::uuid[], person_refs, recorded_at + $5::interval
+			  FROM src ORDER BY position
+			RETURNING *),
+		idx AS (
+			INSERT INTO event_organizations (organization_id, transaction_id, position)
+			SELECT o, transaction_id, position FROM ins, unnest(organization_ids) AS o)
+		INSERT INTO watermill_events (uuid, payload, metadata, transaction_id)
+		SELECT event_id::text,
+		       json_build_object('position', position, 'event_id', event_id, 'stream_id', stream_id, 'stream_type', stream_type,
+		                         'stream_version', stream_version, 'type', event_type, 'schema_version', schema_version,
+		                         'data', data, 'metadata', metadata, 'organization_ids', organization_ids, 'recorded_at', recorded_at),
+		       json_build_object('event_type', event_type, 'position', position::text),
+		       transaction_id
+		  FROM ins ORDER BY position`,
+		lo, hi, templatePrefix, copyPrefix(k), shift.String())
+	return err
+}
+
+// appender appends stories with a few writers, several stories per
+// transaction. Stories that append to an existing stream (a hub's member)
+// go through one writer of their own, so writers never race on a version.
+type appender struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	store    *eventstore.Store
+	per      int
+	parallel chan eventstore.Batch
+	serial   chan eventstore.Batch
+	pending  sync.WaitGroup
+	workers  sync.WaitGroup
+	mu       sync.Mutex
+	err      error
+	par, ser *eventstore.Batch
+	parN     int
+	serN     int
+}
+
+func newAppender(ctx context.Context, store *eventstore.Store, writers, per int) *appender {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &appender{ctx: ctx, cancel: cancel, store: store, per: max(per, 1),
+		parallel: make(chan eventstore.Batch, 2*writers), serial: make(chan eventstore.Batch, 2)}
+	run := func(in <-chan eventstore.Batch) {
+		defer a.workers.Done()
+		for b := range in {
+			if a.ctx.Err() == nil {
+				if _, err := a.store.Append(a.ctx, b); err != nil {
+					a.mu.Lock()
+					a.err = errors.Join(a.err, err)
+					a.mu.Unlock()
+					a.cancel()
+				}
+			}
+			a.pending.Done()
+		}
+	}
+	for i := 0; i < max(writers, 1); i++ {
+		a.workers.Add(1)
+		go run(a.parallel)
+	}
+	a.workers.Add(1)
+	go run(a.serial)
+	return a
+}
+
+func (a *appender) failed() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
+		return a.err
+	}
+	return a.ctx.Err()
+}
+
+func (a *appender) add(s *story) error {
+	existing := false
+	for _, st := range s.batch.Streams {
+		existing = existing || st.Expected == eventstore.Any
+	}
+	target, n, out := &a.par, &a.parN, a.parallel
+	if existing {
+		target, n, out = &a.ser, &a.serN, a.serial
+	}
+	if *target == nil {
+		b := s.batch
+		*target = &b
+	} else {
+		(*target).Streams = append((*target).Streams, s.batch.Streams...)
+	}
+	*n++
+	if *n >= a.per {
+		return a.send(target, n, out)
+	}
+	return nil
+}
+
+func (a *appender) send(b **eventstore.Batch, n *int, out chan<- eventstore.Batch) error {
+	if *b == nil {
+		return nil
+	}
+	a.pending.Add(1)
+	select {
+	case out <- **b:
+	case <-a.ctx.Done():
+		a.pending.Done()
+		return a.failed()
+	}
+	*b, *n = nil, 0
+	return nil
+}
+
+// wait sends what is queued and waits until every batch is written.
+func (a *appender) wait() error {
+	if err := a.send(&a.par, &a.parN, a.parallel); err != nil {
+		return err
+	}
+	if err := a.send(&a.ser, &a.serN, a.serial); err != nil {
+		return err
+	}
+	a.pending.Wait()
+	return a.failed()
+}
+
+func (a *appender) close() {
+	close(a.parallel)
+	close(a.serial)
+	a.workers.Wait()
+	a.cancel()
+}
+
 // dropSecondaryIndexes drops the events table's indexes that back no
 // constraint and returns a function that creates them again, as they were.
 func dropSecondaryIndexes(ctx context.Context, pool *pgxpool.Pool) (func() error, error) {
@@ -894,6 +1029,10 @@ func measureRebuild(ctx context.Context, hc *http.Client, svc *service, admin *u
 		}
 		now, err := projectionStatuses(ctx, c, admin)
 		if err != nil {
+			if time.Now().After(deadline.Add(time.Minute)) {
+				mem.Stop()
+				return nil, fmt.Errorf("rebuild progress: %w", err)
+			}
 			continue // the service is busy; ask again
 		}
 		running := 0

@@ -13,9 +13,9 @@ import (
 // how many rows went.
 func (s *Store) PruneOutbox(ctx context.Context) (int64, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT transaction_id::text, outbox_offset FROM projection_checkpoints
+		SELECT transaction_id::text AS txid, outbox_offset FROM projection_checkpoints
 		UNION ALL
-		SELECT last_processed_transaction_id::text, coalesce(offset_acked, 0) FROM watermill_offsets_events`)
+		SELECT last_processed_transaction_id::text AS txid, coalesce(offset_acked, 0) FROM watermill_offsets_events`)
 	if err != nil {
 		return 0, err
 	}

@@ -118,11 +118,11 @@ func (s *Store) Decode(ctx context.Context, q Queryer, envs []Envelope) ([]Event
 	return out, nil
 }
 
-const envelopeColumns = `position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
+const envelopeColumns = `position, transaction_id::text AS txid, event_id, stream_id, stream_type, stream_version,
 	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
 
 // ScanEnvelopes reads rows of the events table selected with the envelope
-// columns (position, transaction_id::text, event_id, stream_id, stream_type,
+// columns (position, transaction_id::text AS txid, event_id, stream_id, stream_type,
 // stream_version, event_type, schema_version, data::text, metadata::text,
 // organization_ids, recorded_at).
 func ScanEnvelopes(rows pgx.Rows) ([]Envelope, error) {
@@ -198,7 +198,7 @@ func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int)
 // readers' order and below the oldest running transaction. The filter is a
 // row comparison so the primary key index serves it at any backlog size.
 func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Envelope, error) {
-	rows, err := q.Query(ctx, `SELECT "offset", transaction_id::text, payload::text FROM watermill_events
+	rows, err := q.Query(ctx, `SELECT "offset", transaction_id::text AS txid, payload::text FROM watermill_events
 		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
 		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 		ORDER BY transaction_id, "offset" LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
@@ -267,7 +267,7 @@ const orgLogQuery = `SELECT ` + envelopeColumnsE + ` FROM event_organizations eo
 	  AND eo.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 	ORDER BY eo.transaction_id, eo.position`
 
-const envelopeColumnsE = `e.position, e.transaction_id::text, e.event_id, e.stream_id, e.stream_type, e.stream_version,
+const envelopeColumnsE = `e.position, e.transaction_id::text AS txid, e.event_id, e.stream_id, e.stream_type, e.stream_version,
 	e.event_type, e.schema_version, e.data::text, e.metadata::text, e.organization_ids, e.recorded_at`
 
 // OrganizationLog returns up to limit events that touched an organization,

@@ -137,7 +137,7 @@ func (p *Projector) Prepare(ctx context.Context) error {
 	// table's terms.
 	var tx8 string
 	var offset, position int64
-	err = tx.QueryRow(ctx, `SELECT transaction_id::text, outbox_offset, position FROM projection_checkpoints
+	err = tx.QueryRow(ctx, `SELECT transaction_id::text AS txid, outbox_offset, position FROM projection_checkpoints
 		WHERE name <> ALL($1) ORDER BY transaction_id, outbox_offset LIMIT 1`, names).Scan(&tx8, &offset, &position)
 	if err != nil {
 		return err
@@ -271,7 +271,7 @@ func (p *Projector) Step(ctx context.Context) (int, error) {
 }
 
 func readCheckpoints(ctx context.Context, q eventstore.Queryer, names []string) (map[string]checkpoint, error) {
-	rows, err := q.Query(ctx, `SELECT name, transaction_id::text, outbox_offset, position FROM projection_checkpoints WHERE name = ANY($1)`, names)
+	rows, err := q.Query(ctx, `SELECT name, transaction_id::text AS txid, outbox_offset, position FROM projection_checkpoints WHERE name = ANY($1)`, names)
 	if err != nil {
 		return nil, err
 	}

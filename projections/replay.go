@@ -80,7 +80,7 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 	return query(ctx, Reader{Q: tx})
 }
 
-const envelopeColumns = `position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
+const envelopeColumns = `position, transaction_id::text AS txid, event_id, stream_id, stream_type, stream_version,
 	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
 
 // applyChunk decodes envelopes and applies them to every projection in one

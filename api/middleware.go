@@ -66,8 +66,13 @@ func (s *Server) logRequests(c *gin.Context) {
 	if len(c.Errors) > 0 {
 		attrs = append(attrs, "err", c.Errors.String())
 	}
+	// A 503 is the database's condition, already reported by whoever saw
+	// it first: one warning per request is plenty. Other 5xx are our bugs.
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		level = slog.LevelWarn
+	case status >= 500:
 		level = slog.LevelError
 	}
 	s.cfg.Log.Log(c.Request.Context(), level, "request", attrs...)

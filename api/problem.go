@@ -35,6 +35,7 @@ const (
 	codeInternal          = "internal"
 	codeRequestInProgress = "request_in_progress"
 	codeRouteNotFound     = "route_not_found"
+	codeClientClosed      = "client_closed_request"
 	codeMethodNotAllowed  = "method_not_allowed"
 )
 
@@ -117,6 +118,9 @@ func problemOf(err error) Problem {
 	case errors.As(err, &ee):
 		st := statusOf[ee.code]
 		return Problem{Type: typeURI(ee.code), Title: title(st), Status: st, Detail: ee.detail, Code: ee.code}
+	case errors.Is(err, context.Canceled):
+		return Problem{Type: typeURI(codeClientClosed), Title: "Client Closed Request", Status: 499,
+			Detail: "The request was cancelled before it finished.", Code: codeClientClosed}
 	case isUnavailable(err):
 		return Problem{Type: typeURI(codeUnavailable), Title: title(503), Status: 503,
 			Detail: "The service cannot reach its database right now. Try again shortly.", Code: codeUnavailable}

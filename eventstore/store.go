@@ -319,7 +319,9 @@ func (s *Store) appendOnce(ctx context.Context, b Batch, meta []byte, refs []dom
 	if err != nil {
 		return Result{}, nil, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// Once everything is written, commit even if the caller went away: a
+	// cancelled commit leaves its outcome unknown.
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return Result{}, nil, fmt.Errorf("append: commit: %w", err)
 	}
 	return res, keys, nil

@@ -39,7 +39,9 @@ type Pipeline struct {
 	PollInterval time.Duration
 	// MaxAttempts bounds retries of temporary failures.
 	MaxAttempts int
-	// Lease is how long a sender owns an email it is sending; after a crash
+	// Lease is how long a sender owns the email it is sending (one at a
+	// time, so one SMTP call, bounded by its own timeout, fits in it); after
+	// a crash
 	// another sender takes it over once the lease ends.
 	Lease time.Duration
 
@@ -53,7 +55,7 @@ func NewPipeline(store *eventstore.Store, sender mail.Sender, publicURL string, 
 		host = u.Hostname()
 	}
 	return &Pipeline{store: store, pool: store.Pool(), sender: sender, publicURL: strings.TrimRight(publicURL, "/"),
-		domain: host, log: log, PollInterval: 200 * time.Millisecond, MaxAttempts: 12, Lease: 2 * time.Minute,
+		domain: host, log: log, PollInterval: 200 * time.Millisecond, MaxAttempts: 12, Lease: time.Minute,
 		wake: make(chan struct{}, 1)}
 }
 
@@ -121,31 +123,71 @@ type leased struct {
 	attempts  int
 }
 
-// SendDue leases up to 20 due emails, sends them outside any transaction,
-// and records each outcome. It reports how many it handled.
+// SendDue leases due emails one at a time (up to 20 in a round), sends
+// each outside any transaction, and records each outcome. It reports how
+// many it handled.
 func (p *Pipeline) SendDue(ctx context.Context) (int, error) {
+	n := 0
+	for ; n < 20; n++ {
+		l, ok, err := p.leaseOne(ctx)
+		if err != nil || !ok {
+			return n, err
+		}
+		p.sendOne(ctx, l)
+	}
+	return n, nil
+}
+
+func (p *Pipeline) leaseOne(ctx context.Context) (leased, bool, error) {
 	rows, err := p.pool.Query(ctx, `
 		UPDATE mail_queue SET leased_until = now() + $1::interval, attempts = attempts + 1
 		 WHERE message_id IN (
 			SELECT message_id FROM mail_queue
 			 WHERE sent_at IS NULL AND dropped_at IS NULL AND next_attempt_at <= now()
 			   AND (leased_until IS NULL OR leased_until < now())
-			 ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
+			 ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
 		RETURNING message_id, event_id, recipient, attempts`, p.Lease.String())
 	if err != nil {
-		return 0, err
+		return leased{}, false, err
 	}
 	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (leased, error) {
 		var l leased
 		return l, r.Scan(&l.messageID, &l.eventID, &l.recipient, &l.attempts)
 	})
-	if err != nil {
-		return 0, err
+	if err != nil || len(batch) == 0 {
+		return leased{}, false, err
 	}
-	for _, l := range batch {
-		p.sendOne(ctx, l)
+	return batch[0], true, nil
+}
+
+// markSent records a sent email. The SMTP server has it: until the record
+// is made, a crash or an outage would send it again, so keep trying while
+// the lease still holds the email.
+func (p *Pipeline) markSent(ctx context.Context, l leased, usedSecret bool) error {
+	deadline := time.Now().Add(p.Lease - 5*time.Second)
+	wait := 100 * time.Millisecond
+	for {
+		err := p.recordSent(ctx, l, usedSecret)
+		if err == nil || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
 	}
-	return len(batch), nil
+}
+
+func (p *Pipeline) recordSent(ctx context.Context, l leased, usedSecret bool) error {
+	if _, err := p.pool.Exec(ctx, `UPDATE mail_queue SET sent_at = now(), leased_until = NULL, last_error = NULL WHERE message_id = $1`, l.messageID); err != nil {
+		return err
+	}
+	if usedSecret {
+		// The token has reached its email; keep it only for another email of
+		// the same event still due.
+		_, err := p.pool.Exec(ctx, `DELETE FROM pending_secrets WHERE event_id = $1 AND NOT EXISTS (
+			SELECT 1 FROM mail_queue WHERE event_id = $1 AND sent_at IS NULL AND dropped_at IS NULL)`, l.eventID)
+		return err
+	}
+	return nil
 }
 
 // errDrop marks an email that will never be sent.
@@ -172,14 +214,7 @@ func (p *Pipeline) sendOne(ctx context.Context, l leased) {
 	var drop errDrop
 	switch {
 	case err == nil:
-		_, err = p.pool.Exec(bg, `UPDATE mail_queue SET sent_at = now(), leased_until = NULL, last_error = NULL WHERE message_id = $1`, l.messageID)
-		if err == nil && usedSecret {
-			// The token has reached its email; keep it only for another email of
-			// the same event still due.
-			_, err = p.pool.Exec(bg, `DELETE FROM pending_secrets WHERE event_id = $1 AND NOT EXISTS (
-				SELECT 1 FROM mail_queue WHERE event_id = $1 AND sent_at IS NULL AND dropped_at IS NULL)`, l.eventID)
-		}
-		if err != nil {
+		if err = p.markSent(bg, l, usedSecret); err != nil {
 			p.log.Error("email sent but not recorded as sent", "message_id", l.messageID, "err", err)
 		}
 	case errors.As(err, &drop) || !temporary(err) || l.attempts >= p.MaxAttempts:

@@ -35,6 +35,7 @@ type Config struct {
 	RateLimitsOff  bool
 	ProjectorBatch int
 	ProjectorPoll  time.Duration
+	MailLease      time.Duration
 }
 
 // LoadConfig reads PARTNERS_* variables, applying the documented defaults.
@@ -79,6 +80,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, errors.New("PARTNERS_PROJECTOR_POLL must be a positive duration such as 10ms")
 	}
 	c.ProjectorPoll = poll
+	lease, err := time.ParseDuration(get("PARTNERS_MAIL_LEASE", "1m"))
+	if err != nil || lease < 40*time.Second {
+		return c, errors.New("PARTNERS_MAIL_LEASE must be a duration of at least 40s (an SMTP call may take 30s)")
+	}
+	c.MailLease = lease
 	if n, err := strconv.Atoi(get("PARTNERS_DB_MAX_CONNS", "16")); err != nil || n < 4 || n > 1000 {
 		return c, errors.New("PARTNERS_DB_MAX_CONNS must be a whole number from 4 to 1000")
 	} else {

@@ -121,6 +121,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	pipeline := notify.NewPipeline(svc.store, sender, cfg.PublicURL, log)
+	pipeline.Lease = cfg.MailLease
 	apiCfg := api.Config{
 		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log,
 		TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,

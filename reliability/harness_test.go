@@ -125,6 +125,9 @@ func serviceEnv(dbURL, addr, smtpURL string) []string {
 		"PARTNERS_DATA_KEY="+dataKey,
 		"PARTNERS_PUBLIC_URL="+publicURL,
 		"PARTNERS_LOG_LEVEL=warn",
+		// The shortest lease the service accepts: an email whose sender was
+		// killed waits this long before another sender takes it over.
+		"PARTNERS_MAIL_LEASE=40s",
 		// The driver speaks from one address far faster than a person: the
 		// limits would turn most of the load into 429s.
 		"PARTNERS_RATE_LIMITS=off",
@@ -157,6 +160,9 @@ func newService(t *testing.T, name, dbURL, smtpURL string) *service {
 	s := &service{name: name, env: serviceEnv(dbURL, addr, smtpURL), Addr: addr, URL: "http://" + addr,
 		logPath: filepath.Join(dir, name+".log")}
 	t.Cleanup(func() {
+		if t.Failed() {
+			s.quit() // its goroutines' stacks go to the log
+		}
 		s.kill()
 		if t.Failed() {
 			t.Logf("%s: log kept in %s; last lines:\n%s", s.name, s.logPath, tail(s.logPath, 15))
@@ -240,9 +246,28 @@ func (s *service) kill() bool {
 	return true
 }
 
+// quit sends SIGQUIT, on which the Go runtime writes every goroutine's
+// stack to stderr (the log) and exits; it waits up to 10 s.
+func (s *service) quit() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.exited:
+		s.cmd, s.exited = nil, nil
+	case <-time.After(10 * time.Second):
+	}
+}
+
 // Stop asks the process to shut down (SIGTERM) and waits for it.
 func (s *service) Stop(t testing.TB) {
 	t.Helper()
+	if t.Failed() {
+		s.quit() // keep the evidence: the stacks, not a clean exit
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {

@@ -94,24 +94,39 @@ type sendInvitationRequest struct {
 	Locale  *string `json:"locale"`
 }
 
-func (s *Server) sendInvitation(c *gin.Context, body []byte) (answer, error) {
+// emailInvitation is the input of every invitation by email (partner,
+// accountant): the path's organization, the email, an optional personal
+// message and the emails' language.
+type emailInvitation struct {
+	Org     uuid.UUID
+	Email   domain.Email
+	Message string
+	Locale  string
+}
+
+func emailInvitationInput(c *gin.Context, body []byte) (emailInvitation, error) {
 	org, err := pathUUID(c, "org", "organization")
 	if err != nil {
-		return answer{}, err
+		return emailInvitation{}, err
 	}
 	var req sendInvitationRequest
 	if err := decodeBody(body, &req); err != nil {
-		return answer{}, err
+		return emailInvitation{}, err
 	}
 	var v domain.Validation
-	email := domain.ParseField(&v, "email", deref(req.Email), domain.ParseEmail)
-	msg := deref(req.Message)
-	v.Check(len([]rune(msg)) > 2000, "message", "must be at most 2000 characters")
-	loc := locale(c, req.Locale, &v)
-	if err := v.Err(); err != nil {
+	in := emailInvitation{Org: org, Message: deref(req.Message)}
+	in.Email = domain.ParseField(&v, "email", deref(req.Email), domain.ParseEmail)
+	v.Check(len([]rune(in.Message)) > 2000, "message", "must be at most 2000 characters")
+	in.Locale = locale(c, req.Locale, &v)
+	return in, v.Err()
+}
+
+func (s *Server) sendInvitation(c *gin.Context, body []byte) (answer, error) {
+	in, err := emailInvitationInput(c, body)
+	if err != nil {
 		return answer{}, err
 	}
-	sent, err := s.cfg.App.SendInvitation(c.Request.Context(), s.actor(c), org, email, msg, loc)
+	sent, err := s.cfg.App.SendInvitation(c.Request.Context(), s.actor(c), in.Org, in.Email, in.Message, in.Locale)
 	if err != nil {
 		return answer{}, err
 	}

@@ -343,30 +343,12 @@ func (s *Server) authorize(c *gin.Context) {
 // =============================================================================
 // Accountant access
 
-type grantAccountantRequest struct {
-	Email   *string `json:"email"`
-	Message *string `json:"message"`
-	Locale  *string `json:"locale"`
-}
-
 func (s *Server) grantAccountantAccess(c *gin.Context, body []byte) (answer, error) {
-	org, err := orgParam(c)
+	in, err := emailInvitationInput(c, body)
 	if err != nil {
 		return answer{}, err
 	}
-	var req grantAccountantRequest
-	if err := decodeBody(body, &req); err != nil {
-		return answer{}, err
-	}
-	var v domain.Validation
-	email := domain.ParseField(&v, "email", deref(req.Email), domain.ParseEmail)
-	msg := deref(req.Message)
-	v.Check(len([]rune(msg)) > 2000, "message", "must be at most 2000 characters")
-	loc := locale(c, req.Locale, &v)
-	if err := v.Err(); err != nil {
-		return answer{}, err
-	}
-	sent, err := s.cfg.App.GrantAccountantAccess(c.Request.Context(), s.actor(c), org, email, msg, loc)
+	sent, err := s.cfg.App.GrantAccountantAccess(c.Request.Context(), s.actor(c), in.Org, in.Email, in.Message, in.Locale)
 	if err != nil {
 		return answer{}, err
 	}

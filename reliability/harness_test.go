@@ -168,6 +168,10 @@ func newService(t *testing.T, name, dbURL, smtpURL string) *service {
 			t.Logf("%s: log kept in %s; last lines:\n%s", s.name, s.logPath, tail(s.logPath, 15))
 			return
 		}
+		if os.Getenv("PARTNERS_RELIABILITY_KEEP_LOGS") != "" {
+			t.Logf("%s: log kept in %s", s.name, s.logPath)
+			return
+		}
 		_ = os.RemoveAll(dir)
 	})
 	return s
@@ -284,8 +288,9 @@ func (s *service) Stop(t testing.TB) {
 	s.cmd, s.exited = nil, nil
 }
 
-// LogLines counts the log lines at a level ("ERROR", "WARN") and returns a
-// few distinct messages.
+// LogLines counts the log lines at a level ("ERROR", "WARN") and returns
+// the most frequent messages (message and error, addresses and ids cut) with
+// their counts.
 func (s *service) LogLines(level string) (int, []string) {
 	f, err := os.Open(s.logPath)
 	if err != nil {
@@ -293,8 +298,7 @@ func (s *service) LogLines(level string) (int, []string) {
 	}
 	defer f.Close()
 	n := 0
-	seen := map[string]bool{}
-	var msgs []string
+	counts := map[string]int{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -307,13 +311,22 @@ func (s *service) LogLines(level string) (int, []string) {
 		}
 		n++
 		key := l.Msg + ": " + l.Err + l.Error
-		if len(key) > 200 {
-			key = key[:200]
+		if i := strings.Index(key, "127.0.0.1:"); i > 0 {
+			key = key[:i] + "…"
 		}
-		if !seen[l.Msg] && len(msgs) < 8 {
-			seen[l.Msg] = true
-			msgs = append(msgs, key)
+		if len(key) > 160 {
+			key = key[:160] + "…"
 		}
+		counts[key]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	var msgs []string
+	for _, k := range keys[:min(6, len(keys))] {
+		msgs = append(msgs, fmt.Sprintf("%d× %s", counts[k], k))
 	}
 	return n, msgs
 }
@@ -531,6 +544,12 @@ func (d *driver) do(ctx context.Context, kind, method, path, token string, body 
 		return answer{Err: ctx.Err()}, false
 	}
 	a := call(context.Background(), d.target(), method, path, token, body)
+	return a, d.record(kind, a)
+}
+
+// record counts an answer, keeps it when no fault explains it, and reports
+// whether the story may go on.
+func (d *driver) record(kind string, a answer) bool {
 	if a.Err != nil || a.Status >= 500 {
 		time.Sleep(20 * time.Millisecond) // the service or its database is down: do not spin
 	}
@@ -548,7 +567,7 @@ func (d *driver) do(ctx context.Context, kind, method, path, token string, body 
 			d.unexpected = append(d.unexpected, kind+": "+a.String())
 		}
 	}
-	return a, a.ok()
+	return a.ok()
 }
 
 func (d *driver) acked(kind, id string, a answer) {
@@ -607,8 +626,22 @@ func (d *driver) story(ctx context.Context, i int) bool {
 		d.acked("accept", inv, a)
 		// Read your write, possibly through the other replica: the client's
 		// panel must show the subcontractor.
-		r, ok := d.do(ctx, "read", "GET", fmt.Sprintf("/v1/organizations/%s/partners?min_position=%d", clientOrg, a.Pos), client.Token, nil)
-		if !ok {
+		// A read model may lag past the 5 s a read waits; the answer then
+		// is 503 projection_behind with Retry-After, and a client tries
+		// again: three tries (15 s) before it counts as unexpected.
+		readPath := fmt.Sprintf("/v1/organizations/%s/partners?min_position=%d", clientOrg, a.Pos)
+		var r answer
+		for try := 1; ; try++ {
+			r = call(context.Background(), d.target(), "GET", readPath, client.Token, nil)
+			if try == 3 || r.Err != nil || r.Status != 503 || r.code() != "projection_behind" || ctx.Err() != nil {
+				break
+			}
+			d.mu.Lock()
+			d.counts["read 503 projection_behind (tried again)"]++
+			d.mu.Unlock()
+			time.Sleep(time.Second)
+		}
+		if !d.record("read", r) {
 			return false
 		}
 		var panel struct {

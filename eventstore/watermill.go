@@ -68,7 +68,10 @@ func NewReactions(store *Store, pool *pgxpool.Pool, logger watermill.LoggerAdapt
 
 // Add subscribes a reaction under its consumer group.
 func (r *Reactions) Add(consumerGroup string, react Reaction) error {
-	ack := 30 * time.Second
+	// Reactions are quick database writes: a short deadline ends a batch stuck
+	// on a connection a database restart killed, instead of holding the
+	// readers' horizon for the default 30 s.
+	ack := 5 * time.Second
 	sub, err := wmsql.NewSubscriber(r.db, wmsql.SubscriberConfig{
 		ConsumerGroup:  consumerGroup,
 		SchemaAdapter:  outboxSchema{wmsql.DefaultPostgreSQLSchema{SubscribeBatchSize: 100}},

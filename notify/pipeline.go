@@ -164,10 +164,17 @@ func (p *Pipeline) leaseOne(ctx context.Context) (leased, bool, error) {
 // is made, a crash or an outage would send it again, so keep trying while
 // the lease still holds the email.
 func (p *Pipeline) markSent(ctx context.Context, l leased, usedSecret bool) error {
+	return p.persist(func() error { return p.recordSent(ctx, l, usedSecret) })
+}
+
+// persist records an outcome, retrying through a database outage while the
+// lease still holds the email, so a sent email is not sent again and a
+// failed one does not wait out its whole lease.
+func (p *Pipeline) persist(record func() error) error {
 	deadline := time.Now().Add(p.Lease - 5*time.Second)
 	wait := 100 * time.Millisecond
 	for {
-		err := p.recordSent(ctx, l, usedSecret)
+		err := record()
 		if err == nil || time.Now().Add(wait).After(deadline) {
 			return err
 		}
@@ -219,12 +226,20 @@ func (p *Pipeline) sendOne(ctx context.Context, l leased) {
 		}
 	case errors.As(err, &drop) || !temporary(err) || l.attempts >= p.MaxAttempts:
 		p.log.Warn("email dropped", "message_id", l.messageID, "reason", err.Error(), "attempts", l.attempts)
-		_, _ = p.pool.Exec(bg, `UPDATE mail_queue SET dropped_at = now(), leased_until = NULL, last_error = $2 WHERE message_id = $1`, l.messageID, truncate(err.Error()))
+		reason := truncate(err.Error())
+		_ = p.persist(func() error {
+			_, err := p.pool.Exec(bg, `UPDATE mail_queue SET dropped_at = now(), leased_until = NULL, last_error = $2 WHERE message_id = $1`, l.messageID, reason)
+			return err
+		})
 	default:
 		backoff := time.Duration(1<<min(l.attempts, 9)) * time.Second
 		p.log.Warn("email will be retried", "message_id", l.messageID, "in", backoff.String(), "err", err.Error())
-		_, _ = p.pool.Exec(bg, `UPDATE mail_queue SET next_attempt_at = now() + $2::interval, leased_until = NULL, last_error = $3 WHERE message_id = $1`,
-			l.messageID, backoff.String(), truncate(err.Error()))
+		reason := truncate(err.Error())
+		_ = p.persist(func() error {
+			_, err := p.pool.Exec(bg, `UPDATE mail_queue SET next_attempt_at = now() + $2::interval, leased_until = NULL, last_error = $3 WHERE message_id = $1`,
+				l.messageID, backoff.String(), reason)
+			return err
+		})
 	}
 }
 

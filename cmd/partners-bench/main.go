@@ -137,9 +137,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-smoke and -all exclude each other")
 	case c.all:
 		def("phases", func() { c.phases = "load,knobs,replay" })
-		def("duration", func() { c.duration = 60 * time.Second })
-		def("write-only", func() { c.writeOnly = 20 * time.Second })
+		def("duration", func() { c.duration = 40 * time.Second })
+		def("write-only", func() { c.writeOnly = 15 * time.Second })
+		def("knob-duration", func() { c.knobDuration = 10 * time.Second })
 		def("events", func() { c.events = 1000000 })
+		def("sweep-events", func() { c.sweepEvents = 100000 })
+		def("live-projector-limit", func() { c.stepCap = 30 * time.Second })
+		def("rebuild-limit", func() { c.rebuildCap = 60 * time.Second })
+		def("asof-runs", func() { c.asOfRuns = 10 })
 	case c.smoke:
 		def("phases", func() { c.phases = "load,knobs,replay" })
 		def("clients", func() { c.clients = 2 })

@@ -74,7 +74,7 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("%s covered %d events, want the %d stored", name, r.Events, rp.StoredEvents)
 		}
 	}
-	if rp.Export == nil || rp.Export.Rows != int64(cfg.events) {
+	if rp.Export == nil || rp.Export.Rows != int64(cfg.events) || !rp.Export.Complete {
 		t.Errorf("export: got %+v, want %d rows (%v)", rp.Export, cfg.events, rp.Notes)
 	}
 	if len(rp.AsOf) == 0 {

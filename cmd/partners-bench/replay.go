@@ -101,6 +101,10 @@ type ExportReport struct {
 	// RSSAtQuarters is the service's RSS (MB) at 25, 50, 75 and 100% of the
 	// rows: flat means constant memory.
 	RSSAtQuarters []float64 `json:"rss_mb_at_quarters"`
+	// Complete is false when the answer ended before the last row; Cut
+	// then says how.
+	Complete bool   `json:"complete"`
+	Cut      string `json:"cut,omitempty"`
 }
 
 // ReplayReport is point 4 (and the rebuild half of point 5).
@@ -396,7 +400,16 @@ func loadHistory(ctx context.Context, db *scratchDB, pool *pgxpool.Pool, o repla
 // index entries and outbox rows (the payload is the envelope the event
 // store writes), in one transaction.
 func replicate(ctx context.Context, pool *pgxpool.Pool, lo, hi int64, k int, shift time.Duration) error {
-	_, err := pool.Exec(ctx, `
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	// The copy's rows are sorted once in memory rather than on disk.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
 		WITH src AS (
 			SELECT * FROM events WHERE position BETWEEN $1 AND $2 AND strpos(stream_id, $3) > 0),
 		ins AS (
@@ -419,7 +432,10 @@ func replicate(ctx context.Context, pool *pgxpool.Pool, lo, hi int64, k int, shi
 		       transaction_id
 		  FROM ins ORDER BY position`,
 		lo, hi, templatePrefix, copyPrefix(k), shift.String())
-	return err
+	if err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // appender appends stories with a few writers, several stories per
@@ -937,6 +953,7 @@ func measureExport(ctx context.Context, hc *http.Client, svc *service, o replayO
 	var rows, bytes int64
 	quarter := int64(h.hubN / 4)
 	var quarters []float64
+	var cut error
 	for {
 		line, err := rd.ReadSlice('\n')
 		bytes += int64(len(line))
@@ -954,12 +971,27 @@ func measureExport(ctx context.Context, hc *http.Client, svc *service, o replayO
 			break
 		}
 		if err != nil {
-			mem.Stop()
-			return nil, fmt.Errorf("export: %w", err)
+			cut = err
+			break
 		}
 	}
-	rep := &ExportReport{Format: "jsonl", Rows: rows, Bytes: bytes, Rate: rate(rows, time.Since(start)), Memory: mem.Stop(), RSSAtQuarters: quarters}
-	if rows != int64(h.hubN) {
+	rep := &ExportReport{Format: "jsonl", Rows: rows, Bytes: bytes, Rate: rate(rows, time.Since(start)), Memory: mem.Stop(),
+		RSSAtQuarters: quarters, Complete: cut == nil && rows == int64(h.hubN)}
+	if cut != nil {
+		why := ""
+		sleep(ctx, 200*time.Millisecond) // let the service write its log line
+		if line := logged(svc.LogPath, "audit export interrupted"); line != "" {
+			var l struct {
+				Err string `json:"err"`
+			}
+			if json.Unmarshal([]byte(line), &l) == nil && l.Err != "" {
+				why = "; the service logged: " + l.Err
+			}
+		}
+		rep.Cut = fmt.Sprintf("cut after %d of %d rows and %.1f s (%v%s)", rows, h.hubN, rep.Rate.Seconds, cut, why)
+		*notes = append(*notes, "audit export "+rep.Cut)
+	}
+	if cut == nil && rows != int64(h.hubN) {
 		*notes = append(*notes, fmt.Sprintf("audit export streamed %d rows, the hub's log has %d", rows, h.hubN))
 	}
 	fmt.Fprintf(o.log, "audit export: %d rows, %.1f MB in %.1f s (%.0f rows/s)\n", rows, float64(bytes)/1e6, rep.Rate.Seconds, rep.Rate.PerSecond)

@@ -203,11 +203,21 @@ func (r *Report) evaluate(batch int) {
 	} else {
 		add("projection lag p99", "< 200 ms", "", nil)
 	}
-	if r.Mix != nil && r.Mix.Log != nil {
-		l := r.Mix.Log
-		add("projections keep up", "applied/s ≥ appended/s, no growing backlog",
+	for _, m := range []struct {
+		name string
+		l    *LoadReport
+	}{{"mix", r.Mix}, {"commands only", r.WriteOnly}} {
+		if m.l == nil || m.l.Log == nil {
+			continue
+		}
+		l := m.l.Log
+		add("projections keep up ("+m.name+")", "applied/s ≥ appended/s, no growing backlog",
 			fmt.Sprintf("appended %.0f/s, applied %.0f/s, backlog max %d, at end %d", l.AppendedPerSecond, l.AppliedPerSecond, l.BacklogMax, l.BacklogEnd),
 			b(l.BacklogEnd <= int64(batch) && l.AppliedPerSecond >= 0.95*l.AppendedPerSecond))
+		if m.l != r.Mix && m.l.Lag != nil && m.l.Lag.Samples > 0 {
+			add("projection lag p99 ("+m.name+")", "< 200 ms", fmt.Sprintf("p50 %.1f / p95 %.1f / p99 %.1f ms over %d commands",
+				m.l.Lag.All.P50, m.l.Lag.All.P95, m.l.Lag.All.P99, m.l.Lag.Samples), b(m.l.Lag.All.P99 < 200))
+		}
 	}
 	if rp := r.Replay; rp != nil && rp.Upsert.PerSecond > 0 {
 		x := rp.Projector.PerSecond / rp.Upsert.PerSecond
@@ -244,8 +254,12 @@ func (r *Report) evaluate(batch int) {
 		if e := rp.Export; e != nil && e.Memory != nil {
 			growth := e.Memory.PeakMB - e.Memory.StartMB
 			flat := len(e.RSSAtQuarters) < 2 || e.RSSAtQuarters[len(e.RSSAtQuarters)-1]-e.RSSAtQuarters[0] < 16
+			cut := ""
+			if !e.Complete {
+				cut = " — INCOMPLETE, cut by the service"
+			}
 			add("audit export in constant memory", "flat RSS",
-				fmt.Sprintf("%d rows, RSS %.0f → peak %.0f MB (+%.0f), at quarters %v MB", e.Rows, e.Memory.StartMB, e.Memory.PeakMB, growth, e.RSSAtQuarters),
+				fmt.Sprintf("%d rows%s, RSS %.0f → peak %.0f MB (+%.0f), at quarters %v MB", e.Rows, cut, e.Memory.StartMB, e.Memory.PeakMB, growth, e.RSSAtQuarters),
 				b(growth < 64 && flat))
 		} else {
 			add("audit export in constant memory", "flat RSS", "", nil)
@@ -370,7 +384,11 @@ func (r *Report) markdown(w io.Writer) {
 			if e.Memory != nil {
 				start, peak = e.Memory.StartMB, e.Memory.PeakMB
 			}
-			p("| %s | %d | %.1f | %.1f | %.0f | %.0f → %.0f | %v |\n\n", e.Format, e.Rows, float64(e.Bytes)/1e6, e.Rate.Seconds, e.Rate.PerSecond, start, peak, e.RSSAtQuarters)
+			format := e.Format
+			if !e.Complete {
+				format += " (cut short)"
+			}
+			p("| %s | %d | %.1f | %.1f | %.0f | %.0f → %.0f | %v |\n\n", format, e.Rows, float64(e.Bytes)/1e6, e.Rate.Seconds, e.Rate.PerSecond, start, peak, e.RSSAtQuarters)
 		}
 		if rb := rp.Rebuild; rb != nil && rb.Memory != nil {
 			p("Service RSS during the rebuild: %.0f → peak %.0f MB (mean %.0f).\n\n", rb.Memory.StartMB, rb.Memory.PeakMB, rb.Memory.MeanMB)

@@ -25,8 +25,10 @@ type service struct {
 	DBURL string // its database, for counting and lag ("" when unknown)
 	PID   int    // for /proc RSS readings (0: unknown)
 	// Env are the PARTNERS_* settings it was started with.
-	Env  map[string]string
-	stop func() (maxRSSKB int64, err error)
+	Env map[string]string
+	// LogPath is the child's log file ("" in-process).
+	LogPath string
+	stop    func() (maxRSSKB int64, err error)
 }
 
 // Stop ends the service; for a child process it also returns the peak
@@ -132,7 +134,7 @@ func (c *childStarter) start(ctx context.Context, dbURL string, extra map[string
 	exited := make(chan struct{})
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
-	svc := &service{URL: "http://" + addr, DBURL: dbURL, PID: cmd.Process.Pid, Env: env}
+	svc := &service{URL: "http://" + addr, DBURL: dbURL, PID: cmd.Process.Pid, Env: env, LogPath: logPath}
 	svc.stop = func() (int64, error) {
 		defer logFile.Close()
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -193,6 +195,24 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// logged returns the last line of a service log holding what.
+func logged(path, what string) string {
+	if path == "" {
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], what) {
+			return lines[i]
+		}
+	}
+	return ""
 }
 
 func tail(path string, n int) string {

@@ -102,7 +102,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.projectorBatch, "projector-batch", 1000, "PARTNERS_PROJECTOR_BATCH of the started service, and the in-process projector's batch")
 	fs.DurationVar(&c.projectorPoll, "projector-poll", 10*time.Millisecond, "PARTNERS_PROJECTOR_POLL of the started service")
 	fs.IntVar(&c.dbMaxConns, "db-max-conns", 0, "PARTNERS_DB_MAX_CONNS of the started service (0: its default)")
-	fs.StringVar(&c.knobs, "knobs", "1000/10ms,100/10ms,5000/10ms,1000/100ms", "projector batch/poll settings compared under the mix (knobs phase)")
+	fs.StringVar(&c.knobs, "knobs", "1000/10ms,100/10ms,5000/10ms,1000/100ms,1000/10ms/in-process",
+		"projector batch/poll settings compared under the mix (knobs phase); /in-process runs the service without its Watermill reactions")
 	fs.DurationVar(&c.knobDuration, "knob-duration", 15*time.Second, "measured time of each knobs setting")
 	fs.IntVar(&c.events, "events", 100000, "replay: events in the hub organization's log (audit export size); the history holds a little more")
 	fs.IntVar(&c.asOfEvents, "asof-events", 10000, "replay: events in the as-of organization's log")
@@ -153,7 +154,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("rounds", func() { c.rounds = 1 })
 		def("write-only", func() { c.writeOnly = time.Second })
 		def("lag-poll", func() { c.lagPoll = 5 * time.Millisecond })
-		def("knobs", func() { c.knobs = "100/50ms" })
+		def("knobs", func() { c.knobs = "100/50ms,100/50ms/in-process" })
 		def("knob-duration", func() { c.knobDuration = time.Second })
 		def("events", func() { c.events = 1500 })
 		def("asof-events", func() { c.asOfEvents = 200 })
@@ -360,22 +361,26 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 		}
 		if cfg.has("knobs") && cfg.url == "" {
 			for _, k := range strings.Split(cfg.knobs, ",") {
-				batch, poll, err := parseKnob(k)
+				batch, poll, inproc, err := parseKnob(k)
 				if err != nil {
 					return finish(err)
 				}
 				stopSvc()
-				if svc, err = start(ctx, loadDB.URL, projEnv(batch, poll)); err != nil {
+				with, what := start, "child process"
+				if inproc {
+					with, what = inProcess, "in-process, no Watermill reactions"
+				}
+				if svc, err = with(ctx, loadDB.URL, projEnv(batch, poll)); err != nil {
 					return finish(err)
 				}
-				fmt.Fprintf(log, "knobs: batch %d, poll %s\n", batch, poll)
+				fmt.Fprintf(log, "knobs: batch %d, poll %s, %s\n", batch, poll, what)
 				run, err := runLoad(ctx, svc, pool, sk, loadOpts{clients: cfg.clients, warmup: min(cfg.warmup, 3*time.Second),
 					duration: cfg.knobDuration, scenarios: sel, reads: true, minter: mint, log: log, lagPoll: cfg.lagPoll})
 				if err != nil {
 					return finish(err)
 				}
 				lr := loadReport(cfg.clients, []*loadRun{run}, sk)
-				kr := KnobReport{Batch: batch, Poll: poll.String(), CommandsPerSecond: lr.Commands.Rate, CommandP99: lr.Commands.P99, QueryP99: lr.Queries.P99}
+				kr := KnobReport{Batch: batch, Poll: poll.String(), Service: what, CommandsPerSecond: lr.Commands.Rate, CommandP99: lr.Commands.P99, QueryP99: lr.Queries.P99}
 				if lr.Lag != nil {
 					kr.Lag = lr.Lag.All
 				}
@@ -429,14 +434,20 @@ func names(sel []scenario) []string {
 	return out
 }
 
-func parseKnob(s string) (int, time.Duration, error) {
-	b, p, ok := strings.Cut(strings.TrimSpace(s), "/")
-	n, err := strconv.Atoi(b)
-	d, err2 := time.ParseDuration(p)
-	if !ok || err != nil || err2 != nil || n < 1 || d <= 0 {
-		return 0, 0, fmt.Errorf("-knobs: %q is not batch/poll such as 1000/10ms", s)
+// parseKnob reads batch/poll, or batch/poll/in-process: the service run
+// inside the harness, without its Watermill reactions (mail queue, process
+// managers), whose transactions hold back what the projector may read.
+func parseKnob(s string) (int, time.Duration, bool, error) {
+	parts := strings.Split(strings.TrimSpace(s), "/")
+	if len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "in-process") {
+		return 0, 0, false, fmt.Errorf("-knobs: %q is not batch/poll[/in-process] such as 1000/10ms", s)
 	}
-	return n, d, nil
+	n, err := strconv.Atoi(parts[0])
+	d, err2 := time.ParseDuration(parts[1])
+	if err != nil || err2 != nil || n < 1 || d <= 0 {
+		return 0, 0, false, fmt.Errorf("-knobs: %q is not batch/poll[/in-process] such as 1000/10ms", s)
+	}
+	return n, d, len(parts) == 3, nil
 }
 
 // loadPhase runs the mix and the ceiling in alternating rounds, then the

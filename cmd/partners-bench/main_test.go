@@ -59,8 +59,8 @@ func TestSmoke(t *testing.T) {
 	if rep.WriteOnly == nil || rep.WriteOnly.Queries.Count != 0 || rep.WriteOnly.Commands.Count == 0 {
 		t.Errorf("commands-only mix: got %+v, want commands and no queries", rep.WriteOnly)
 	}
-	if len(rep.Knobs) != 1 || rep.Knobs[0].Batch != 100 {
-		t.Errorf("knobs: got %+v, want one run at batch 100", rep.Knobs)
+	if len(rep.Knobs) != 2 || rep.Knobs[0].Batch != 100 || rep.Knobs[1].Service != "in-process, no Watermill reactions" {
+		t.Errorf("knobs: got %+v, want two runs at batch 100, the second in-process", rep.Knobs)
 	}
 	rp := rep.Replay
 	if rp == nil {
@@ -110,6 +110,16 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("parseFlags(%v): err = %v, want ok = %v", tc.args, err, tc.ok)
 			}
 		})
+	}
+	for _, k := range []string{"1000/10ms", "100/5ms/in-process"} {
+		if _, _, _, err := parseKnob(k); err != nil {
+			t.Errorf("parseKnob(%q): %v", k, err)
+		}
+	}
+	for _, k := range []string{"1000", "x/10ms", "10/10ms/child", "0/1ms"} {
+		if _, _, _, err := parseKnob(k); err == nil {
+			t.Errorf("parseKnob(%q) accepted", k)
+		}
 	}
 	cfg, _ := parseFlags([]string{"-all"}, io.Discard)
 	if cfg.events != 1000000 || !cfg.has("replay") || !cfg.has("knobs") || cfg.clients != 16 {

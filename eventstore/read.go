@@ -288,12 +288,17 @@ func (s *Store) OrganizationLog(ctx context.Context, org uuid.UUID, after Cursor
 // after the cursor, to fn in chunks, reading them with one query as they
 // come: memory stays flat whatever the size of the history.
 func (s *Store) StreamOrganizationLog(ctx context.Context, org uuid.UUID, after Cursor, fn func([]Event) error) error {
-	conn, err := s.pool.Acquire(ctx)
+	// One read-only transaction for the whole export, without the pool's
+	// statement timeout: a million events take longer than 30 s to stream.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
-	rows, err := conn.Query(ctx, orgLogQuery, org, strconv.FormatUint(after.TxID, 10), after.Offset)
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, orgLogQuery, org, strconv.FormatUint(after.TxID, 10), after.Offset)
 	if err != nil {
 		return fmt.Errorf("organization log: %w", err)
 	}

@@ -67,15 +67,13 @@ func (a *App) SendInvitation(ctx context.Context, actor domain.Actor, org uuid.U
 		cmd := domain.SendInvitation{InvitationID: a.NewID(), Email: email, EmailRef: ref, Message: message,
 			Locale: locale, Actor: actor, Now: a.Now(), TTL: a.ttl()}
 		var replace string
-		if holder, ok, err := a.Store.Holder(ctx, pendingKey(org, ref)); err != nil {
+		if id, ok, err := a.holderID(ctx, pendingKey(org, ref)); err != nil {
 			return eventstore.Result{}, err
 		} else if ok {
-			if id, err := uuid.Parse(holder); err == nil {
-				if cmd.Pending, _, err = a.LoadInvitation(ctx, id); err != nil {
-					return eventstore.Result{}, err
-				}
-				replace = holder // taken over when it is no longer pending
+			if cmd.Pending, _, err = a.LoadInvitation(ctx, id); err != nil {
+				return eventstore.Result{}, err
 			}
+			replace = id.String() // taken over when it is no longer pending
 		}
 		token, hash := NewToken()
 		cmd.TokenHash = hash
@@ -129,12 +127,11 @@ func (a *App) InvitationByToken(ctx context.Context, token string) (*domain.Invi
 	if !ValidTokenShape(token) {
 		return nil, 0, notFound
 	}
-	holder, ok, err := a.Store.Holder(ctx, TokenKey(HashToken(token)))
+	id, ok, err := a.holderID(ctx, TokenKey(HashToken(token)))
 	if err != nil {
 		return nil, 0, err
 	}
-	id, perr := uuid.Parse(holder)
-	if !ok || perr != nil {
+	if !ok {
 		return nil, 0, notFound
 	}
 	inv, pos, err := a.LoadInvitation(ctx, id)

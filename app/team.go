@@ -200,15 +200,13 @@ func (a *App) sendTeamInvitation(ctx context.Context, actor domain.Actor, org uu
 		cmd := c
 		cmd.InvitationID, cmd.Actor, cmd.Now, cmd.TTL = a.NewID(), actor, a.Now(), a.ttl()
 		var replace string
-		if holder, ok, err := a.Store.Holder(ctx, key); err != nil {
+		if id, ok, err := a.holderID(ctx, key); err != nil {
 			return eventstore.Result{}, err
 		} else if ok {
-			if id, err := uuid.Parse(holder); err == nil {
-				if cmd.Pending, err = a.LoadTeamInvitation(ctx, c.Kind, id); err != nil {
-					return eventstore.Result{}, err
-				}
-				replace = holder // taken over once it is no longer pending
+			if cmd.Pending, err = a.LoadTeamInvitation(ctx, c.Kind, id); err != nil {
+				return eventstore.Result{}, err
 			}
+			replace = id.String() // taken over once it is no longer pending
 		}
 		token, hash := NewToken()
 		cmd.TokenHash = hash

@@ -67,15 +67,13 @@ func (a *App) CreateCollaborator(ctx context.Context, actor domain.Actor, org uu
 			EmailRef: ref, Phone: n.Phone, CanPurchase: n.CanPurchase, CanSeeAllOrders: n.CanSeeAllOrders, Locale: n.Locale,
 			Actor: actor, Now: a.Now(), TTL: a.ttl()}
 		var replace string
-		if holder, ok, err := a.Store.Holder(ctx, key); err != nil {
+		if id, ok, err := a.holderID(ctx, key); err != nil {
 			return eventstore.Result{}, err
 		} else if ok {
-			if id, err := uuid.Parse(holder); err == nil {
-				if cmd.Pending, err = a.LoadCollaboratorInvitation(ctx, id); err != nil {
-					return eventstore.Result{}, err
-				}
-				replace = holder
+			if cmd.Pending, err = a.LoadCollaboratorInvitation(ctx, id); err != nil {
+				return eventstore.Result{}, err
 			}
+			replace = id.String()
 		}
 		token, hash := NewToken()
 		cmd.TokenHash = hash
@@ -125,12 +123,11 @@ func (a *App) collaboratorByToken(ctx context.Context, token string) (*domain.Co
 	if !ValidTokenShape(token) {
 		return nil, domain.ErrActivationLinkInvalid()
 	}
-	holder, ok, err := a.Store.Holder(ctx, TokenKey(HashToken(token)))
+	id, ok, err := a.holderID(ctx, TokenKey(HashToken(token)))
 	if err != nil {
 		return nil, err
 	}
-	id, perr := uuid.Parse(holder)
-	if !ok || perr != nil {
+	if !ok {
 		return nil, domain.ErrActivationLinkInvalid()
 	}
 	inv, err := a.LoadCollaboratorInvitation(ctx, id)
@@ -254,20 +251,18 @@ func (a *App) RequestCollaboration(ctx context.Context, actor domain.Actor, sire
 	var out Requested
 	res, err := a.retry(ctx, func() (eventstore.Result, error) {
 		var replace string
-		if holder, ok, err := a.Store.Holder(ctx, key); err != nil {
+		if id, ok, err := a.holderID(ctx, key); err != nil {
 			return eventstore.Result{}, err
 		} else if ok {
-			if id, err := uuid.Parse(holder); err == nil {
-				earlier, last, err := a.LoadCollaborationRequest(ctx, id)
-				if err != nil {
-					return eventstore.Result{}, err
-				}
-				if earlier.Exists() && len(earlier.Answers) == 0 {
-					out = Requested{RequestID: earlier.ID}
-					return eventstore.Result{Position: last}, nil
-				}
-				replace = holder
+			earlier, last, err := a.LoadCollaborationRequest(ctx, id)
+			if err != nil {
+				return eventstore.Result{}, err
 			}
+			if earlier.Exists() && len(earlier.Answers) == 0 {
+				out = Requested{RequestID: earlier.ID}
+				return eventstore.Result{Position: last}, nil
+			}
+			replace = id.String()
 		}
 		cmd := domain.RequestCollaboration{RequestID: a.NewID(), TargetSiret: siret, TargetRef: ref, Actor: actor}
 		evs, err := domain.DecideRequestCollaboration(&domain.CollaborationRequest{}, cmd)

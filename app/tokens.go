@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+
+	"github.com/google/uuid"
 )
 
 // NewToken makes a link secret: 256 bits from crypto/rand, base64url. Only
@@ -44,3 +47,14 @@ func ValidTokenShape(token string) bool {
 // TokenKey is the reservation key under which a token's hash points at the
 // invitation it opens (for lookups by token, and so a resend frees it).
 func TokenKey(hash string) string { return "token:" + hash }
+
+// holderID returns the id holding a reservation (a pending invitation's
+// slot, a token); ok is false when nobody holds it.
+func (a *App) holderID(ctx context.Context, key string) (uuid.UUID, bool, error) {
+	holder, ok, err := a.Store.Holder(ctx, key)
+	if err != nil || !ok {
+		return uuid.Nil, false, err
+	}
+	id, err := uuid.Parse(holder)
+	return id, err == nil, nil
+}

@@ -124,6 +124,15 @@ func listOf[T any](items []T, next string) list[T] {
 	return l
 }
 
+// writeList answers a list query: its page, or the problem that stopped it.
+func writeList[T any](c *gin.Context, items []T, next string, err error) {
+	if err != nil {
+		writeProblem(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, listOf(items, next))
+}
+
 // parseTime reads an RFC 3339 instant.
 func parseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)

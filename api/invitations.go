@@ -165,11 +165,7 @@ func (s *Server) sentInvitations(c *gin.Context) {
 		items, next, err = r.SentInvitations(ctx, org, status, now, page)
 		return err
 	})
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 func (s *Server) receivedInvitations(c *gin.Context) {
@@ -211,11 +207,7 @@ func (s *Server) receivedInvitations(c *gin.Context) {
 		items, next, err = r.ReceivedInvitations(ctx, org, o.Side, status, now, page)
 		return err
 	})
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 type badgesView struct {
@@ -274,11 +266,7 @@ func (s *Server) partners(c *gin.Context) {
 		items, next, err = r.Partners(ctx, org, q, page)
 		return err
 	})
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 type previewView struct {

@@ -102,11 +102,7 @@ func (s *Server) myOrganizations(c *gin.Context) {
 	}
 	p, _ := principalOf(c)
 	items, next, err := s.reader().MyOrganizations(c.Request.Context(), p.Subject, page)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 func (s *Server) listMembers(c *gin.Context) {
@@ -126,11 +122,7 @@ func (s *Server) listMembers(c *gin.Context) {
 		items, next, err = r.Members(ctx, org, page)
 		return err
 	})
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 func deref(s *string) string {

@@ -133,11 +133,7 @@ func (s *Server) listPortalUsers(c *gin.Context) {
 		return
 	}
 	items, next, err := s.reader().PortalUsers(c.Request.Context(), org, company, page)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 // portalUserContracts is a portal user's Contracts page.

@@ -237,11 +237,7 @@ func (s *Server) memberInvitations(c *gin.Context) {
 		return
 	}
 	items, next, err := s.reader().MemberInvitations(c.Request.Context(), org, status, s.cfg.Now(), page)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 type changeRoleRequest struct {
@@ -367,11 +363,7 @@ func (s *Server) accountants(c *gin.Context) {
 		return
 	}
 	items, next, err := s.reader().Accountants(c.Request.Context(), org, s.cfg.Now(), page)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 func (s *Server) revokeAccountantAccess(c *gin.Context, body []byte) (answer, error) {
@@ -386,11 +378,7 @@ func (s *Server) accountantClients(c *gin.Context) {
 	}
 	p, _ := principalOf(c)
 	items, next, err := s.reader().AccountantClients(c.Request.Context(), p.Subject, page)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 // =============================================================================
@@ -527,11 +515,7 @@ func (s *Server) collaborators(c *gin.Context) {
 		items, next, err = r.Collaborators(ctx, org, page)
 		return err
 	})
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 // =============================================================================
@@ -583,11 +567,7 @@ func (s *Server) collaborationRequests(c *gin.Context) {
 		return
 	}
 	items, next, err := s.reader().CollaborationRequests(c.Request.Context(), org, status, page)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
+	writeList(c, items, next, err)
 }
 
 type approveRequest struct {

@@ -276,37 +276,12 @@ func collectKeyIDs(doc []byte, into map[uuid.UUID]struct{}) {
 	if !bytes.Contains(doc, sealedMarker) {
 		return
 	}
-	var v any
-	if err := json.Unmarshal(doc, &v); err != nil {
-		return
-	}
-	walk(v, func(m map[string]any) any {
-		if s, ok := m["sk"].(string); ok {
-			if id, err := uuid.Parse(s); err == nil {
-				into[id] = struct{}{}
-			}
+	_, _ = eachPersonal(doc, func(p personalWire) ([]byte, error) {
+		if id, err := uuid.Parse(p.KeyID); err == nil {
+			into[id] = struct{}{}
 		}
-		return nil
+		return nil, nil
 	})
-}
-
-// walk calls f on every object of a decoded JSON document, depth first; when
-// f returns non-nil the object is replaced by it.
-func walk(v any, f func(map[string]any) any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		if r := f(t); r != nil {
-			return r
-		}
-		for key, child := range t {
-			t[key] = walk(child, f)
-		}
-	case []any:
-		for i, child := range t {
-			t[i] = walk(child, f)
-		}
-	}
-	return v
 }
 
 // personRefs lists the owners of the clear personal values in doc.
@@ -314,18 +289,12 @@ func personRefs(doc []byte) ([]domain.PersonRef, error) {
 	if !bytes.Contains(doc, clearMarker) {
 		return nil, nil
 	}
-	var v any
-	if err := json.Unmarshal(doc, &v); err != nil {
-		return nil, err
-	}
 	var refs []domain.PersonRef
-	walk(v, func(m map[string]any) any {
-		if r, ok := m["pd"].(string); ok {
-			refs = append(refs, domain.PersonRef(r))
-		}
-		return nil
+	_, err := eachPersonal(doc, func(p personalWire) ([]byte, error) {
+		refs = append(refs, domain.PersonRef(*p.Ref))
+		return nil, nil
 	})
-	return refs, nil
+	return refs, err
 }
 
 // seal replaces every clear personal value {"pd": ref, "v": value} in doc by
@@ -334,36 +303,24 @@ func seal(doc []byte, keys map[domain.PersonRef]activeKey) ([]byte, error) {
 	if !bytes.Contains(doc, clearMarker) {
 		return doc, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	var failed error
-	v = walk(v, func(m map[string]any) any {
-		ref, ok := m["pd"].(string)
-		if !ok {
-			return nil
+	return eachPersonal(doc, func(p personalWire) ([]byte, error) {
+		ref := *p.Ref
+		if p.Forgotten {
+			return personalObject{Ref: ref, Forgotten: true}.bytes(), nil
 		}
-		if m["forgotten"] == true {
-			return map[string]any{"pd": ref, "forgotten": true}
+		var val string
+		if p.Value != nil {
+			val = *p.Value
 		}
-		val, _ := m["v"].(string)
 		k, ok := keys[domain.PersonRef(ref)]
 		if !ok {
-			failed = fmt.Errorf("no key for person %s", ref)
-			return nil
+			return nil, fmt.Errorf("no key for person %s", ref)
 		}
-		nonce := make([]byte, k.aead.NonceSize())
+		nonce := make([]byte, k.aead.NonceSize(), k.aead.NonceSize()+len(val)+k.aead.Overhead())
 		_, _ = rand.Read(nonce)
 		ct := k.aead.Seal(nonce, nonce, []byte(val), []byte(ref))
-		return map[string]any{"pd": ref, "sk": k.id.String(), "sv": base64.RawStdEncoding.EncodeToString(ct)}
+		return personalObject{Ref: ref, KeyID: k.id.String(), Sealed: base64.RawStdEncoding.EncodeToString(ct)}.bytes(), nil
 	})
-	if failed != nil {
-		return nil, failed
-	}
-	return json.Marshal(v)
 }
 
 // Open replaces every sealed value in doc by its clear form, or by the
@@ -372,36 +329,26 @@ func (o *Opener) Open(doc []byte) ([]byte, error) {
 	if !bytes.Contains(doc, sealedMarker) {
 		return doc, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	v = walk(v, func(m map[string]any) any {
-		ref, ok := m["pd"].(string)
-		if !ok {
-			return nil
-		}
-		forgotten := map[string]any{"pd": ref, "forgotten": true}
-		kid, _ := m["sk"].(string)
-		id, err := uuid.Parse(kid)
+	return eachPersonal(doc, func(p personalWire) ([]byte, error) {
+		ref := *p.Ref
+		forgotten := personalObject{Ref: ref, Forgotten: true}.bytes()
+		id, err := uuid.Parse(p.KeyID)
 		if err != nil {
-			return forgotten
+			return forgotten, nil
 		}
 		aead := o.keys[id]
-		ct, err := base64.RawStdEncoding.DecodeString(fmt.Sprint(m["sv"]))
+		ct, err := base64.RawStdEncoding.DecodeString(p.Sealed)
 		if aead == nil || err != nil || len(ct) < aead.NonceSize() {
-			return forgotten
+			return forgotten, nil
 		}
 		n := aead.NonceSize()
 		plain, err := aead.Open(nil, ct[:n], ct[n:], []byte(ref))
 		if err != nil {
-			return forgotten
+			return forgotten, nil
 		}
-		return map[string]any{"pd": ref, "v": string(plain)}
+		v := string(plain)
+		return personalObject{Ref: ref, Value: &v}.bytes(), nil
 	})
-	return json.Marshal(v)
 }
 
 // Forget destroys every data key of the person, for good, and reports how
@@ -434,20 +381,11 @@ func Plain(opened []byte) (json.RawMessage, error) {
 	if !bytes.Contains(opened, clearMarker) {
 		return opened, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(opened))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	v = walk(v, func(m map[string]any) any {
-		if _, ok := m["pd"].(string); !ok {
-			return nil
+	return eachPersonal(opened, func(p personalWire) ([]byte, error) {
+		v := domain.Forgotten
+		if p.Value != nil && !p.Forgotten {
+			v = *p.Value
 		}
-		if s, ok := m["v"].(string); ok {
-			return s
-		}
-		return domain.Forgotten
+		return json.Marshal(v)
 	})
-	return json.Marshal(v)
 }

@@ -26,6 +26,8 @@ type App struct {
 	Appended func()
 	// InvitationTTL is how long invitations stay open (default 30 days).
 	InvitationTTL time.Duration
+
+	folds folds
 }
 
 // New builds an App with the real clock and random ids.
@@ -104,13 +106,6 @@ func (a *App) retry(ctx context.Context, attempt func() (eventstore.Result, erro
 
 // LoadOrganization rebuilds an organization from its stream.
 func (a *App) LoadOrganization(ctx context.Context, id uuid.UUID) (*domain.Organization, error) {
-	evs, _, err := a.Store.ReadStream(ctx, domain.OrganizationStream(id))
-	if err != nil {
-		return nil, err
-	}
-	o := &domain.Organization{}
-	for _, e := range evs {
-		o.Apply(e.Data)
-	}
-	return o, nil
+	st, err := a.loadOrganizationState(ctx, id)
+	return st.Org, err
 }

@@ -150,20 +150,33 @@ type shareHistory struct {
 
 // loadContractShare rebuilds a contract's portal share from its stream.
 func (a *App) loadContractShare(ctx context.Context, org uuid.UUID, contract domain.ContractID) (*domain.ContractShare, shareHistory, error) {
-	evs, _, err := a.Store.ReadStream(ctx, domain.ContractShareStream(org, contract))
+	st, _, err := contractShareFold.load(ctx, a, domain.ContractShareStream(org, contract))
 	if err != nil {
 		return nil, shareHistory{}, err
 	}
-	s := &domain.ContractShare{OrganizationID: org, ContractID: contract}
-	var h shareHistory
-	for _, e := range evs {
-		s.Apply(e.Data)
-		h.last = e.Position
+	st.share.OrganizationID, st.share.ContractID = org, contract // the stream's, shown or not
+	return st.share, st.history, nil
+}
+
+// contractShareState is a contract's share with its history.
+type contractShareState struct {
+	share   *domain.ContractShare
+	history shareHistory
+}
+
+var contractShareFold = foldSpec[*contractShareState]{
+	kind:  "contract-share",
+	empty: func() *contractShareState { return &contractShareState{share: &domain.ContractShare{}} },
+	apply: func(st *contractShareState, e eventstore.Event) {
+		st.share.Apply(e.Data)
+		st.history.last = e.Position
 		if _, ok := e.Data.(domain.ContractShown); ok {
-			h.sharedAt = e.RecordedAt
+			st.history.sharedAt = e.RecordedAt
 		}
-	}
-	return s, h, nil
+	},
+	clone: func(st *contractShareState) *contractShareState {
+		return &contractShareState{share: st.share.Clone(), history: st.history}
+	},
 }
 
 // SharedContract is a contract's portal access as a command leaves it.

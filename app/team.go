@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,19 +30,28 @@ type OrganizationState struct {
 // loadOrganizationState rebuilds an organization with its members' join
 // instants and its last position.
 func (a *App) loadOrganizationState(ctx context.Context, id uuid.UUID) (OrganizationState, error) {
-	evs, _, err := a.Store.ReadStream(ctx, domain.OrganizationStream(id))
+	st, _, err := organizationFold.load(ctx, a, domain.OrganizationStream(id))
 	if err != nil {
 		return OrganizationState{}, err
 	}
-	st := OrganizationState{Org: &domain.Organization{}, Since: map[string]time.Time{}}
-	for _, e := range evs {
+	return *st, nil
+}
+
+var organizationFold = foldSpec[*OrganizationState]{
+	kind: "organization",
+	empty: func() *OrganizationState {
+		return &OrganizationState{Org: &domain.Organization{}, Since: map[string]time.Time{}}
+	},
+	apply: func(st *OrganizationState, e eventstore.Event) {
 		st.Org.Apply(e.Data)
 		if j, ok := e.Data.(domain.MemberJoined); ok {
 			st.Since[j.UserID] = e.RecordedAt.UTC()
 		}
 		st.Position = e.Position
-	}
-	return st, nil
+	},
+	clone: func(st *OrganizationState) *OrganizationState {
+		return &OrganizationState{Org: st.Org.Clone(), Since: maps.Clone(st.Since), Position: st.Position}
+	},
 }
 
 // applied records events just appended into the state.

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"maps"
+
 	"github.com/google/uuid"
 )
 
@@ -452,4 +454,11 @@ func DecideRemoveCollaborator(o *Organization, userID string, actor Actor) ([]Ev
 		return nil, err
 	}
 	return []Event{CollaboratorRemoved{OrganizationID: o.ID, UserID: userID, RemovedBy: actor.UserID}}, nil
+}
+
+// Clone is a copy that shares nothing with o.
+func (o *Organization) Clone() *Organization {
+	c := *o
+	c.Members = maps.Clone(o.Members)
+	return &c
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -701,4 +702,11 @@ func DecideWithdrawMismatchedWatchers(share *ContractShare, users map[uuid.UUID]
 			RequesterID: requester.ID, RequesterCompany: requester.Company})
 	}
 	return evs
+}
+
+// Clone is a copy that shares nothing with s.
+func (s *ContractShare) Clone() *ContractShare {
+	c := *s
+	c.Watchers = slices.Clone(s.Watchers)
+	return &c
 }

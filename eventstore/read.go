@@ -85,6 +85,12 @@ type Queryer interface {
 // Decode opens and decodes envelopes, loading the keys they need in one
 // query. A forgotten person's fields read as domain.Forgotten.
 func (s *Store) Decode(ctx context.Context, q Queryer, envs []Envelope) ([]Event, error) {
+	evs, _, err := s.decode(ctx, q, envs)
+	return evs, err
+}
+
+// decode is Decode that also answers the keys it opened with.
+func (s *Store) decode(ctx context.Context, q Queryer, envs []Envelope) ([]Event, *Opener, error) {
 	if q == nil {
 		q = s.pool
 	}
@@ -94,28 +100,28 @@ func (s *Store) Decode(ctx context.Context, q Queryer, envs []Envelope) ([]Event
 	}
 	opener, err := s.keys.loadOpener(ctx, q, docs...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]Event, len(envs))
 	for i, env := range envs {
 		data, err := opener.Open(env.Data)
 		if err != nil {
-			return nil, fmt.Errorf("open event %d: %w", env.Position, err)
+			return nil, nil, fmt.Errorf("open event %d: %w", env.Position, err)
 		}
 		meta, err := opener.Open(env.Metadata)
 		if err != nil {
-			return nil, fmt.Errorf("open metadata %d: %w", env.Position, err)
+			return nil, nil, fmt.Errorf("open metadata %d: %w", env.Position, err)
 		}
 		ev, err := domain.DecodeEvent(env.Type, env.SchemaVersion, data)
 		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", env.Position, err)
+			return nil, nil, fmt.Errorf("event %d: %w", env.Position, err)
 		}
 		out[i] = Event{Envelope: env, Data: ev, OpenData: data}
 		if err := json.Unmarshal(meta, &out[i].Meta); err != nil {
-			return nil, fmt.Errorf("metadata %d: %w", env.Position, err)
+			return nil, nil, fmt.Errorf("metadata %d: %w", env.Position, err)
 		}
 	}
-	return out, nil
+	return out, opener, nil
 }
 
 const envelopeColumns = `position, transaction_id::text AS txid, event_id, stream_id, stream_type, stream_version,
@@ -157,23 +163,77 @@ func scanEnvelope(rows pgx.Rows) (Envelope, error) {
 
 // ReadStream returns one stream's events in order, and its version.
 func (s *Store) ReadStream(ctx context.Context, streamID string) ([]Event, int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+envelopeColumns+` FROM events WHERE stream_id = $1 ORDER BY stream_version`, streamID)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read stream: %w", err)
-	}
-	envs, err := ScanEnvelopes(rows)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read stream: %w", err)
-	}
-	evs, err := s.Decode(ctx, nil, envs)
+	tail, err := s.ReadStreamAfter(ctx, streamID, 0, nil)
 	if err != nil {
 		return nil, 0, err
 	}
-	version := 0
-	if len(evs) > 0 {
-		version = evs[len(evs)-1].StreamVersion
+	return tail.Events, tail.Version, nil
+}
+
+// StreamTail is what a stream holds after a version the caller already
+// knows.
+type StreamTail struct {
+	Events []Event
+	// Version is the stream's version: the last event's, or the known
+	// version when nothing follows it.
+	Version int
+	// Keys are the data keys that opened the tail's personal values.
+	Keys []uuid.UUID
+	// Stale reports that a person whose data the caller's state holds was
+	// forgotten since (one of the known keys is destroyed): that state must
+	// be dropped and rebuilt from the stream's start.
+	Stale bool
+}
+
+// ReadStreamAfter returns the events of a stream after version after, and
+// checks in the same round trip that none of the known data keys (those of
+// the events up to after) was destroyed. It lets a caller keep state built
+// from a stream and read only what was appended since.
+func (s *Store) ReadStreamAfter(ctx context.Context, streamID string, after int, known []uuid.UUID) (StreamTail, error) {
+	var b pgx.Batch
+	b.Queue(`SELECT `+envelopeColumns+` FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`, streamID, after)
+	if len(known) > 0 {
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM person_keys WHERE key_id = ANY($1) AND wrapped_key IS NULL)`, known)
 	}
-	return evs, version, nil
+	res := s.pool.SendBatch(ctx, &b)
+	rows, err := res.Query()
+	if err != nil {
+		res.Close()
+		return StreamTail{}, fmt.Errorf("read stream: %w", err)
+	}
+	envs, err := ScanEnvelopes(rows)
+	if err != nil {
+		res.Close()
+		return StreamTail{}, fmt.Errorf("read stream: %w", err)
+	}
+	tail := StreamTail{Version: after}
+	if len(known) > 0 {
+		if err := res.QueryRow().Scan(&tail.Stale); err != nil {
+			res.Close()
+			return StreamTail{}, fmt.Errorf("read stream: key check: %w", err)
+		}
+	}
+	if err := res.Close(); err != nil {
+		return StreamTail{}, fmt.Errorf("read stream: %w", err)
+	}
+	if tail.Stale {
+		return tail, nil
+	}
+	var opener *Opener
+	if tail.Events, opener, err = s.decode(ctx, nil, envs); err != nil {
+		return StreamTail{}, err
+	}
+	if n := len(envs); n > 0 {
+		tail.Version = envs[n-1].StreamVersion
+	}
+	// Only keys that opened something: a value sealed with a key already
+	// destroyed reads as forgotten, and stays so.
+	for id, aead := range opener.keys {
+		if aead != nil {
+			tail.Keys = append(tail.Keys, id)
+		}
+	}
+	return tail, nil
 }
 
 // ReadLog returns up to limit events of the events table after the cursor,

@@ -56,8 +56,10 @@ func (s *Server) rebuild(c *gin.Context) {
 		writeProblem(c, err)
 		return
 	}
+	// The rebuild outlives the request; gin reuses c once the handler
+	// returns, so nothing of c is read inside the goroutine.
+	ctx := context.WithoutCancel(c.Request.Context())
 	go func() {
-		ctx := context.WithoutCancel(c.Request.Context())
 		if err := s.cfg.Projector.RunRebuild(ctx, name, nil); err != nil {
 			s.cfg.Log.Error("rebuild failed", "projection", name, "err", err)
 			return

@@ -154,6 +154,10 @@ func keyString(v any) string {
 	return s
 }
 
+// exportWriteGrace is how long an export may wait on a client that does not
+// read.
+const exportWriteGrace = 60 * time.Second
+
 func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cursor, format string) {
 	w := c.Writer
 	name := "audit-" + org.String() + "." + format
@@ -169,7 +173,14 @@ func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cur
 		_ = cw.Write([]string{"position", "occurred_at", "type", "actor_user_id", "actor_email", "stream", "data"})
 	}
 	enc := json.NewEncoder(w)
+	// The server's write timeout bounds a whole answer; an export of a long
+	// history takes longer than that, so each batch moves the deadline on:
+	// a client that stops reading is still cut after exportWriteGrace.
+	rc := http.NewResponseController(w)
 	err := s.cfg.App.Store.StreamOrganizationLog(c.Request.Context(), org, after, func(evs []eventstore.Event) error {
+		if err := rc.SetWriteDeadline(time.Now().Add(exportWriteGrace)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
 		for _, e := range evs {
 			it, err := auditOf(e)
 			if err != nil {

@@ -925,11 +925,20 @@ func measureAsOf(ctx context.Context, hc *http.Client, svc *service, o replayOpt
 	return out, ctx.Err()
 }
 
+// exportLimit bounds the audit export's measurement.
+const exportLimit = 10 * time.Minute
+
 func measureExport(ctx context.Context, hc *http.Client, svc *service, o replayOpts, h *history, notes *[]string) (*ExportReport, error) {
 	owner, err := ownerOf(h.hub, o.minter)
 	if err != nil {
 		return nil, err
 	}
+	// The client's 60 s limit is per request; an export of a long history
+	// streams for longer, so it gets a limit of its own.
+	ctx, cancel := context.WithTimeout(ctx, exportLimit)
+	defer cancel()
+	streaming := *hc
+	streaming.Timeout = 0
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL+orgPath(h.hub.id.String(), "/audit?format=jsonl"), nil)
 	if err != nil {
 		return nil, err
@@ -937,7 +946,7 @@ func measureExport(ctx context.Context, hc *http.Client, svc *service, o replayO
 	req.Header.Set("Authorization", "Bearer "+owner.Token)
 	mem := watchMemory(svc.PID)
 	start := time.Now()
-	resp, err := hc.Do(req)
+	resp, err := streaming.Do(req)
 	if err != nil {
 		mem.Stop()
 		return nil, err

@@ -462,3 +462,9 @@ func (o *Organization) Clone() *Organization {
 	c.Members = maps.Clone(o.Members)
 	return &c
 }
+
+// OrganizationEventTypes are the event types an organization's stream holds.
+func OrganizationEventTypes() []string {
+	return []string{"OrganizationCreated", "MemberJoined", "MemberRoleChanged", "MemberRemoved",
+		"AccountantAccessRevoked", "CollaboratorPermissionsChanged", "CollaboratorRemoved"}
+}

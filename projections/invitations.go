@@ -16,6 +16,9 @@ type SentInvitations struct{}
 func (SentInvitations) Name() string     { return "invitations_sent" }
 func (SentInvitations) Tables() []string { return []string{"rm_invitations_sent"} }
 
+func (SentInvitations) EventTypes() []string {
+	return []string{"InvitationSent", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked", "InvitationResent", "InvitationClaimed"}
+}
 func (SentInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
 	switch e := ev.Data.(type) {
@@ -50,6 +53,9 @@ type ReceivedInvitations struct{}
 func (ReceivedInvitations) Name() string { return "invitations_received" }
 func (ReceivedInvitations) Tables() []string {
 	return []string{"rm_received_invitations", "rm_received_addressees"}
+}
+func (ReceivedInvitations) EventTypes() []string {
+	return []string{"MemberJoined", "MemberRoleChanged", "MemberRemoved", "AccountantAccessRevoked", "CollaboratorRemoved", "InvitationSent", "InvitationClaimed", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked", "InvitationResent"}
 }
 
 func (ReceivedInvitations) Apply(w *Writer, ev *eventstore.Event) {
@@ -96,6 +102,9 @@ type Partners struct{}
 func (Partners) Name() string     { return "partners" }
 func (Partners) Tables() []string { return []string{"rm_partners"} }
 
+func (Partners) EventTypes() []string {
+	return []string{"PartnershipEstablished"}
+}
 func (Partners) Apply(w *Writer, ev *eventstore.Event) {
 	e, ok := ev.Data.(domain.PartnershipEstablished)
 	if !ok {

@@ -13,6 +13,9 @@ type Organizations struct{}
 func (Organizations) Name() string     { return "organizations" }
 func (Organizations) Tables() []string { return []string{"rm_organizations"} }
 
+func (Organizations) EventTypes() []string {
+	return []string{"OrganizationCreated"}
+}
 func (Organizations) Apply(w *Writer, ev *eventstore.Event) {
 	switch e := ev.Data.(type) {
 	case domain.OrganizationCreated:
@@ -36,6 +39,10 @@ type Members struct{}
 
 func (Members) Name() string     { return "members" }
 func (Members) Tables() []string { return []string{"rm_members", "rm_member_streams"} }
+
+// EventTypes: every event of an organization's stream bumps the stream's
+// applied version, so all of them.
+func (Members) EventTypes() []string { return domain.OrganizationEventTypes() }
 
 // memberGuard holds while the organization $1 has not applied version $2.
 const memberGuard = `NOT EXISTS (SELECT 1 FROM rm_member_streams s WHERE s.organization_id = $1::uuid AND s.version >= $2::integer)`

@@ -3,6 +3,7 @@ package projections
 import (
 	"partners/domain"
 	"partners/eventstore"
+	"slices"
 )
 
 // PersonalColumn is a read-model column holding a person's data, with the
@@ -41,4 +42,18 @@ func applyEvent(pr Projection, w *Writer, ev *eventstore.Event) {
 		w.Exec(`UPDATE `+c.Table+` SET `+c.Value+` = $1 WHERE `+c.Ref+` = $2 AND `+c.Value+` IS DISTINCT FROM $1`,
 			domain.Forgotten, string(f.PersonRef))
 	}
+}
+
+// eventTypes is every event type the read models ps read, PersonForgotten
+// included where one of them holds personal data.
+func eventTypes(ps ...Projection) []string {
+	var out []string
+	for _, pr := range ps {
+		out = append(out, pr.EventTypes()...)
+		if len(personalColumns[pr.Name()]) > 0 {
+			out = append(out, domain.PersonForgotten{}.EventType())
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -27,6 +27,9 @@ type PortalUsers struct{}
 func (PortalUsers) Name() string     { return "portal_users" }
 func (PortalUsers) Tables() []string { return []string{"rm_portal_users"} }
 
+func (PortalUsers) EventTypes() []string {
+	return []string{"PortalUserCreated", "PortalUserRenamed", "PortalUserCompanyChanged"}
+}
 func (PortalUsers) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
 	switch e := ev.Data.(type) {
@@ -56,6 +59,10 @@ type PortalAccess struct{}
 
 func (PortalAccess) Name() string     { return "portal_access" }
 func (PortalAccess) Tables() []string { return []string{"rm_portal_contracts", "rm_portal_access"} }
+
+func (PortalAccess) EventTypes() []string {
+	return []string{"ContractShown", "ContractRetitled", "RequesterChanged", "WatcherAdded", "WatcherRemoved", "WatcherAccessWithdrawn", "AttachmentsVisibilityChanged", "ContractWithdrawn"}
+}
 
 // accessGuard holds while the contract ($1, $2) has not applied version $3.
 const accessGuard = `NOT EXISTS (SELECT 1 FROM rm_portal_contracts c

@@ -13,6 +13,10 @@ type Projection interface {
 	// Tables lists the tables the read model owns; rebuilds and as-of
 	// answers make copies of them.
 	Tables() []string
+	// EventTypes lists every event type Apply reads: rebuilds and as-of
+	// answers read only those (and PersonForgotten for read models holding
+	// personal data). A test checks it against Apply's source.
+	EventTypes() []string
 	// Apply queues the statements that apply one event. Unqualified table
 	// names: the driver decides which copy they land in.
 	Apply(w *Writer, ev *eventstore.Event)

@@ -32,8 +32,9 @@ func newStore(t *testing.T, pool *pgxpool.Pool) *eventstore.Store {
 // appliedOrder records the order in which events reach a read model.
 type appliedOrder struct{}
 
-func (appliedOrder) Name() string     { return "test_applied_order" }
-func (appliedOrder) Tables() []string { return []string{"test_applied"} }
+func (appliedOrder) Name() string         { return "test_applied_order" }
+func (appliedOrder) Tables() []string     { return []string{"test_applied"} }
+func (appliedOrder) EventTypes() []string { return domain.EventTypes() }
 func (appliedOrder) Apply(w *projections.Writer, ev *eventstore.Event) {
 	w.Exec(`INSERT INTO test_applied (position) VALUES ($1)`, ev.Position)
 }

@@ -69,7 +69,8 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 			UNION
 			SELECT stream_id FROM events WHERE person_refs && $2::text[])
 		  AND e.recorded_at <= $3
-		ORDER BY e.transaction_id, e.position`, f.Organization, refs, f.Until)
+		  AND e.event_type = ANY($4)
+		ORDER BY e.transaction_id, e.position`, f.Organization, refs, f.Until, eventTypes(ps...))
 	if err != nil {
 		return fmt.Errorf("as-of events: %w", err)
 	}
@@ -173,7 +174,7 @@ func (p *Projector) shadow(ctx context.Context, schema string, pr Projection) er
 // returns where it stopped.
 func (p *Projector) fill(ctx context.Context, schema string, pr Projection, report func(Progress)) (eventstore.Cursor, error) {
 	var total int64
-	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
+	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_type = ANY($1)`, eventTypes(pr)).Scan(&total); err != nil {
 		return eventstore.Cursor{}, err
 	}
 	var cursor eventstore.Cursor
@@ -224,8 +225,9 @@ func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schem
 	}
 	rows, err := tx.Query(ctx, `SELECT `+envelopeColumns+` FROM events
 		WHERE (transaction_id, position) > ($1::text::xid8, $2) AND (transaction_id, position) <= ($3::text::xid8, $4)
+		  AND event_type = ANY($6)
 		ORDER BY transaction_id, position LIMIT $5`,
-		strconv.FormatUint(cursor.TxID, 10), cursor.Offset, strconv.FormatUint(until.TxID, 10), until.Offset, limit)
+		strconv.FormatUint(cursor.TxID, 10), cursor.Offset, strconv.FormatUint(until.TxID, 10), until.Offset, limit, eventTypes(pr))
 	if err != nil {
 		return 0, cursor, err
 	}

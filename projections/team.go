@@ -37,6 +37,9 @@ type TeamInvitations struct{}
 func (TeamInvitations) Name() string     { return "team_invitations" }
 func (TeamInvitations) Tables() []string { return []string{"rm_team_invitations"} }
 
+func (TeamInvitations) EventTypes() []string {
+	return []string{"MemberInvitationSent", "MemberInvitationAccepted", "MemberInvitationRevoked", "AccountantInvitationSent", "AccountantInvitationAccepted", "AccountantInvitationRevoked"}
+}
 func (TeamInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
 	const insert = `INSERT INTO rm_team_invitations (id, kind, organization_id, email, email_ref, role, message, invited_by,
@@ -71,6 +74,9 @@ type CollaboratorInvitations struct{}
 func (CollaboratorInvitations) Name() string     { return "collaborator_invitations" }
 func (CollaboratorInvitations) Tables() []string { return []string{"rm_collaborator_invitations"} }
 
+func (CollaboratorInvitations) EventTypes() []string {
+	return []string{"CollaboratorInvited", "CollaboratorActivated"}
+}
 func (CollaboratorInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
 	switch e := ev.Data.(type) {
@@ -96,6 +102,9 @@ type CollaborationRequests struct{}
 func (CollaborationRequests) Name() string { return "collaboration_requests" }
 func (CollaborationRequests) Tables() []string {
 	return []string{"rm_collaboration_requests", "rm_collaboration_answers", "rm_collaboration_organizations", "rm_collaboration_members"}
+}
+func (CollaborationRequests) EventTypes() []string {
+	return []string{"OrganizationCreated", "MemberJoined", "MemberRoleChanged", "MemberRemoved", "AccountantAccessRevoked", "CollaboratorRemoved", "CollaborationRequested", "CollaborationRequestApproved", "CollaborationRequestRejected"}
 }
 
 func (CollaborationRequests) Apply(w *Writer, ev *eventstore.Event) {

@@ -64,8 +64,8 @@ func eachPersonal(doc []byte, fn func(p personalWire) ([]byte, error)) ([]byte, 
 			if !bytes.Contains(obj, refMember) {
 				continue
 			}
-			var p personalWire
-			if err := json.Unmarshal(obj, &p); err != nil || p.Ref == nil {
+			p, ok := parsePersonal(obj)
+			if !ok {
 				continue
 			}
 			repl, err := fn(p)
@@ -101,4 +101,95 @@ type personalObject struct {
 func (p personalObject) bytes() []byte {
 	b, _ := json.Marshal(p) // strings and a bool: cannot fail
 	return b
+}
+
+// parsePersonal reads a flat object's members into a personalWire; ok is
+// false unless it holds a string "pd". Flat objects are what eachPersonal
+// found between an unquoted '{' and '}', so only strings and literals
+// appear as values.
+func parsePersonal(obj []byte) (p personalWire, ok bool) {
+	end := len(obj) - 1 // the closing brace
+	i := 1
+	for {
+		i = skipSpace(obj, i)
+		if i >= end {
+			return p, p.Ref != nil
+		}
+		if obj[i] == ',' {
+			i++
+			continue
+		}
+		key, next, ok := readString(obj, i)
+		if !ok {
+			return p, false
+		}
+		i = skipSpace(obj, next)
+		if i >= end || obj[i] != ':' {
+			return p, false
+		}
+		i = skipSpace(obj, i+1)
+		if i < end && obj[i] == '"' {
+			val, next, ok := readString(obj, i)
+			if !ok {
+				return p, false
+			}
+			i = next
+			switch key {
+			case "pd":
+				p.Ref = &val
+			case "v":
+				p.Value = &val
+			case "sk":
+				p.KeyID = val
+			case "sv":
+				p.Sealed = val
+			}
+			continue
+		}
+		j := i
+		for j < end && obj[j] != ',' && !isSpace(obj[j]) {
+			j++
+		}
+		if key == "forgotten" {
+			p.Forgotten = string(obj[i:j]) == "true"
+		} else if key == "pd" {
+			return p, false // not a string: not a personal value
+		}
+		i = j
+	}
+}
+
+// readString reads the JSON string starting at obj[i] (a quote) and
+// returns it with the index after its closing quote.
+func readString(obj []byte, i int) (string, int, bool) {
+	if i >= len(obj) || obj[i] != '"' {
+		return "", i, false
+	}
+	escaped := false
+	for j := i + 1; j < len(obj); j++ {
+		switch obj[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			if !escaped {
+				return string(obj[i+1 : j]), j + 1, true
+			}
+			var s string
+			if err := json.Unmarshal(obj[i:j+1], &s); err != nil {
+				return "", j + 1, false
+			}
+			return s, j + 1, true
+		}
+	}
+	return "", len(obj), false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(obj []byte, i int) int {
+	for i < len(obj) && isSpace(obj[i]) {
+		i++
+	}
+	return i
 }

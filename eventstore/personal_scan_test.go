@@ -91,3 +91,24 @@ func TestSealOpenPlainRoundTrip(t *testing.T) {
 		t.Fatalf("destroyed key still opens: %s", plain)
 	}
 }
+
+// The hand parser reads personal objects as encoding/json would.
+func TestParsePersonalAgreesWithEncodingJSON(t *testing.T) {
+	for _, obj := range []string{
+		`{"pd":"p_1","v":"a@b.fr"}`,
+		`{"pd": "p_1", "sk": "0b6f1f3e-7d1c-4a47-9a53-8f0e1f1b2c3d", "sv": "AbC+/9"}`,
+		`{ "v" : "quote \" and \\ and \u00e9" , "pd" : "p_2" }`,
+		`{"pd": "p_3", "forgotten": true}`,
+		`{"forgotten":false,"pd":"p_4","v":null}`,
+		`{"pd": 3, "v": "x"}`,
+		`{"name": "pd"}`,
+		`{"pd":"p_5","v":""}`,
+	} {
+		got, ok := parsePersonal([]byte(obj))
+		var want personalWire
+		wantOK := json.Unmarshal([]byte(obj), &want) == nil && want.Ref != nil
+		if ok != wantOK || !reflect.DeepEqual(got, want) && wantOK {
+			t.Errorf("%s: got %+v %v, want %+v %v", obj, got, ok, want, wantOK)
+		}
+	}
+}

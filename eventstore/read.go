@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,23 +104,29 @@ func (s *Store) decode(ctx context.Context, q Queryer, envs []Envelope) ([]Event
 		return nil, nil, err
 	}
 	out := make([]Event, len(envs))
+	var lastMeta json.RawMessage // the events of one append share their metadata
+	var meta Metadata
 	for i, env := range envs {
 		data, err := opener.Open(env.Data)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open event %d: %w", env.Position, err)
 		}
-		meta, err := opener.Open(env.Metadata)
-		if err != nil {
-			return nil, nil, fmt.Errorf("open metadata %d: %w", env.Position, err)
-		}
 		ev, err := domain.DecodeEvent(env.Type, env.SchemaVersion, data)
 		if err != nil {
 			return nil, nil, fmt.Errorf("event %d: %w", env.Position, err)
 		}
-		out[i] = Event{Envelope: env, Data: ev, OpenData: data}
-		if err := json.Unmarshal(meta, &out[i].Meta); err != nil {
-			return nil, nil, fmt.Errorf("metadata %d: %w", env.Position, err)
+		if i == 0 || !bytes.Equal(env.Metadata, lastMeta) {
+			opened, err := opener.Open(env.Metadata)
+			if err != nil {
+				return nil, nil, fmt.Errorf("open metadata %d: %w", env.Position, err)
+			}
+			meta = Metadata{}
+			if err := json.Unmarshal(opened, &meta); err != nil {
+				return nil, nil, fmt.Errorf("metadata %d: %w", env.Position, err)
+			}
+			lastMeta = env.Metadata
 		}
+		out[i] = Event{Envelope: env, Data: ev, OpenData: data, Meta: meta}
 	}
 	return out, opener, nil
 }

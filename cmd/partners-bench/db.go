@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"partners/eventstore"
 	"strings"
 	"time"
 
@@ -86,6 +87,7 @@ func openPool(ctx context.Context, dbURL string, n int32) (*pgxpool.Pool, error)
 	}
 	cfg.MaxConns = n
 	cfg.MinConns = 0
+	eventstore.ConfigurePool(cfg)
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 

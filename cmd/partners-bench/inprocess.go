@@ -33,6 +33,7 @@ func inProcess(ctx context.Context, dbURL string, env map[string]string) (*servi
 	if n, err := strconv.Atoi(env["PARTNERS_DB_MAX_CONNS"]); err == nil {
 		cfg.MaxConns = int32(n)
 	}
+	eventstore.ConfigurePool(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err

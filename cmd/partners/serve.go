@@ -76,6 +76,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 		return nil, fmt.Errorf("PARTNERS_DATABASE_URL: %w", err)
 	}
 	boundStatements(pcfg, cfg.DBMaxConns)
+	eventstore.ConfigurePool(pcfg)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, err

@@ -297,6 +297,12 @@ func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Enve
 // LogOrderOf returns the transaction id of the event at a position, for
 // read-your-writes checks; ok is false when no event is stored there.
 func (s *Store) LogOrderOf(ctx context.Context, position int64) (txid uint64, ok bool, err error) {
+	s.logOrderMu.Lock()
+	txid, ok = s.logOrder[position]
+	s.logOrderMu.Unlock()
+	if ok {
+		return txid, true, nil
+	}
 	var tx string
 	err = s.pool.QueryRow(ctx, `SELECT transaction_id::text FROM events WHERE position = $1`, position).Scan(&tx)
 	if errors.Is(err, pgx.ErrNoRows) {

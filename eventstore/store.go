@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
@@ -32,6 +33,12 @@ type Store struct {
 	pool *pgxpool.Pool
 	keys *Keyring
 	now  func() time.Time
+
+	// logOrder remembers the transaction id of the events this process
+	// appended, by position: "has my write reached the read model?" then
+	// needs no query to place the position in the readers' order.
+	logOrderMu sync.Mutex
+	logOrder   map[int64]uint64
 }
 
 // New builds a store. now is the clock that stamps recorded_at.
@@ -139,6 +146,9 @@ type Result struct {
 	Duplicate bool
 	// RecordedAt is the instant the events were recorded at.
 	RecordedAt time.Time
+	// TxID is the appending transaction's id: with Position, where the
+	// events stand in the readers' order (zero for a duplicate).
+	TxID uint64
 }
 
 // ErrReservationTaken is wrapped by the error of an append whose reservation
@@ -181,6 +191,7 @@ type encoded struct {
 	people   []string
 	version  int
 	position int64
+	txid     uint64
 }
 
 // Append writes the batch in one transaction: events, their outbox rows,
@@ -207,6 +218,7 @@ func (s *Store) Append(ctx context.Context, b Batch) (Result, error) {
 		res, keys, err := s.appendOnce(ctx, b, meta, refs, encs)
 		if err == nil {
 			s.keys.remember(keys)
+			s.rememberLogOrder(res)
 			return res, nil
 		}
 		var pgErr *pgconn.PgError
@@ -403,7 +415,23 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 			return Result{}, nil, fmt.Errorf("pending secret: %w", err)
 		}
 	}
-	return Result{Position: encs[len(encs)-1].position, RecordedAt: recordedAt}, keys, nil
+	return Result{Position: encs[len(encs)-1].position, RecordedAt: recordedAt, TxID: encs[len(encs)-1].txid}, keys, nil
+}
+
+// logOrderLimit bounds the remembered positions; past it the memory starts
+// again empty (a forgotten position costs one query).
+const logOrderLimit = 100_000
+
+func (s *Store) rememberLogOrder(res Result) {
+	if res.TxID == 0 {
+		return
+	}
+	s.logOrderMu.Lock()
+	defer s.logOrderMu.Unlock()
+	if s.logOrder == nil || len(s.logOrder) >= logOrderLimit {
+		s.logOrder = make(map[int64]uint64)
+	}
+	s.logOrder[res.Position] = res.TxID
 }
 
 func (s *Store) reserve(ctx context.Context, tx pgx.Tx, b Batch) error {
@@ -471,7 +499,7 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 		indexed AS (
 			INSERT INTO event_organizations (organization_id, transaction_id, position)
 			SELECT o, transaction_id, position FROM inserted, unnest(organization_ids) AS o)
-		SELECT position, stream_version, event_id FROM inserted`,
+		SELECT position, stream_version, event_id, transaction_id::text AS txid FROM inserted`,
 		st.StreamID, st.StreamType, string(meta), at, eventIDs, types, schemas, datas, orgs, expected, people)
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
@@ -486,12 +514,18 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 		var pos int64
 		var ver int
 		var id uuid.UUID
-		if err := rows.Scan(&pos, &ver, &id); err != nil {
+		var tx string
+		if err := rows.Scan(&pos, &ver, &id, &tx); err != nil {
 			rows.Close()
 			return err
 		}
+		txid, err := strconv.ParseUint(tx, 10, 64)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("insert events: transaction id %q: %w", tx, err)
+		}
 		if e := byID[id]; e != nil {
-			e.version, e.position = ver, pos
+			e.version, e.position, e.txid = ver, pos, txid
 		}
 		got++
 	}

@@ -33,6 +33,10 @@ type Projector struct {
 	changed chan struct{} // closed and replaced after each applied batch
 	wake    chan struct{}
 	state   map[string]string
+	// applied is where every read model of this projector stood at least,
+	// after the last batch this process committed; another replica's
+	// batches move the checkpoints further without this knowing.
+	applied checkpoint
 }
 
 // NewProjector builds the live driver of the given read models.
@@ -266,8 +270,25 @@ func (p *Projector) Step(ctx context.Context) (int, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return 0, err
 	}
+	// Every read model now stands at or after the batch's last event: those
+	// behind it applied it, the others were already further.
+	last := evs[len(evs)-1]
+	p.mu.Lock()
+	if p.applied.cursor.Less(last.Cursor) {
+		p.applied = checkpoint{cursor: last.Cursor, position: last.Position}
+	}
+	p.mu.Unlock()
 	p.broadcast()
 	return len(envs), nil
+}
+
+// appliedHere reports whether this process saw every read model apply the
+// event at position in transaction txid.
+func (p *Projector) appliedHere(txid uint64, position int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a := p.applied
+	return a.cursor.TxID > txid || (a.cursor.TxID == txid && a.position >= position)
 }
 
 func readCheckpoints(ctx context.Context, q eventstore.Queryer, names []string) (map[string]checkpoint, error) {
@@ -323,6 +344,9 @@ func (p *Projector) WaitApplied(ctx context.Context, names []string, position in
 			if ok {
 				txid = t
 			}
+		}
+		if txid != 0 && p.appliedHere(txid, position) {
+			return nil
 		}
 		if txid != 0 {
 			cps, err := readCheckpoints(ctx, p.pool, names)

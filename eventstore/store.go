@@ -482,24 +482,7 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 	if st.Expected.kind == expectExact {
 		expected = st.Expected.version
 	}
-	rows, err := tx.Query(ctx, `
-		WITH current AS (
-			SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1),
-		inserted AS (
-		INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type,
-		                    schema_version, data, metadata, organization_ids, person_refs, recorded_at)
-		SELECT u.event_id, $1, $2, current.v + u.ord, u.event_type, u.schema_version,
-		       u.data::jsonb, $3::jsonb, u.orgs::uuid[], u.people::text[], $4
-		  FROM current,
-		       unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $11::text[])
-		         WITH ORDINALITY AS u(event_id, event_type, schema_version, data, orgs, people, ord)
-		 WHERE $10::int < 0 OR current.v = $10::int
-		 ORDER BY u.ord
-		RETURNING position, stream_version, event_id, transaction_id, organization_ids),
-		indexed AS (
-			INSERT INTO event_organizations (organization_id, transaction_id, position)
-			SELECT o, transaction_id, position FROM inserted, unnest(organization_ids) AS o)
-		SELECT position, stream_version, event_id, transaction_id::text AS txid FROM inserted`,
+	rows, err := tx.Query(ctx, InsertEventsSQL,
 		st.StreamID, st.StreamType, string(meta), at, eventIDs, types, schemas, datas, orgs, expected, people)
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
@@ -538,6 +521,33 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 	}
 	return nil
 }
+
+// InsertEventsSQL appends one stream's events at its expected version ($10,
+// or -1 for any) and indexes them by organization, in one statement. It is
+// exported for the benchmark's SQL ceiling, which must run the very same
+// statement.
+const InsertEventsSQL = `
+		WITH current AS (
+			SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1),
+		inserted AS (
+		INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type,
+		                    schema_version, data, metadata, organization_ids, person_refs, recorded_at)
+		SELECT u.event_id, $1, $2, current.v + u.ord, u.event_type, u.schema_version,
+		       u.data::jsonb, $3::jsonb, u.orgs::uuid[], u.people::text[], $4
+		  FROM current,
+		       unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $11::text[])
+		         WITH ORDINALITY AS u(event_id, event_type, schema_version, data, orgs, people, ord)
+		 WHERE $10::int < 0 OR current.v = $10::int
+		 ORDER BY u.ord
+		RETURNING position, stream_version, event_id, transaction_id, organization_ids),
+		indexed AS (
+			INSERT INTO event_organizations (organization_id, transaction_id, position)
+			SELECT o, transaction_id, position FROM inserted, unnest(organization_ids) AS o),
+		streams AS (
+			INSERT INTO organization_streams (organization_id, stream_id)
+			SELECT DISTINCT o, $1 FROM inserted, unnest(organization_ids) AS o
+			ON CONFLICT DO NOTHING)
+		SELECT position, stream_version, event_id, transaction_id::text AS txid FROM inserted`
 
 func textArrayLiteral(items []string) string {
 	b := []byte{'{'}

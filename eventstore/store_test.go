@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/domain"
@@ -63,6 +64,16 @@ func TestAppend(t *testing.T) {
 		mj, ok := evs[1].Data.(domain.MemberJoined)
 		if !ok || mj.Email.Value != "alice@example.com" || mj.Name.Value != "Alice Martin" {
 			t.Errorf("decoded member = %+v; want clear email and name", evs[1].Data)
+		}
+		if _, err := store.Append(ctx, appendTo(stream, eventstore.Exactly(2), memberJoined(store.Keys(), id, "u2", "bob@example.com"))); err != nil {
+			t.Fatal(err)
+		}
+		var streams []string
+		if err := queryStrings(ctx, store, `SELECT stream_id FROM organization_streams WHERE organization_id = $1`, id, &streams); err != nil {
+			t.Fatal(err)
+		}
+		if len(streams) != 1 || streams[0] != stream {
+			t.Errorf("organization_streams = %v; want the one stream %s", streams, stream)
 		}
 	})
 
@@ -257,4 +268,13 @@ func TestPersonalDataIsSealedAndForgettable(t *testing.T) {
 	if !mj.Email.IsForgotten() || mj.Email.Value != domain.Forgotten || mj.UserID != "u" {
 		t.Fatalf("after forget: %+v; want forgotten email, other fields intact", mj)
 	}
+}
+
+func queryStrings(ctx context.Context, store *eventstore.Store, q string, arg any, into *[]string) error {
+	rows, err := store.Pool().Query(ctx, q, arg)
+	if err != nil {
+		return err
+	}
+	*into, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	return err
 }

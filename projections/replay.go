@@ -57,20 +57,24 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 	// Whole streams: an aggregate that touched the organization at some point
 	// is replayed from its start (an invitation claimed later was sent
 	// earlier, to nobody yet).
-	// Two selections joined by UNION so each uses its index (an OR would
-	// scan the whole table); JIT compilation costs more than it saves here.
-	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+	// The streams come from two indexed selections joined by UNION (an OR
+	// would scan the whole table), and each stream's events from the stream
+	// index: LATERAL with OFFSET 0 keeps the planner from hashing the whole
+	// events table instead, which costs seconds on a long history. JIT
+	// costs more than it saves here; the few thousand rows sort in memory.
+	if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '32MB'`); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT `+envelopeColumns+` FROM events e
-		WHERE e.stream_id IN (
-			SELECT stream_id FROM events
-			 WHERE position IN (SELECT position FROM event_organizations WHERE organization_id = $1)
+	rows, err := tx.Query(ctx, `SELECT e.position, e.txid, e.event_id, e.stream_id, e.stream_type, e.stream_version,
+			e.event_type, e.schema_version, e.data, e.metadata, e.organization_ids, e.recorded_at FROM (
+			SELECT stream_id FROM organization_streams WHERE organization_id = $1
 			UNION
-			SELECT stream_id FROM events WHERE person_refs && $2::text[])
-		  AND e.recorded_at <= $3
-		  AND e.event_type = ANY($4)
-		ORDER BY e.transaction_id, e.position`, f.Organization, refs, f.Until, eventTypes(ps...))
+			SELECT stream_id FROM events WHERE person_refs && $2::text[]) s
+		CROSS JOIN LATERAL (
+			SELECT `+envelopeColumns+`, transaction_id AS log_tx FROM events
+			 WHERE stream_id = s.stream_id AND recorded_at <= $3 AND event_type = ANY($4)
+			OFFSET 0) e
+		ORDER BY e.log_tx, e.position`, f.Organization, refs, f.Until, eventTypes(ps...))
 	if err != nil {
 		return fmt.Errorf("as-of events: %w", err)
 	}

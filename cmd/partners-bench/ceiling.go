@@ -29,26 +29,6 @@ import (
 // nothing, and it is interleaved with the service's rounds so both see the
 // same machine.
 
-// insertEventSQL is eventstore/store.go's insertStream statement.
-const insertEventSQL = `
-		WITH current AS (
-			SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1),
-		inserted AS (
-		INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type,
-		                    schema_version, data, metadata, organization_ids, person_refs, recorded_at)
-		SELECT u.event_id, $1, $2, current.v + u.ord, u.event_type, u.schema_version,
-		       u.data::jsonb, $3::jsonb, u.orgs::uuid[], u.people::text[], $4
-		  FROM current,
-		       unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $11::text[])
-		         WITH ORDINALITY AS u(event_id, event_type, schema_version, data, orgs, people, ord)
-		 WHERE $10::int < 0 OR current.v = $10::int
-		 ORDER BY u.ord
-		RETURNING position, stream_version, event_id, transaction_id, organization_ids),
-		indexed AS (
-			INSERT INTO event_organizations (organization_id, transaction_id, position)
-			SELECT o, transaction_id, position FROM inserted, unnest(organization_ids) AS o)
-		SELECT position, stream_version, event_id FROM inserted`
-
 const readStreamSQL = `SELECT position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
 	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at
 	FROM events WHERE stream_id = $1 ORDER BY stream_version`
@@ -213,9 +193,10 @@ func (c *ceilingDB) command(ctx context.Context, conn *pgx.Conn, rng *rand.Rand)
 	var pos int64
 	var ver int
 	var got uuid.UUID
-	err = tx.QueryRow(ctx, insertEventSQL, stream, domain.InvitationStreamType, c.meta, at,
+	var txid string
+	err = tx.QueryRow(ctx, eventstore.InsertEventsSQL, stream, domain.InvitationStreamType, c.meta, at,
 		[]uuid.UUID{id}, []string{"InvitationSent"}, []int32{2}, []string{c.data},
-		[]string{"{" + org.String() + "}"}, 0, []string{c.people}).Scan(&pos, &ver, &got)
+		[]string{"{" + org.String() + "}"}, 0, []string{c.people}).Scan(&pos, &ver, &got, &txid)
 	if err != nil {
 		return err
 	}

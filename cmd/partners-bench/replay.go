@@ -422,7 +422,11 @@ func replicate(ctx context.Context, pool *pgxpool.Pool, lo, hi int64, k int, shi
 			RETURNING *),
 		idx AS (
 			INSERT INTO event_organizations (organization_id, transaction_id, position)
-			SELECT o, transaction_id, position FROM ins, unnest(organization_ids) AS o)
+			SELECT o, transaction_id, position FROM ins, unnest(organization_ids) AS o),
+		streams AS (
+			INSERT INTO organization_streams (organization_id, stream_id)
+			SELECT DISTINCT o, stream_id FROM ins, unnest(organization_ids) AS o
+			ON CONFLICT DO NOTHING)
 		INSERT INTO watermill_events (uuid, payload, metadata, transaction_id)
 		SELECT event_id::text,
 		       json_build_object('position', position, 'event_id', event_id, 'stream_id', stream_id, 'stream_type', stream_type,

@@ -364,11 +364,13 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 	if err != nil {
 		return Result{}, nil, err
 	}
-	if err := s.reserve(ctx, tx, b); err != nil {
-		return Result{}, nil, err
-	}
-
+	// Releases, reservations and every stream's insert go in one round
+	// trip; their answers are read in order, and any refusal rolls the
+	// whole transaction back.
 	recordedAt := s.now().UTC()
+	batch := &pgx.Batch{}
+	queueReservations(batch, b)
+	var inserts []streamInsert
 	for i := range b.Streams {
 		st := &b.Streams[i]
 		if len(st.Events) == 0 {
@@ -380,9 +382,27 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 				mine = append(mine, e)
 			}
 		}
-		if err := s.insertStream(ctx, tx, st, mine, sealedMeta, keys, recordedAt); err != nil {
+		if err := queueInsert(batch, st, mine, sealedMeta, keys, recordedAt); err != nil {
 			return Result{}, nil, err
 		}
+		inserts = append(inserts, streamInsert{st, mine})
+	}
+	br := tx.SendBatch(ctx, batch)
+	taken, err := readReservations(br, b)
+	for _, in := range inserts {
+		if err != nil {
+			break
+		}
+		err = readInsert(br, in.stream, in.events)
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("append: %w", cerr)
+	}
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if taken != "" {
+		return Result{}, nil, reservationTaken(ctx, tx, taken)
 	}
 
 	sort.Slice(encs, func(i, j int) bool { return encs[i].position < encs[j].position })
@@ -406,14 +426,25 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("outbox query: %w", err)
 	}
-	if _, err := tx.Exec(ctx, q.Query, q.Args...); err != nil {
+	// The outbox rows and the pending secrets: one more round trip.
+	batch = &pgx.Batch{}
+	batch.Queue(q.Query, q.Args...)
+	for _, sec := range b.Secrets {
+		batch.Queue(`INSERT INTO pending_secrets (event_id, sealed) VALUES ($1, $2)`, sec.EventID, s.keys.SealSecret(sec.Value))
+	}
+	br = tx.SendBatch(ctx, batch)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
 		return Result{}, nil, fmt.Errorf("outbox insert: %w", err)
 	}
-	for _, sec := range b.Secrets {
-		if _, err := tx.Exec(ctx, `INSERT INTO pending_secrets (event_id, sealed) VALUES ($1, $2)`,
-			sec.EventID, s.keys.SealSecret(sec.Value)); err != nil {
+	for range b.Secrets {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
 			return Result{}, nil, fmt.Errorf("pending secret: %w", err)
 		}
+	}
+	if err := br.Close(); err != nil {
+		return Result{}, nil, fmt.Errorf("outbox insert: %w", err)
 	}
 	return Result{Position: encs[len(encs)-1].position, RecordedAt: recordedAt, TxID: encs[len(encs)-1].txid}, keys, nil
 }
@@ -434,33 +465,61 @@ func (s *Store) rememberLogOrder(res Result) {
 	s.logOrder[res.Position] = res.TxID
 }
 
-func (s *Store) reserve(ctx context.Context, tx pgx.Tx, b Batch) error {
+type streamInsert struct {
+	stream *StreamAppend
+	events []*encoded
+}
+
+const reserveSQL = `
+	INSERT INTO reservations (key, holder) VALUES ($1, $2)
+	ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, taken_at = now()
+	 WHERE reservations.holder = excluded.holder OR reservations.holder = $3
+	RETURNING holder`
+
+// queueReservations queues the batch's releases, then its reservations.
+func queueReservations(batch *pgx.Batch, b Batch) {
 	for _, r := range b.Release {
-		if _, err := tx.Exec(ctx, `DELETE FROM reservations WHERE key = $1 AND holder = $2`, r.Key, r.Holder); err != nil {
-			return fmt.Errorf("release %s: %w", r.Key, err)
+		batch.Queue(`DELETE FROM reservations WHERE key = $1 AND holder = $2`, r.Key, r.Holder)
+	}
+	for _, r := range b.Reserve {
+		batch.Queue(reserveSQL, r.Key, r.Holder, r.Replace)
+	}
+}
+
+// readReservations reads the answers of queueReservations; taken is the
+// first key someone else holds.
+func readReservations(br pgx.BatchResults, b Batch) (taken string, err error) {
+	for _, r := range b.Release {
+		if _, err := br.Exec(); err != nil {
+			return "", fmt.Errorf("release %s: %w", r.Key, err)
 		}
 	}
 	for _, r := range b.Reserve {
 		var holder string
-		err := tx.QueryRow(ctx, `
-			INSERT INTO reservations (key, holder) VALUES ($1, $2)
-			ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, taken_at = now()
-			 WHERE reservations.holder = excluded.holder OR reservations.holder = $3
-			RETURNING holder`, r.Key, r.Holder, r.Replace).Scan(&holder)
-		if errors.Is(err, pgx.ErrNoRows) {
-			if err := tx.QueryRow(ctx, `SELECT holder FROM reservations WHERE key = $1`, r.Key).Scan(&holder); err != nil {
-				return fmt.Errorf("reservation %s: %w", r.Key, err)
+		err := br.QueryRow().Scan(&holder)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			if taken == "" {
+				taken = r.Key
 			}
-			return &ReservationError{Key: r.Key, Holder: holder}
-		}
-		if err != nil {
-			return fmt.Errorf("reservation %s: %w", r.Key, err)
+		case err != nil:
+			return "", fmt.Errorf("reservation %s: %w", r.Key, err)
 		}
 	}
-	return nil
+	return taken, nil
 }
 
-func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, evs []*encoded, meta []byte, keys map[domain.PersonRef]activeKey, at time.Time) error {
+// reservationTaken says who holds key.
+func reservationTaken(ctx context.Context, tx pgx.Tx, key string) error {
+	var holder string
+	if err := tx.QueryRow(ctx, `SELECT holder FROM reservations WHERE key = $1`, key).Scan(&holder); err != nil {
+		return fmt.Errorf("reservation %s: %w", key, err)
+	}
+	return &ReservationError{Key: key, Holder: holder}
+}
+
+// queueInsert seals one stream's events and queues their insert.
+func queueInsert(batch *pgx.Batch, st *StreamAppend, evs []*encoded, meta []byte, keys map[domain.PersonRef]activeKey, at time.Time) error {
 	n := len(evs)
 	eventIDs := make([]uuid.UUID, n)
 	types := make([]string, n)
@@ -482,12 +541,18 @@ func (s *Store) insertStream(ctx context.Context, tx pgx.Tx, st *StreamAppend, e
 	if st.Expected.kind == expectExact {
 		expected = st.Expected.version
 	}
-	rows, err := tx.Query(ctx, InsertEventsSQL,
-		st.StreamID, st.StreamType, string(meta), at, eventIDs, types, schemas, datas, orgs, expected, people)
+	batch.Queue(InsertEventsSQL, st.StreamID, st.StreamType, string(meta), at, eventIDs, types, schemas, datas, orgs, expected, people)
+	return nil
+}
+
+// readInsert reads where queueInsert's events landed; none inserted means
+// the stream was not at the expected version.
+func readInsert(br pgx.BatchResults, st *StreamAppend, evs []*encoded) error {
+	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
-	byID := make(map[uuid.UUID]*encoded, n)
+	byID := make(map[uuid.UUID]*encoded, len(evs))
 	for _, e := range evs {
 		e.version, e.position = 0, 0
 		byID[e.ev.ID] = e

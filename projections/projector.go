@@ -33,6 +33,10 @@ type Projector struct {
 	changed chan struct{} // closed and replaced after each applied batch
 	wake    chan struct{}
 	state   map[string]string
+	// gathering is the rebuild group still taking members.
+	rebuildMu sync.Mutex
+	gathering *rebuildGroup
+
 	// applied is where every read model of this projector stood at least,
 	// after the last batch this process committed; another replica's
 	// batches move the checkpoints further without this knowing.

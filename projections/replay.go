@@ -104,6 +104,12 @@ func applyChunk(ctx context.Context, store *eventstore.Store, tx pgx.Tx, ps []Pr
 	if err != nil {
 		return err
 	}
+	return applyDecoded(ctx, tx, ps, evs)
+}
+
+// applyDecoded applies events to every projection in one pipelined round
+// trip, inside tx.
+func applyDecoded(ctx context.Context, tx pgx.Tx, ps []Projection, evs []eventstore.Event) error {
 	w := NewWriter()
 	for _, pr := range ps {
 		for i := range evs {
@@ -146,6 +152,21 @@ func (p *Projector) projection(name string) (Projection, error) {
 // ErrUnknownProjection names a read model that does not exist.
 var ErrUnknownProjection = errors.New("no such read model")
 
+// liveTarget is where the least advanced of the live read models stands.
+func liveTarget(ctx context.Context, q eventstore.Queryer, ps []Projection) (eventstore.Cursor, error) {
+	var target eventstore.Cursor
+	for i, pr := range ps {
+		cp, err := liveCheckpoint(ctx, q, pr.Name())
+		if err != nil {
+			return target, err
+		}
+		if i == 0 || cp.Less(target) {
+			target = cp
+		}
+	}
+	return target, nil
+}
+
 // liveCheckpoint is where the live read model stands, in the events
 // table's terms: (transaction id, position).
 func liveCheckpoint(ctx context.Context, q eventstore.Queryer, name string) (eventstore.Cursor, error) {
@@ -176,66 +197,126 @@ func (p *Projector) shadow(ctx context.Context, schema string, pr Projection) er
 // fill replays the events table into the shadow schema, batch by batch,
 // until it reaches the live read model's checkpoint of the moment. It
 // returns where it stopped.
-func (p *Projector) fill(ctx context.Context, schema string, pr Projection, report func(Progress)) (eventstore.Cursor, error) {
+//
+// Reading and decoding (Go's work) run one batch ahead of applying
+// (PostgreSQL's), so the two cores work at the same time: a reader
+// goroutine hands decoded batches over a channel of one.
+//
+// Several read models fill in one pass (each into its own schema: their
+// tables have distinct names, so one search_path serves them all), up to
+// the least advanced of their live checkpoints.
+func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection, report func(Progress)) (eventstore.Cursor, error) {
+	types := eventTypes(ps...)
 	var total int64
-	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_type = ANY($1)`, eventTypes(pr)).Scan(&total); err != nil {
+	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_type = ANY($1)`, types).Scan(&total); err != nil {
 		return eventstore.Cursor{}, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type decoded struct {
+		evs []eventstore.Event
+		err error
+	}
+	batches := make(chan decoded, 1)
+	go func() {
+		defer close(batches)
+		var cursor eventstore.Cursor
+		for {
+			target, err := liveTarget(ctx, p.pool, ps)
+			var evs []eventstore.Event
+			if err == nil {
+				var envs []eventstore.Envelope
+				if envs, err = readRange(ctx, p.pool, cursor, target, replayBatch, types); err == nil && len(envs) > 0 {
+					evs, err = p.store.Decode(ctx, nil, envs)
+					cursor = envs[len(envs)-1].Cursor
+				}
+			}
+			if err == nil && len(evs) == 0 {
+				return
+			}
+			select {
+			case batches <- decoded{evs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	var cursor eventstore.Cursor
 	var applied int64
 	start := time.Now()
 	lastReport := time.Time{}
-	for {
-		target, err := liveCheckpoint(ctx, p.pool, pr.Name())
-		if err != nil {
+	progress := func() Progress {
+		return Progress{Applied: applied, Total: max(total, applied), Rate: float64(applied) / max(time.Since(start).Seconds(), 0.001)}
+	}
+	for b := range batches {
+		if b.err != nil {
+			return cursor, b.err
+		}
+		if err := p.applyBatch(ctx, schemas, ps, b.evs); err != nil {
 			return cursor, err
 		}
-		n, next, err := p.applyRange(ctx, schema, pr, cursor, target, replayBatch)
-		if err != nil {
-			return cursor, err
-		}
-		cursor = next
-		applied += int64(n)
-		if report != nil && (time.Since(lastReport) > 200*time.Millisecond || n == 0) {
+		cursor = b.evs[len(b.evs)-1].Cursor
+		applied += int64(len(b.evs))
+		if report != nil && time.Since(lastReport) > 200*time.Millisecond {
 			lastReport = time.Now()
-			report(Progress{Applied: applied, Total: max(total, applied), Rate: float64(applied) / max(time.Since(start).Seconds(), 0.001)})
-		}
-		if n == 0 {
-			return cursor, nil
+			report(progress())
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return cursor, err
+	}
+	if report != nil {
+		report(progress())
+	}
+	return cursor, nil
 }
 
-// applyRange applies up to limit events after cursor and at or before
-// until (both in (transaction id, position) order) into schema. Events at
-// or before a live checkpoint are all committed, so no snapshot rule is
-// needed.
-func (p *Projector) applyRange(ctx context.Context, schema string, pr Projection, cursor, until eventstore.Cursor, limit int) (int, eventstore.Cursor, error) {
+// applyBatch applies decoded events into schema in a transaction of their
+// own.
+func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Projection, evs []eventstore.Event) error {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
-		return 0, cursor, err
+		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck
-	n, next, err := applyRangeTx(ctx, p.store, tx, schema, pr, cursor, until, limit)
-	if err != nil {
-		return 0, cursor, err
+	path := ""
+	for _, sc := range schemas {
+		path += pgx.Identifier{sc}.Sanitize() + ", "
 	}
-	return n, next, tx.Commit(ctx)
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, path+"public"); err != nil {
+		return err
+	}
+	if err := applyDecoded(ctx, tx, ps, evs); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
+// readRange reads up to limit events of the given types after cursor and
+// at or before until, in the readers' order. Events at or before a live
+// checkpoint are all committed, so no snapshot rule is needed.
+func readRange(ctx context.Context, q eventstore.Queryer, cursor, until eventstore.Cursor, limit int, types []string) ([]eventstore.Envelope, error) {
+	rows, err := q.Query(ctx, `SELECT `+envelopeColumns+` FROM events
+		WHERE (transaction_id, position) > ($1::text::xid8, $2) AND (transaction_id, position) <= ($3::text::xid8, $4)
+		  AND event_type = ANY($6)
+		ORDER BY transaction_id, position LIMIT $5`,
+		strconv.FormatUint(cursor.TxID, 10), cursor.Offset, strconv.FormatUint(until.TxID, 10), until.Offset, limit, types)
+	if err != nil {
+		return nil, err
+	}
+	return eventstore.ScanEnvelopes(rows)
+}
+
+// applyRangeTx applies up to limit events after cursor and at or before
+// until (both in (transaction id, position) order) into schema, inside tx.
 func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schema string, pr Projection, cursor, until eventstore.Cursor, limit int) (int, eventstore.Cursor, error) {
 	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, pgx.Identifier{schema}.Sanitize()+", public"); err != nil {
 		return 0, cursor, err
 	}
-	rows, err := tx.Query(ctx, `SELECT `+envelopeColumns+` FROM events
-		WHERE (transaction_id, position) > ($1::text::xid8, $2) AND (transaction_id, position) <= ($3::text::xid8, $4)
-		  AND event_type = ANY($6)
-		ORDER BY transaction_id, position LIMIT $5`,
-		strconv.FormatUint(cursor.TxID, 10), cursor.Offset, strconv.FormatUint(until.TxID, 10), until.Offset, limit, eventTypes(pr))
-	if err != nil {
-		return 0, cursor, err
-	}
-	envs, err := eventstore.ScanEnvelopes(rows)
+	envs, err := readRange(ctx, tx, cursor, until, limit, eventTypes(pr))
 	if err != nil || len(envs) == 0 {
 		return 0, cursor, err
 	}
@@ -294,19 +375,53 @@ func (p *Projector) lockKey() int64 {
 // interrupted rebuild leaves the live tables untouched; starting again
 // starts over.
 func (p *Projector) Rebuild(ctx context.Context, name string, report func(Progress)) error {
-	pr, err := p.projection(name)
+	return p.RebuildMany(ctx, []string{name}, func(_ string, pg Progress) {
+		if report != nil {
+			report(pg)
+		}
+	})
+}
+
+// RebuildMany rebuilds several read models in one pass over the events,
+// then catches each up and swaps its tables, one after the other.
+func (p *Projector) RebuildMany(ctx context.Context, names []string, report func(name string, pg Progress)) error {
+	ps := make([]Projection, len(names))
+	shadows := make([]string, len(names))
+	for i, name := range names {
+		pr, err := p.projection(name)
+		if err != nil {
+			return err
+		}
+		ps[i], shadows[i] = pr, "rebuild_"+name
+		if err := p.shadow(ctx, shadows[i], pr); err != nil {
+			return err
+		}
+	}
+	cursor, err := p.fill(ctx, shadows, ps, func(pg Progress) {
+		if report != nil {
+			for _, name := range names {
+				report(name, pg)
+			}
+		}
+	})
 	if err != nil {
 		return err
 	}
-	shadow, retired := "rebuild_"+name, "retired_"+name
-	if err := p.shadow(ctx, shadow, pr); err != nil {
-		return err
+	for i, pr := range ps {
+		if err := p.swapIn(ctx, shadows[i], pr, cursor); err != nil {
+			return err
+		}
 	}
-	cursor, err := p.fill(ctx, shadow, pr, report)
-	if err != nil {
-		return err
-	}
-	err = p.finish(ctx, shadow, pr, cursor, func(tx pgx.Tx) error {
+	p.broadcast()
+	return nil
+}
+
+// swapIn catches a filled shadow copy up with the live read model and
+// swaps the tables.
+func (p *Projector) swapIn(ctx context.Context, shadow string, pr Projection, cursor eventstore.Cursor) error {
+	name := pr.Name()
+	retired := "retired_" + name
+	return p.finish(ctx, shadow, pr, cursor, func(tx pgx.Tx) error {
 		r := pgx.Identifier{retired}.Sanitize()
 		stmts := []string{`DROP SCHEMA IF EXISTS ` + r + ` CASCADE`, `CREATE SCHEMA ` + r}
 		for _, t := range pr.Tables() {
@@ -322,11 +437,6 @@ func (p *Projector) Rebuild(ctx context.Context, name string, report func(Progre
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	p.broadcast()
-	return nil
 }
 
 // Difference is a row that a live read model and a fresh replay disagree on.
@@ -366,7 +476,7 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(name
 		if report != nil {
 			cb = func(pg Progress) { report(name, pg) }
 		}
-		cursor, err := p.fill(ctx, scratch, pr, cb)
+		cursor, err := p.fill(ctx, []string{scratch}, []Projection{pr}, cb)
 		if err != nil {
 			return nil, err
 		}
@@ -459,24 +569,66 @@ func (p *Projector) StartRebuild(ctx context.Context, name string) error {
 	return nil
 }
 
+// rebuildGather is how long a rebuild waits for others to join it: read
+// models whose rebuilds start together (an operator rebuilding all of them
+// after a release) are filled in one pass over the events.
+const rebuildGather = 250 * time.Millisecond
+
+// rebuildGroup is the rebuilds that run as one pass.
+type rebuildGroup struct {
+	ctx     context.Context
+	names   []string
+	reports map[string]func(Progress)
+	done    chan struct{}
+	err     error
+}
+
 // RunRebuild runs a started rebuild, recording its progress and outcome for
-// the admin API.
+// the admin API. Rebuilds run within rebuildGather of each other share one
+// pass (and the first one's ctx); each returns when the pass is done.
 func (p *Projector) RunRebuild(ctx context.Context, name string, report func(Progress)) error {
-	bg := context.WithoutCancel(ctx)
-	err := p.Rebuild(ctx, name, func(pg Progress) {
+	if _, err := p.projection(name); err != nil {
+		return err
+	}
+	p.rebuildMu.Lock()
+	g := p.gathering
+	if g == nil {
+		g = &rebuildGroup{ctx: ctx, reports: map[string]func(Progress){}, done: make(chan struct{})}
+		p.gathering = g
+		go p.runRebuildGroup(g)
+	}
+	if _, dup := g.reports[name]; !dup {
+		g.names = append(g.names, name)
+	}
+	g.reports[name] = report
+	p.rebuildMu.Unlock()
+	<-g.done
+	return g.err
+}
+
+func (p *Projector) runRebuildGroup(g *rebuildGroup) {
+	defer close(g.done)
+	select {
+	case <-time.After(rebuildGather):
+	case <-g.ctx.Done():
+	}
+	p.rebuildMu.Lock()
+	p.gathering = nil
+	p.rebuildMu.Unlock()
+	bg := context.WithoutCancel(g.ctx)
+	g.err = p.RebuildMany(g.ctx, g.names, func(name string, pg Progress) {
 		_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET applied = $2, total = $3, rate = $4, updated_at = now() WHERE name = $1`,
 			name, pg.Applied, pg.Total, pg.Rate)
-		if report != nil {
-			report(pg)
+		if r := g.reports[name]; r != nil {
+			r(pg)
 		}
 	})
 	state, msg := "done", ""
-	if err != nil {
-		state, msg = "failed", err.Error()
+	if g.err != nil {
+		state, msg = "failed", g.err.Error()
 	}
-	_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET state = $2, error = nullif($3, ''), finished_at = now(), updated_at = now() WHERE name = $1`,
-		name, state, msg)
-	return err
+	_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET state = $2, error = nullif($3, ''), finished_at = now(), updated_at = now()
+		WHERE name = ANY($1)`, g.names, state, msg)
 }
 
 // RebuildStatusOf returns the last rebuild of a read model, if any.

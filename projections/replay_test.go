@@ -11,6 +11,7 @@ import (
 
 	"partners/internal/apitest"
 	"partners/internal/pgtest"
+	"partners/projections"
 )
 
 // history drives a small partner network through the API: organizations,
@@ -135,6 +136,67 @@ func TestVerifyLiveEqualsReplay(t *testing.T) {
 	}
 	if len(diffs) != 2 || !strings.Contains(diffs[0].Row+diffs[1].Row, "tampered") {
 		t.Fatalf("verify after tampering found %v; want the tampered row and its replayed original", diffs)
+	}
+}
+
+// Rebuilds started together share one pass over the events, while
+// commands keep coming, and each swaps in tables equal to a replay.
+func TestRebuildsStartedTogetherShareOnePass(t *testing.T) {
+	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{})
+	history(t, s, 3)
+	ctx := context.Background()
+	names := []string{"partners", "organizations", "portal_access"}
+	var mu sync.Mutex
+	totals := map[string]int64{}
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, name := range names {
+		if err := s.Projector.StartRebuild(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Projector.RunRebuild(ctx, name, func(pg projections.Progress) {
+				mu.Lock()
+				totals[name] = pg.Total
+				mu.Unlock()
+			})
+		}()
+	}
+	last := history(t, s, 2)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("rebuild %s: %v", names[i], err)
+		}
+	}
+	// One pass reads the union of their event types: every member of the
+	// group reports the same total.
+	if totals["partners"] == 0 || totals["partners"] != totals["organizations"] || totals["partners"] != totals["portal_access"] {
+		t.Fatalf("totals %v: the rebuilds did not share one pass", totals)
+	}
+	var own int64
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_type = ANY($1)`,
+		append(projections.Partners{}.EventTypes(), "PersonForgotten")).Scan(&own); err != nil {
+		t.Fatal(err)
+	}
+	if totals["partners"] <= own {
+		t.Fatalf("the partners rebuild read %d events, no more than its own types hold now (%d): it ran alone", totals["partners"], own)
+	}
+	for _, name := range names {
+		st, err := s.Projector.RebuildStatusOf(ctx, name)
+		if err != nil || st == nil || st.State != "done" {
+			t.Fatalf("status of %s: %+v %v", name, st, err)
+		}
+	}
+	waitAll(t, s, last)
+	diffs, err := s.Projector.Verify(ctx, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diffs {
+		t.Errorf("difference after rebuild: %s", d)
 	}
 }
 

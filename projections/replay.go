@@ -462,25 +462,41 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(name
 			names = append(names, pr.Name())
 		}
 	}
-	var diffs []Difference
-	for _, name := range names {
+	ps := make([]Projection, len(names))
+	scratches := make([]string, len(names))
+	defer func() {
+		for _, sc := range scratches {
+			if sc != "" {
+				_, _ = p.pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+pgx.Identifier{sc}.Sanitize()+` CASCADE`)
+			}
+		}
+	}()
+	for i, name := range names {
 		pr, err := p.projection(name)
 		if err != nil {
 			return nil, err
 		}
-		scratch := "verify_" + name
-		if err := p.shadow(ctx, scratch, pr); err != nil {
+		ps[i], scratches[i] = pr, "verify_"+name
+		if err := p.shadow(ctx, scratches[i], pr); err != nil {
 			return nil, err
 		}
-		var cb func(Progress)
+	}
+	// One pass fills every scratch copy; each is then caught up and
+	// compared under the projector's lock.
+	cursor, err := p.fill(ctx, scratches, ps, func(pg Progress) {
 		if report != nil {
-			cb = func(pg Progress) { report(name, pg) }
+			for _, name := range names {
+				report(name, pg)
+			}
 		}
-		cursor, err := p.fill(ctx, []string{scratch}, []Projection{pr}, cb)
-		if err != nil {
-			return nil, err
-		}
-		err = p.finish(ctx, scratch, pr, cursor, func(tx pgx.Tx) error {
+	})
+	if err != nil {
+		return nil, err
+	}
+	var diffs []Difference
+	for i, pr := range ps {
+		name, scratch := names[i], scratches[i]
+		err := p.finish(ctx, scratch, pr, cursor, func(tx pgx.Tx) error {
 			for _, t := range pr.Tables() {
 				live, replay := `public.`+pgx.Identifier{t}.Sanitize(), pgx.Identifier{scratch, t}.Sanitize()
 				rows, err := tx.Query(ctx, `
@@ -505,9 +521,6 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(name
 			}
 			return nil
 		})
-		if _, derr := p.pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+pgx.Identifier{scratch}.Sanitize()+` CASCADE`); err == nil {
-			err = derr
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -615,20 +628,31 @@ func (p *Projector) runRebuildGroup(g *rebuildGroup) {
 	p.rebuildMu.Lock()
 	p.gathering = nil
 	p.rebuildMu.Unlock()
-	bg := context.WithoutCancel(g.ctx)
-	g.err = p.RebuildMany(g.ctx, g.names, func(name string, pg Progress) {
-		_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET applied = $2, total = $3, rate = $4, updated_at = now() WHERE name = $1`,
-			name, pg.Applied, pg.Total, pg.Rate)
+	g.err = p.RunRebuilds(g.ctx, g.names, func(name string, pg Progress) {
 		if r := g.reports[name]; r != nil {
 			r(pg)
 		}
 	})
+}
+
+// RunRebuilds runs started rebuilds of several read models in one pass,
+// recording their progress and outcome for the admin API.
+func (p *Projector) RunRebuilds(ctx context.Context, names []string, report func(name string, pg Progress)) error {
+	bg := context.WithoutCancel(ctx)
+	err := p.RebuildMany(ctx, names, func(name string, pg Progress) {
+		_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET applied = $2, total = $3, rate = $4, updated_at = now() WHERE name = $1`,
+			name, pg.Applied, pg.Total, pg.Rate)
+		if report != nil {
+			report(name, pg)
+		}
+	})
 	state, msg := "done", ""
-	if g.err != nil {
-		state, msg = "failed", g.err.Error()
+	if err != nil {
+		state, msg = "failed", err.Error()
 	}
 	_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET state = $2, error = nullif($3, ''), finished_at = now(), updated_at = now()
-		WHERE name = ANY($1)`, g.names, state, msg)
+		WHERE name = ANY($1)`, names, state, msg)
+	return err
 }
 
 // RebuildStatusOf returns the last rebuild of a read model, if any.

@@ -42,18 +42,27 @@ func rebuild(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 		if err := svc.projector.StartRebuild(ctx, n); err != nil {
 			return fmt.Errorf("%s: %w", n, err)
 		}
-		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(n),
-			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("events"),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
-		err := svc.projector.RunRebuild(ctx, n, func(p projections.Progress) {
+	}
+	// Every read model asked for fills in one pass over the events.
+	label := names[0]
+	if len(names) > 1 {
+		label = fmt.Sprintf("%d read models", len(names))
+	}
+	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(label),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("events"),
+		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
+	err = svc.projector.RunRebuilds(ctx, names, func(n string, p projections.Progress) {
+		if n == names[0] {
 			bar.ChangeMax64(p.Total)
 			_ = bar.Set64(p.Applied)
-		})
-		_ = bar.Finish()
-		fmt.Fprintln(stderr)
-		if err != nil {
-			return fmt.Errorf("rebuild %s: %w", n, err)
 		}
+	})
+	_ = bar.Finish()
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	for _, n := range names {
 		fmt.Fprintf(stdout, "%s rebuilt and swapped in\n", n)
 	}
 	return nil
@@ -83,8 +92,18 @@ func verify(ctx context.Context, cfg Config, args []string, stdout, stderr io.Wr
 	if *name != "" {
 		names = []string{*name}
 	}
+	label, first := "every read model", ""
+	if *name != "" {
+		label = *name
+	}
+	// Every read model fills in one pass: one progress line.
 	diffs, err := svc.projector.Verify(ctx, names, func(n string, p projections.Progress) {
-		fmt.Fprintf(stderr, "\r%-24s %d/%d events, %.0f events/s", n, p.Applied, p.Total, p.Rate)
+		if first == "" {
+			first = n
+		}
+		if n == first {
+			fmt.Fprintf(stderr, "\r%-24s %d/%d events, %.0f events/s", label, p.Applied, p.Total, p.Rate)
+		}
 	})
 	fmt.Fprintln(stderr)
 	if err != nil {

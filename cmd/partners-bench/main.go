@@ -144,7 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("events", func() { c.events = 1000000 })
 		def("sweep-events", func() { c.sweepEvents = 100000 })
 		def("live-projector-limit", func() { c.stepCap = 30 * time.Second })
-		def("rebuild-limit", func() { c.rebuildCap = 60 * time.Second })
+		def("rebuild-limit", func() { c.rebuildCap = 2 * time.Minute })
 		def("asof-runs", func() { c.asOfRuns = 10 })
 	case c.smoke:
 		def("phases", func() { c.phases = "load,knobs,replay" })

@@ -361,14 +361,14 @@ func (r *Report) markdown(w io.Writer) {
 			if rb.Estimated {
 				what = "estimated from progress at the time limit"
 			}
-			row(fmt.Sprintf("service rebuild, %d read models started together (%s)", rb.Models, what), rb.Wall)
+			row(fmt.Sprintf("service rebuild, %d read models started together, one shared pass (%s)", rb.Models, what), rb.Wall)
 			names := make([]string, 0, len(rb.PerModel))
 			for n := range rb.PerModel {
 				names = append(names, n)
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				row("rebuild "+n+" (its own pass)", rb.PerModel[n])
+				row("rebuild "+n+" (its progress in the shared pass)", rb.PerModel[n])
 			}
 		}
 		p("\n")

@@ -241,13 +241,7 @@ func (s *service) Kill(t testing.TB) {
 func (s *service) kill() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return false
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.exited
-	s.cmd, s.exited = nil, nil
-	return true
+	return s.signal(syscall.SIGKILL, 0)
 }
 
 // quit sends SIGQUIT, on which the Go runtime writes every goroutine's
@@ -255,15 +249,7 @@ func (s *service) kill() bool {
 func (s *service) quit() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
-	select {
-	case <-s.exited:
-		s.cmd, s.exited = nil, nil
-	case <-time.After(10 * time.Second):
-	}
+	s.signal(syscall.SIGQUIT, 10*time.Second)
 }
 
 // Stop asks the process to shut down (SIGTERM) and waits for it.
@@ -274,18 +260,31 @@ func (s *service) Stop(t testing.TB) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
+	if s.cmd != nil && !s.signal(syscall.SIGTERM, 30*time.Second) {
+		t.Errorf("%s did not stop within 30 s of SIGTERM; killing it", s.name)
+		s.signal(syscall.SIGKILL, 0)
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+}
+
+// signal sends sig to a running process and waits for it to exit, at most
+// wait (0: as long as it takes); it reports whether a process was running
+// and exited. The caller holds s.mu.
+func (s *service) signal(sig syscall.Signal, wait time.Duration) bool {
+	if s.cmd == nil {
+		return false
+	}
+	_ = s.cmd.Process.Signal(sig)
+	var timeout <-chan time.Time
+	if wait > 0 {
+		timeout = time.After(wait)
+	}
 	select {
 	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		t.Errorf("%s did not stop within 30 s of SIGTERM; killing it", s.name)
-		_ = s.cmd.Process.Signal(syscall.SIGKILL)
-		<-s.exited
+		s.cmd, s.exited = nil, nil
+		return true
+	case <-timeout:
+		return false
 	}
-	s.cmd, s.exited = nil, nil
 }
 
 // LogLines counts the log lines at a level ("ERROR", "WARN") and returns

@@ -398,11 +398,14 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("append: %w", cerr)
 	}
+	if taken != "" {
+		// A refused reservation is the answer, even when an insert of the
+		// same round trip failed too; that failure aborted the transaction,
+		// so the holder is read outside it.
+		return Result{}, nil, s.reservationTaken(ctx, taken)
+	}
 	if err != nil {
 		return Result{}, nil, err
-	}
-	if taken != "" {
-		return Result{}, nil, reservationTaken(ctx, tx, taken)
 	}
 
 	sort.Slice(encs, func(i, j int) bool { return encs[i].position < encs[j].position })
@@ -510,10 +513,10 @@ func readReservations(br pgx.BatchResults, b Batch) (taken string, err error) {
 }
 
 // reservationTaken says who holds key.
-func reservationTaken(ctx context.Context, tx pgx.Tx, key string) error {
-	var holder string
-	if err := tx.QueryRow(ctx, `SELECT holder FROM reservations WHERE key = $1`, key).Scan(&holder); err != nil {
-		return fmt.Errorf("reservation %s: %w", key, err)
+func (s *Store) reservationTaken(ctx context.Context, key string) error {
+	holder, _, err := s.Holder(ctx, key)
+	if err != nil {
+		return err
 	}
 	return &ReservationError{Key: key, Holder: holder}
 }

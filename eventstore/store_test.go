@@ -158,6 +158,14 @@ func TestAppend(t *testing.T) {
 		if _, v, _ := store.ReadStream(ctx, domain.OrganizationStream(b)); v != 0 {
 			t.Fatalf("refused append left %d events", v)
 		}
+		// The refusal is the answer even when the same append's insert also
+		// fails (here: the stream is not at the expected version).
+		bc := appendTo(domain.OrganizationStream(a), eventstore.Exactly(7), orgCreated(a, "A again"))
+		bc.Reserve = []eventstore.Reservation{{Key: key, Holder: b.String()}}
+		_, err = store.Append(ctx, bc)
+		if !errors.As(err, &re) || re.Holder != a.String() {
+			t.Fatalf("err = %v; want reservation held by %s", err, a)
+		}
 	})
 }
 

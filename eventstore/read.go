@@ -131,7 +131,8 @@ func (s *Store) decode(ctx context.Context, q Queryer, envs []Envelope) ([]Event
 	return out, opener, nil
 }
 
-const envelopeColumns = `position, transaction_id::text AS txid, event_id, stream_id, stream_type, stream_version,
+// EnvelopeColumns selects an events row as ScanEnvelopes reads it.
+const EnvelopeColumns = `position, transaction_id::text AS txid, event_id, stream_id, stream_type, stream_version,
 	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
 
 // ScanEnvelopes reads rows of the events table selected with the envelope
@@ -198,7 +199,7 @@ type StreamTail struct {
 // from a stream and read only what was appended since.
 func (s *Store) ReadStreamAfter(ctx context.Context, streamID string, after int, known []uuid.UUID) (StreamTail, error) {
 	var b pgx.Batch
-	b.Queue(`SELECT `+envelopeColumns+` FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`, streamID, after)
+	b.Queue(`SELECT `+EnvelopeColumns+` FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`, streamID, after)
 	if len(known) > 0 {
 		b.Queue(`SELECT EXISTS (SELECT 1 FROM person_keys WHERE key_id = ANY($1) AND wrapped_key IS NULL)`, known)
 	}
@@ -251,7 +252,7 @@ func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int)
 	if q == nil {
 		q = s.pool
 	}
-	rows, err := q.Query(ctx, `SELECT `+envelopeColumns+` FROM events
+	rows, err := q.Query(ctx, `SELECT `+EnvelopeColumns+` FROM events
 		WHERE (transaction_id, position) > ($1::text::xid8, $2)
 		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 		ORDER BY transaction_id, position LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
@@ -317,7 +318,7 @@ func (s *Store) LogOrderOf(ctx context.Context, position int64) (txid uint64, ok
 
 // ReadEvent returns one stored event by id; ok is false when there is none.
 func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (Event, bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+envelopeColumns+` FROM events WHERE event_id = $1`, id)
+	rows, err := s.pool.Query(ctx, `SELECT `+EnvelopeColumns+` FROM events WHERE event_id = $1`, id)
 	if err != nil {
 		return Event{}, false, fmt.Errorf("read event: %w", err)
 	}
@@ -335,12 +336,12 @@ func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (Event, bool, error
 // orgLogQuery selects an organization's events after a cursor, in the log's
 // order, below the oldest running transaction (so paging never skips a late
 // commit).
-const orgLogQuery = `SELECT ` + envelopeColumnsE + ` FROM event_organizations eo JOIN events e ON e.position = eo.position
+const orgLogQuery = `SELECT ` + EnvelopeColumnsE + ` FROM event_organizations eo JOIN events e ON e.position = eo.position
 	WHERE eo.organization_id = $1 AND (eo.transaction_id, eo.position) > ($2::text::xid8, $3)
 	  AND eo.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 	ORDER BY eo.transaction_id, eo.position`
 
-const envelopeColumnsE = `e.position, e.transaction_id::text AS txid, e.event_id, e.stream_id, e.stream_type, e.stream_version,
+const EnvelopeColumnsE = `e.position, e.transaction_id::text AS txid, e.event_id, e.stream_id, e.stream_type, e.stream_version,
 	e.event_type, e.schema_version, e.data::text, e.metadata::text, e.organization_ids, e.recorded_at`
 
 // OrganizationLog returns up to limit events that touched an organization,

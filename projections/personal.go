@@ -1,9 +1,10 @@
 package projections
 
 import (
+	"slices"
+
 	"partners/domain"
 	"partners/eventstore"
-	"slices"
 )
 
 // PersonalColumn is a read-model column holding a person's data, with the

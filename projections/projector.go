@@ -172,7 +172,7 @@ func (p *Projector) Prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', 'public', true)`); err != nil {
+	if err := useSchemas(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,16 +66,15 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 	if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '32MB'`); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT e.position, e.txid, e.event_id, e.stream_id, e.stream_type, e.stream_version,
-			e.event_type, e.schema_version, e.data, e.metadata, e.organization_ids, e.recorded_at FROM (
+	rows, err := tx.Query(ctx, `SELECT e.* FROM (
 			SELECT stream_id FROM organization_streams WHERE organization_id = $1
 			UNION
 			SELECT stream_id FROM events WHERE person_refs && $2::text[]) s
 		CROSS JOIN LATERAL (
-			SELECT `+envelopeColumns+`, transaction_id AS log_tx FROM events
+			SELECT `+eventstore.EnvelopeColumns+` FROM events
 			 WHERE stream_id = s.stream_id AND recorded_at <= $3 AND event_type = ANY($4)
 			OFFSET 0) e
-		ORDER BY e.log_tx, e.position`, f.Organization, refs, f.Until, eventTypes(ps...))
+		ORDER BY e.txid::xid8, e.position`, f.Organization, refs, f.Until, eventTypes(ps...))
 	if err != nil {
 		return fmt.Errorf("as-of events: %w", err)
 	}
@@ -90,9 +90,6 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 	}
 	return query(ctx, Reader{Q: tx})
 }
-
-const envelopeColumns = `position, transaction_id::text AS txid, event_id, stream_id, stream_type, stream_version,
-	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at`
 
 // applyChunk decodes envelopes and applies them to every projection in one
 // pipelined round trip, inside tx.
@@ -282,11 +279,7 @@ func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Proje
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck
-	path := ""
-	for _, sc := range schemas {
-		path += pgx.Identifier{sc}.Sanitize() + ", "
-	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, path+"public"); err != nil {
+	if err := useSchemas(ctx, tx, schemas...); err != nil {
 		return err
 	}
 	if err := applyDecoded(ctx, tx, ps, evs); err != nil {
@@ -295,11 +288,22 @@ func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Proje
 	return tx.Commit(ctx)
 }
 
+// useSchemas points the transaction's unqualified table names at the given
+// schemas first, then public (no schema: back to the live tables).
+func useSchemas(ctx context.Context, tx pgx.Tx, schemas ...string) error {
+	path := ""
+	for _, sc := range schemas {
+		path += pgx.Identifier{sc}.Sanitize() + ", "
+	}
+	_, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, path+"public")
+	return err
+}
+
 // readRange reads up to limit events of the given types after cursor and
 // at or before until, in the readers' order. Events at or before a live
 // checkpoint are all committed, so no snapshot rule is needed.
 func readRange(ctx context.Context, q eventstore.Queryer, cursor, until eventstore.Cursor, limit int, types []string) ([]eventstore.Envelope, error) {
-	rows, err := q.Query(ctx, `SELECT `+envelopeColumns+` FROM events
+	rows, err := q.Query(ctx, `SELECT `+eventstore.EnvelopeColumns+` FROM events
 		WHERE (transaction_id, position) > ($1::text::xid8, $2) AND (transaction_id, position) <= ($3::text::xid8, $4)
 		  AND event_type = ANY($6)
 		ORDER BY transaction_id, position LIMIT $5`,
@@ -313,7 +317,7 @@ func readRange(ctx context.Context, q eventstore.Queryer, cursor, until eventsto
 // applyRangeTx applies up to limit events after cursor and at or before
 // until (both in (transaction id, position) order) into schema, inside tx.
 func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schema string, pr Projection, cursor, until eventstore.Cursor, limit int) (int, eventstore.Cursor, error) {
-	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, pgx.Identifier{schema}.Sanitize()+", public"); err != nil {
+	if err := useSchemas(ctx, tx, schema); err != nil {
 		return 0, cursor, err
 	}
 	envs, err := readRange(ctx, tx, cursor, until, limit, eventTypes(pr))
@@ -352,7 +356,7 @@ func (p *Projector) finish(ctx context.Context, schema string, pr Projection, cu
 		}
 		cursor = next
 	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', 'public', true)`); err != nil {
+	if err := useSchemas(ctx, tx); err != nil {
 		return err
 	}
 	if err := then(tx); err != nil {
@@ -369,51 +373,38 @@ func (p *Projector) lockKey() int64 {
 	return lockKey(fmt.Sprint(names))
 }
 
-// Rebuild rebuilds a read model from the event store into new tables
-// beside the live ones while the service keeps serving and writing, catches
-// up with the live read model, and swaps the tables atomically. An
-// interrupted rebuild leaves the live tables untouched; starting again
-// starts over.
-func (p *Projector) Rebuild(ctx context.Context, name string, report func(Progress)) error {
-	return p.RebuildMany(ctx, []string{name}, func(_ string, pg Progress) {
-		if report != nil {
-			report(pg)
-		}
-	})
-}
-
-// RebuildMany rebuilds several read models in one pass over the events,
-// then catches each up and swaps its tables, one after the other.
-func (p *Projector) RebuildMany(ctx context.Context, names []string, report func(name string, pg Progress)) error {
+// Rebuild rebuilds read models from the event store into new tables
+// beside the live ones while the service keeps serving and writing: one
+// pass over the events fills them all, then each is caught up with its live
+// read model and swapped in atomically, one after the other. It answers
+// which were swapped in. An interrupted rebuild leaves the live tables of
+// the others untouched; starting again starts over.
+func (p *Projector) Rebuild(ctx context.Context, names []string, report func(Progress)) ([]string, error) {
 	ps := make([]Projection, len(names))
 	shadows := make([]string, len(names))
 	for i, name := range names {
 		pr, err := p.projection(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ps[i], shadows[i] = pr, "rebuild_"+name
 		if err := p.shadow(ctx, shadows[i], pr); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	cursor, err := p.fill(ctx, shadows, ps, func(pg Progress) {
-		if report != nil {
-			for _, name := range names {
-				report(name, pg)
-			}
-		}
-	})
+	cursor, err := p.fill(ctx, shadows, ps, report)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var swapped []string
 	for i, pr := range ps {
 		if err := p.swapIn(ctx, shadows[i], pr, cursor); err != nil {
-			return err
+			return swapped, err
 		}
+		swapped = append(swapped, pr.Name())
+		p.broadcast()
 	}
-	p.broadcast()
-	return nil
+	return swapped, nil
 }
 
 // swapIn catches a filled shadow copy up with the live read model and
@@ -456,7 +447,7 @@ func (d Difference) String() string {
 // Verify replays the events into scratch tables and compares them with the
 // live read models at the same position, reporting every difference (at
 // most 100 per table).
-func (p *Projector) Verify(ctx context.Context, names []string, report func(name string, pr Progress)) ([]Difference, error) {
+func (p *Projector) Verify(ctx context.Context, names []string, report func(Progress)) ([]Difference, error) {
 	if len(names) == 0 {
 		for _, pr := range p.projections {
 			names = append(names, pr.Name())
@@ -483,13 +474,7 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(name
 	}
 	// One pass fills every scratch copy; each is then caught up and
 	// compared under the projector's lock.
-	cursor, err := p.fill(ctx, scratches, ps, func(pg Progress) {
-		if report != nil {
-			for _, name := range names {
-				report(name, pg)
-			}
-		}
-	})
+	cursor, err := p.fill(ctx, scratches, ps, report)
 	if err != nil {
 		return nil, err
 	}
@@ -591,14 +576,15 @@ const rebuildGather = 250 * time.Millisecond
 type rebuildGroup struct {
 	ctx     context.Context
 	names   []string
-	reports map[string]func(Progress)
+	reports []func(Progress)
 	done    chan struct{}
 	err     error
 }
 
 // RunRebuild runs a started rebuild, recording its progress and outcome for
 // the admin API. Rebuilds run within rebuildGather of each other share one
-// pass (and the first one's ctx); each returns when the pass is done.
+// pass, which outlives any one caller; each caller returns when the pass is
+// done or when its own ctx ends.
 func (p *Projector) RunRebuild(ctx context.Context, name string, report func(Progress)) error {
 	if _, err := p.projection(name); err != nil {
 		return err
@@ -606,52 +592,63 @@ func (p *Projector) RunRebuild(ctx context.Context, name string, report func(Pro
 	p.rebuildMu.Lock()
 	g := p.gathering
 	if g == nil {
-		g = &rebuildGroup{ctx: ctx, reports: map[string]func(Progress){}, done: make(chan struct{})}
+		g = &rebuildGroup{ctx: context.WithoutCancel(ctx), done: make(chan struct{})}
 		p.gathering = g
 		go p.runRebuildGroup(g)
 	}
-	if _, dup := g.reports[name]; !dup {
+	if !slices.Contains(g.names, name) {
 		g.names = append(g.names, name)
 	}
-	g.reports[name] = report
+	if report != nil {
+		g.reports = append(g.reports, report)
+	}
 	p.rebuildMu.Unlock()
-	<-g.done
-	return g.err
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (p *Projector) runRebuildGroup(g *rebuildGroup) {
 	defer close(g.done)
-	select {
-	case <-time.After(rebuildGather):
-	case <-g.ctx.Done():
-	}
+	time.Sleep(rebuildGather)
 	p.rebuildMu.Lock()
 	p.gathering = nil
 	p.rebuildMu.Unlock()
-	g.err = p.RunRebuilds(g.ctx, g.names, func(name string, pg Progress) {
-		if r := g.reports[name]; r != nil {
+	g.err = p.RunRebuilds(g.ctx, g.names, func(pg Progress) {
+		for _, r := range g.reports {
 			r(pg)
 		}
 	})
 }
 
 // RunRebuilds runs started rebuilds of several read models in one pass,
-// recording their progress and outcome for the admin API.
-func (p *Projector) RunRebuilds(ctx context.Context, names []string, report func(name string, pg Progress)) error {
+// recording their progress and each one's outcome for the admin API.
+func (p *Projector) RunRebuilds(ctx context.Context, names []string, report func(Progress)) error {
 	bg := context.WithoutCancel(ctx)
-	err := p.RebuildMany(ctx, names, func(name string, pg Progress) {
-		_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET applied = $2, total = $3, rate = $4, updated_at = now() WHERE name = $1`,
-			name, pg.Applied, pg.Total, pg.Rate)
+	swapped, err := p.Rebuild(ctx, names, func(pg Progress) {
+		_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET applied = $2, total = $3, rate = $4, updated_at = now() WHERE name = ANY($1)`,
+			names, pg.Applied, pg.Total, pg.Rate)
 		if report != nil {
-			report(name, pg)
+			report(pg)
 		}
 	})
-	state, msg := "done", ""
-	if err != nil {
-		state, msg = "failed", err.Error()
+	finished := func(names []string, state, msg string) {
+		_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET state = $2, error = nullif($3, ''), finished_at = now(), updated_at = now()
+			WHERE name = ANY($1)`, names, state, msg)
 	}
-	_, _ = p.pool.Exec(bg, `UPDATE projection_rebuilds SET state = $2, error = nullif($3, ''), finished_at = now(), updated_at = now()
-		WHERE name = ANY($1)`, names, state, msg)
+	finished(swapped, "done", "")
+	if err != nil {
+		var failed []string
+		for _, n := range names {
+			if !slices.Contains(swapped, n) {
+				failed = append(failed, n)
+			}
+		}
+		finished(failed, "failed", err.Error())
+	}
 	return err
 }
 

@@ -29,9 +29,8 @@ import (
 // nothing, and it is interleaved with the service's rounds so both see the
 // same machine.
 
-const readStreamSQL = `SELECT position, transaction_id::text, event_id, stream_id, stream_type, stream_version,
-	event_type, schema_version, data::text, metadata::text, organization_ids, recorded_at
-	FROM events WHERE stream_id = $1 ORDER BY stream_version`
+// readStreamSQL is the event store's read of a whole stream.
+const readStreamSQL = `SELECT ` + eventstore.EnvelopeColumns + ` FROM events WHERE stream_id = $1 ORDER BY stream_version`
 
 // ceilingDB is the scratch database of the ceiling, seeded once.
 type ceilingDB struct {

@@ -51,11 +51,9 @@ func rebuild(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(label),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("events"),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
-	err = svc.projector.RunRebuilds(ctx, names, func(n string, p projections.Progress) {
-		if n == names[0] {
-			bar.ChangeMax64(p.Total)
-			_ = bar.Set64(p.Applied)
-		}
+	err = svc.projector.RunRebuilds(ctx, names, func(p projections.Progress) {
+		bar.ChangeMax64(p.Total)
+		_ = bar.Set64(p.Applied)
 	})
 	_ = bar.Finish()
 	fmt.Fprintln(stderr)
@@ -92,18 +90,13 @@ func verify(ctx context.Context, cfg Config, args []string, stdout, stderr io.Wr
 	if *name != "" {
 		names = []string{*name}
 	}
-	label, first := "every read model", ""
+	label := "every read model"
 	if *name != "" {
 		label = *name
 	}
 	// Every read model fills in one pass: one progress line.
-	diffs, err := svc.projector.Verify(ctx, names, func(n string, p projections.Progress) {
-		if first == "" {
-			first = n
-		}
-		if n == first {
-			fmt.Fprintf(stderr, "\r%-24s %d/%d events, %.0f events/s", label, p.Applied, p.Total, p.Rate)
-		}
+	diffs, err := svc.projector.Verify(ctx, names, func(p projections.Progress) {
+		fmt.Fprintf(stderr, "\r%-24s %d/%d events, %.0f events/s", label, p.Applied, p.Total, p.Rate)
 	})
 	fmt.Fprintln(stderr)
 	if err != nil {

@@ -41,8 +41,7 @@ type Pipeline struct {
 	MaxAttempts int
 	// Lease is how long a sender owns the email it is sending (one at a
 	// time, so one SMTP call, bounded by its own timeout, fits in it); after
-	// a crash
-	// another sender takes it over once the lease ends.
+	// a crash another sender takes it over once the lease ends.
 	Lease time.Duration
 
 	wake chan struct{}
@@ -138,33 +137,21 @@ func (p *Pipeline) SendDue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (p *Pipeline) leaseOne(ctx context.Context) (leased, bool, error) {
-	rows, err := p.pool.Query(ctx, `
+// leaseOne leases the next due email; ok is false when none is due.
+func (p *Pipeline) leaseOne(ctx context.Context) (l leased, ok bool, err error) {
+	err = p.pool.QueryRow(ctx, `
 		UPDATE mail_queue SET leased_until = now() + $1::interval, attempts = attempts + 1
 		 WHERE message_id IN (
 			SELECT message_id FROM mail_queue
 			 WHERE sent_at IS NULL AND dropped_at IS NULL AND next_attempt_at <= now()
 			   AND (leased_until IS NULL OR leased_until < now())
 			 ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING message_id, event_id, recipient, attempts`, p.Lease.String())
-	if err != nil {
-		return leased{}, false, err
+		RETURNING message_id, event_id, recipient, attempts`, p.Lease.String()).
+		Scan(&l.messageID, &l.eventID, &l.recipient, &l.attempts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return leased{}, false, nil
 	}
-	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (leased, error) {
-		var l leased
-		return l, r.Scan(&l.messageID, &l.eventID, &l.recipient, &l.attempts)
-	})
-	if err != nil || len(batch) == 0 {
-		return leased{}, false, err
-	}
-	return batch[0], true, nil
-}
-
-// markSent records a sent email. The SMTP server has it: until the record
-// is made, a crash or an outage would send it again, so keep trying while
-// the lease still holds the email.
-func (p *Pipeline) markSent(ctx context.Context, l leased, usedSecret bool) error {
-	return p.persist(func() error { return p.recordSent(ctx, l, usedSecret) })
+	return l, err == nil, err
 }
 
 // persist records an outcome, retrying through a database outage while the
@@ -181,6 +168,14 @@ func (p *Pipeline) persist(record func() error) error {
 		time.Sleep(wait)
 		wait = min(2*wait, 2*time.Second)
 	}
+}
+
+// persistExec persists the outcome one statement records.
+func (p *Pipeline) persistExec(ctx context.Context, sql string, args ...any) error {
+	return p.persist(func() error {
+		_, err := p.pool.Exec(ctx, sql, args...)
+		return err
+	})
 }
 
 func (p *Pipeline) recordSent(ctx context.Context, l leased, usedSecret bool) error {
@@ -221,25 +216,20 @@ func (p *Pipeline) sendOne(ctx context.Context, l leased) {
 	var drop errDrop
 	switch {
 	case err == nil:
-		if err = p.markSent(bg, l, usedSecret); err != nil {
+		// The SMTP server has it: until the record is made, a crash or an
+		// outage would send it again.
+		if err = p.persist(func() error { return p.recordSent(bg, l, usedSecret) }); err != nil {
 			p.log.Error("email sent but not recorded as sent", "message_id", l.messageID, "err", err)
 		}
 	case errors.As(err, &drop) || !temporary(err) || l.attempts >= p.MaxAttempts:
 		p.log.Warn("email dropped", "message_id", l.messageID, "reason", err.Error(), "attempts", l.attempts)
-		reason := truncate(err.Error())
-		_ = p.persist(func() error {
-			_, err := p.pool.Exec(bg, `UPDATE mail_queue SET dropped_at = now(), leased_until = NULL, last_error = $2 WHERE message_id = $1`, l.messageID, reason)
-			return err
-		})
+		_ = p.persistExec(bg, `UPDATE mail_queue SET dropped_at = now(), leased_until = NULL, last_error = $2 WHERE message_id = $1`,
+			l.messageID, truncate(err.Error()))
 	default:
 		backoff := time.Duration(1<<min(l.attempts, 9)) * time.Second
 		p.log.Warn("email will be retried", "message_id", l.messageID, "in", backoff.String(), "err", err.Error())
-		reason := truncate(err.Error())
-		_ = p.persist(func() error {
-			_, err := p.pool.Exec(bg, `UPDATE mail_queue SET next_attempt_at = now() + $2::interval, leased_until = NULL, last_error = $3 WHERE message_id = $1`,
-				l.messageID, backoff.String(), reason)
-			return err
-		})
+		_ = p.persistExec(bg, `UPDATE mail_queue SET next_attempt_at = now() + $2::interval, leased_until = NULL, last_error = $3 WHERE message_id = $1`,
+			l.messageID, backoff.String(), truncate(err.Error()))
 	}
 }
 

@@ -276,7 +276,7 @@ func collectKeyIDs(doc []byte, into map[uuid.UUID]struct{}) {
 	if !bytes.Contains(doc, sealedMarker) {
 		return
 	}
-	_, _ = eachPersonal(doc, func(p personalWire) ([]byte, error) {
+	_, _ = eachPersonal(doc, func(p personalObject) ([]byte, error) {
 		if id, err := uuid.Parse(p.KeyID); err == nil {
 			into[id] = struct{}{}
 		}
@@ -290,8 +290,8 @@ func personRefs(doc []byte) ([]domain.PersonRef, error) {
 		return nil, nil
 	}
 	var refs []domain.PersonRef
-	_, err := eachPersonal(doc, func(p personalWire) ([]byte, error) {
-		refs = append(refs, domain.PersonRef(*p.Ref))
+	_, err := eachPersonal(doc, func(p personalObject) ([]byte, error) {
+		refs = append(refs, domain.PersonRef(p.Ref))
 		return nil, nil
 	})
 	return refs, err
@@ -303,8 +303,8 @@ func seal(doc []byte, keys map[domain.PersonRef]activeKey) ([]byte, error) {
 	if !bytes.Contains(doc, clearMarker) {
 		return doc, nil
 	}
-	return eachPersonal(doc, func(p personalWire) ([]byte, error) {
-		ref := *p.Ref
+	return eachPersonal(doc, func(p personalObject) ([]byte, error) {
+		ref := p.Ref
 		if p.Forgotten {
 			return personalObject{Ref: ref, Forgotten: true}.bytes(), nil
 		}
@@ -329,8 +329,8 @@ func (o *Opener) Open(doc []byte) ([]byte, error) {
 	if !bytes.Contains(doc, sealedMarker) {
 		return doc, nil
 	}
-	return eachPersonal(doc, func(p personalWire) ([]byte, error) {
-		ref := *p.Ref
+	return eachPersonal(doc, func(p personalObject) ([]byte, error) {
+		ref := p.Ref
 		forgotten := personalObject{Ref: ref, Forgotten: true}.bytes()
 		id, err := uuid.Parse(p.KeyID)
 		if err != nil {
@@ -381,7 +381,7 @@ func Plain(opened []byte) (json.RawMessage, error) {
 	if !bytes.Contains(opened, clearMarker) {
 		return opened, nil
 	}
-	return eachPersonal(opened, func(p personalWire) ([]byte, error) {
+	return eachPersonal(opened, func(p personalObject) ([]byte, error) {
 		v := domain.Forgotten
 		if p.Value != nil && !p.Forgotten {
 			v = *p.Value

@@ -13,22 +13,13 @@ import (
 // quote that is not a delimiter is always escaped in JSON, so outside a
 // string every brace is structure.
 
-// personalWire is every member a personal object can hold.
-type personalWire struct {
-	Ref       *string `json:"pd"`
-	Value     *string `json:"v"`
-	KeyID     string  `json:"sk"`
-	Sealed    string  `json:"sv"`
-	Forgotten bool    `json:"forgotten"`
-}
-
 var refMember = []byte(`"pd"`)
 
 // eachPersonal calls fn with every personal object of doc (a flat object
 // with a string "pd" member), in document order. fn returns the object's
 // replacement, or nil to keep it. The result is doc itself when nothing
 // was replaced.
-func eachPersonal(doc []byte, fn func(p personalWire) ([]byte, error)) ([]byte, error) {
+func eachPersonal(doc []byte, fn func(p personalObject) ([]byte, error)) ([]byte, error) {
 	if !bytes.Contains(doc, refMember) {
 		return doc, nil
 	}
@@ -89,7 +80,8 @@ func eachPersonal(doc []byte, fn func(p personalWire) ([]byte, error)) ([]byte, 
 	return append(out, doc[last:]...), nil
 }
 
-// personalObject is the JSON of a personal value in one of its three forms.
+// personalObject is a personal value in one of its three forms, as read by
+// parsePersonal and written back as JSON.
 type personalObject struct {
 	Ref       string  `json:"pd"`
 	Value     *string `json:"v,omitempty"`
@@ -103,17 +95,18 @@ func (p personalObject) bytes() []byte {
 	return b
 }
 
-// parsePersonal reads a flat object's members into a personalWire; ok is
+// parsePersonal reads a flat object's members into a personalObject; ok is
 // false unless it holds a string "pd". Flat objects are what eachPersonal
 // found between an unquoted '{' and '}', so only strings and literals
 // appear as values.
-func parsePersonal(obj []byte) (p personalWire, ok bool) {
+func parsePersonal(obj []byte) (p personalObject, ok bool) {
 	end := len(obj) - 1 // the closing brace
 	i := 1
+	hasRef := false
 	for {
 		i = skipSpace(obj, i)
 		if i >= end {
-			return p, p.Ref != nil
+			return p, hasRef
 		}
 		if obj[i] == ',' {
 			i++
@@ -136,7 +129,7 @@ func parsePersonal(obj []byte) (p personalWire, ok bool) {
 			i = next
 			switch key {
 			case "pd":
-				p.Ref = &val
+				p.Ref, hasRef = val, true
 			case "v":
 				p.Value = &val
 			case "sk":

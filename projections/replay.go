@@ -175,6 +175,27 @@ func liveCheckpoint(ctx context.Context, q eventstore.Queryer, name string) (eve
 	return eventstore.Cursor{TxID: cp.cursor.TxID, Offset: cp.position}, nil
 }
 
+// shadows makes empty copies of the named read models' tables, each in a
+// schema of its own (prefix + name). It answers the schemas it made, also
+// when it stops on an error.
+func (p *Projector) shadows(ctx context.Context, prefix string, names []string) ([]Projection, []string, error) {
+	var ps []Projection
+	var schemas []string
+	for _, name := range names {
+		pr, err := p.projection(name)
+		if err != nil {
+			return nil, schemas, err
+		}
+		schema := prefix + name
+		schemas = append(schemas, schema)
+		if err := p.shadow(ctx, schema, pr); err != nil {
+			return nil, schemas, err
+		}
+		ps = append(ps, pr)
+	}
+	return ps, schemas, nil
+}
+
 // shadow makes empty copies of a read model's tables in their own schema.
 func (p *Projector) shadow(ctx context.Context, schema string, pr Projection) error {
 	s := pgx.Identifier{schema}.Sanitize()
@@ -380,17 +401,9 @@ func (p *Projector) lockKey() int64 {
 // which were swapped in. An interrupted rebuild leaves the live tables of
 // the others untouched; starting again starts over.
 func (p *Projector) Rebuild(ctx context.Context, names []string, report func(Progress)) ([]string, error) {
-	ps := make([]Projection, len(names))
-	shadows := make([]string, len(names))
-	for i, name := range names {
-		pr, err := p.projection(name)
-		if err != nil {
-			return nil, err
-		}
-		ps[i], shadows[i] = pr, "rebuild_"+name
-		if err := p.shadow(ctx, shadows[i], pr); err != nil {
-			return nil, err
-		}
+	ps, shadows, err := p.shadows(ctx, "rebuild_", names)
+	if err != nil {
+		return nil, err
 	}
 	cursor, err := p.fill(ctx, shadows, ps, report)
 	if err != nil {
@@ -453,24 +466,14 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(Prog
 			names = append(names, pr.Name())
 		}
 	}
-	ps := make([]Projection, len(names))
-	scratches := make([]string, len(names))
+	ps, scratches, err := p.shadows(ctx, "verify_", names)
 	defer func() {
 		for _, sc := range scratches {
-			if sc != "" {
-				_, _ = p.pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+pgx.Identifier{sc}.Sanitize()+` CASCADE`)
-			}
+			_, _ = p.pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+pgx.Identifier{sc}.Sanitize()+` CASCADE`)
 		}
 	}()
-	for i, name := range names {
-		pr, err := p.projection(name)
-		if err != nil {
-			return nil, err
-		}
-		ps[i], scratches[i] = pr, "verify_"+name
-		if err := p.shadow(ctx, scratches[i], pr); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	// One pass fills every scratch copy; each is then caught up and
 	// compared under the projector's lock.

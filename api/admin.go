@@ -16,9 +16,9 @@ import (
 func (s *Server) adminRoutes(v1 *gin.RouterGroup) {
 	admin := v1.Group("/admin", s.requireAdmin)
 	admin.POST("/people/forget", s.command(s.forgetPerson))
-	admin.GET("/people/disclosures", s.disclosures)
-	admin.GET("/projections", s.projectionStatuses)
-	admin.GET("/streams/:stream/events", s.streamEvents)
+	s.get(admin, "/people/disclosures", reads{}, s.disclosures)
+	s.get(admin, "/projections", reads{}, s.projectionStatuses)
+	s.get(admin, "/streams/:stream/events", reads{}, s.streamEvents)
 	s.adminHistoryRoutes(admin)
 }
 
@@ -69,18 +69,16 @@ func (s *Server) forgetPerson(c *gin.Context, body []byte) (answer, error) {
 	return answer{status: http.StatusOK, position: f.Result.Position, body: view}, nil
 }
 
-func (s *Server) disclosures(c *gin.Context) {
+func (s *Server) disclosures(c *gin.Context) (any, error) {
 	email, err := domain.ParseEmail(c.Query("email"))
 	if err != nil {
-		writeProblem(c, domain.Invalid("email", "must be an email address"))
-		return
+		return nil, domain.Invalid("email", "must be an email address")
 	}
-	ref, ds, err := s.cfg.App.Disclosures(c.Request.Context(), email)
+	ref, ds, err := s.cfg.App.Disclosures(c.Request.Context(), email, s.reader().OrganizationNames)
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
-	c.JSON(http.StatusOK, gin.H{"person_ref": ref, "organizations": nonNil(ds)})
+	return gin.H{"person_ref": ref, "organizations": nonNil(ds)}, nil
 }
 
 func nonNil[T any](s []T) []T {
@@ -90,19 +88,18 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func (s *Server) projectionStatuses(c *gin.Context) {
+func (s *Server) projectionStatuses(c *gin.Context) (any, error) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
 	defer cancel()
 	sts, err := s.cfg.Projector.Statuses(ctx)
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
 	out := make([]any, 0, len(sts))
 	for _, st := range sts {
 		out = append(out, s.withRebuild(st))
 	}
-	c.JSON(http.StatusOK, gin.H{"items": out})
+	return gin.H{"items": out}, nil
 }
 
 // EventView is a stored event as people read it.
@@ -138,31 +135,27 @@ func viewEvent(e eventstore.Event) (EventView, error) {
 }
 
 // streamEvents is one stream's events, in order (admin only).
-func (s *Server) streamEvents(c *gin.Context) {
+func (s *Server) streamEvents(c *gin.Context) (any, error) {
 	stream := c.Param("stream")
 	if stream == "" || len(stream) > 300 {
-		writeProblem(c, domain.Invalid("stream", "must be a stream id such as organization-<uuid>"))
-		return
+		return nil, domain.Invalid("stream", "must be a stream id such as organization-<uuid>")
 	}
 	evs, _, err := s.cfg.App.Store.ReadStream(c.Request.Context(), stream)
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
 	if len(evs) == 0 {
-		writeProblem(c, domain.Errorf(domain.CodeNotFound, "No such stream."))
-		return
+		return nil, domain.Errorf(domain.CodeNotFound, "No such stream.")
 	}
 	out := make([]EventView, 0, len(evs))
 	for _, e := range evs {
 		v, err := viewEvent(e)
 		if err != nil {
-			writeProblem(c, err)
-			return
+			return nil, err
 		}
 		out = append(out, v)
 	}
-	c.JSON(http.StatusOK, gin.H{"items": out, "next_cursor": nil})
+	return gin.H{"items": out, "next_cursor": nil}, nil
 }
 
 var (

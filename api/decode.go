@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"partners/domain"
-	"partners/projections"
 )
 
 // decodeJSON reads a JSON object body into v: malformed JSON is 400, a value
@@ -85,52 +83,6 @@ func pathUUID(c *gin.Context, name string, what string) (uuid.UUID, error) {
 		return uuid.Nil, domain.Errorf(domain.CodeNotFound, "No such %s.", what)
 	}
 	return id, nil
-}
-
-// MaxLimit is the largest page a list returns.
-const MaxLimit = 200
-
-// pageOf reads ?limit= and ?cursor= for a list sorted by keyParts values.
-func pageOf(c *gin.Context, keyParts int) (projections.Page, error) {
-	p := projections.Page{Limit: 50}
-	var v domain.Validation
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxLimit {
-			v.Add("limit", fmt.Sprintf("must be a whole number from 1 to %d", MaxLimit))
-		} else {
-			p.Limit = n
-		}
-	}
-	after, err := projections.DecodeCursor(c.Query("cursor"), keyParts)
-	if err != nil {
-		v.Add("cursor", "is not a cursor this service returned")
-	}
-	p.After = after
-	return p, v.Err()
-}
-
-// list is the shape of every list answer.
-type list[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
-
-func listOf[T any](items []T, next string) list[T] {
-	l := list[T]{Items: items}
-	if next != "" {
-		l.NextCursor = &next
-	}
-	return l
-}
-
-// writeList answers a list query: its page, or the problem that stopped it.
-func writeList[T any](c *gin.Context, items []T, next string, err error) {
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, listOf(items, next))
 }
 
 // parseTime reads an RFC 3339 instant.

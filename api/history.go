@@ -18,7 +18,7 @@ import (
 )
 
 func (s *Server) historyRoutes(v1 *gin.RouterGroup) {
-	v1.GET("/organizations/:org/audit", s.consistent("members"), s.audit)
+	s.get(v1, "/organizations/:org/audit", reads{member: domain.ActionAuditRead}, s.audit)
 }
 
 // adminHistoryRoutes are the rebuild endpoints.
@@ -91,12 +91,8 @@ func auditOf(e eventstore.Event) (auditItem, error) {
 // audit is an organization's audit log: every event that touched it, in the
 // log's order. json is a page; csv and jsonl stream everything from the
 // cursor on, in constant memory.
-func (s *Server) audit(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionAuditRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
+func (s *Server) audit(c *gin.Context) (any, error) {
+	org := orgOf(c)
 	var v domain.Validation
 	format := c.DefaultQuery("format", "json")
 	v.Check(format != "json" && format != "csv" && format != "jsonl", "format", "must be json, csv or jsonl")
@@ -117,36 +113,31 @@ func (s *Server) audit(c *gin.Context) {
 		v.Check(err != nil || txErr != nil || posErr != nil, "cursor", "is not a cursor this service returned")
 	}
 	if err := v.Err(); err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
-	ctx := c.Request.Context()
-	store := s.cfg.App.Store
-	if format == "json" {
-		evs, err := store.OrganizationLog(ctx, org, after, limit+1)
+	if format != "json" {
+		s.exportAudit(c, org, after, format)
+		return streamed{}, nil
+	}
+	evs, err := s.cfg.App.Store.OrganizationLog(c.Request.Context(), org, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	var next string
+	if len(evs) > limit {
+		evs = evs[:limit]
+		last := evs[limit-1].Cursor
+		next = projections.EncodeCursor(strconv.FormatUint(last.TxID, 10), strconv.FormatInt(last.Offset, 10))
+	}
+	items := make([]auditItem, 0, len(evs))
+	for _, e := range evs {
+		it, err := auditOf(e)
 		if err != nil {
-			writeProblem(c, err)
-			return
+			return nil, err
 		}
-		var next string
-		if len(evs) > limit {
-			evs = evs[:limit]
-			last := evs[limit-1].Cursor
-			next = projections.EncodeCursor(strconv.FormatUint(last.TxID, 10), strconv.FormatInt(last.Offset, 10))
-		}
-		items := make([]auditItem, 0, len(evs))
-		for _, e := range evs {
-			it, err := auditOf(e)
-			if err != nil {
-				writeProblem(c, err)
-				return
-			}
-			items = append(items, it)
-		}
-		c.JSON(http.StatusOK, listOf(items, next))
-		return
+		items = append(items, it)
 	}
-	s.exportAudit(c, org, after, format)
+	return listOf(items, next), nil
 }
 
 func keyString(v any) string {
@@ -206,46 +197,6 @@ func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cur
 		s.cfg.Log.Error("audit export interrupted", "organization_id", org, "err", err)
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// asOf reads ?as_of=: zero when absent; a future instant is refused.
-func (s *Server) asOf(c *gin.Context) (time.Time, error) {
-	raw := c.Query("as_of")
-	if raw == "" {
-		return time.Time{}, nil
-	}
-	if len(raw) > 64 {
-		return time.Time{}, domain.Invalid("as_of", "must be an RFC 3339 time such as 2026-03-01T12:00:00Z")
-	}
-	t, err := parseTime("as_of", raw)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if t.After(s.cfg.Now()) {
-		return time.Time{}, domain.Invalid("as_of", "must not be in the future")
-	}
-	return t, nil
-}
-
-// read runs a query against the live read models, or, with ?as_of=,
-// against a replay of the organization's events up to that instant (the
-// same handlers writing into temporary tables). now is the instant the
-// answer is computed for (expiry depends on it).
-func (s *Server) read(c *gin.Context, org uuid.UUID, names []string, refs []string, fn func(ctx context.Context, r projections.Reader, now time.Time) error) error {
-	at, err := s.asOf(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request.Context()
-	if at.IsZero() {
-		return fn(ctx, s.reader(), s.cfg.Now())
-	}
-	ps, err := projections.ByName(names...)
-	if err != nil {
-		return err
-	}
-	return projections.AsOf(ctx, s.cfg.App.Store, ps, projections.Filter{Organization: org, PersonRefs: refs, Until: at},
-		func(ctx context.Context, r projections.Reader) error { return fn(ctx, r, at) })
 }
 
 var (

@@ -17,11 +17,13 @@ import (
 
 func (s *Server) invitationRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/organizations/:org/invitations", s.command(s.sendInvitation))
-	v1.GET("/organizations/:org/invitations/sent", s.consistent("members", "invitations_sent"), s.sentInvitations)
-	v1.GET("/organizations/:org/invitations/received", s.consistent("members", "organizations", "invitations_received"), s.receivedInvitations)
-	v1.GET("/organizations/:org/badges", s.consistent("members", "organizations", "invitations_received", "collaboration_requests"), s.badges)
-	v1.GET("/organizations/:org/partners", s.consistent("members", "partners"), s.partners)
-	v1.GET("/invitations/preview", s.previewInvitation)
+	s.get(v1, "/organizations/:org/invitations/sent", reads{member: domain.ActionInvitationsRead, replayed: []string{"invitations_sent"}}, s.sentInvitations)
+	s.get(v1, "/organizations/:org/invitations/received", reads{member: domain.ActionInvitationsRead, live: []string{"organizations"},
+		replayed: []string{"invitations_received"}}, s.receivedInvitations)
+	s.get(v1, "/organizations/:org/badges", reads{member: domain.ActionInvitationsRead,
+		live: []string{"organizations", "invitations_received", "collaboration_requests"}}, s.badges)
+	s.get(v1, "/organizations/:org/partners", reads{member: domain.ActionPartnersRead, replayed: []string{"partners"}}, s.partners)
+	s.get(v1, "/invitations/preview", reads{}, s.previewInvitation)
 	v1.POST("/invitations/claim", s.command(s.claimInvitation))
 	v1.POST("/invitations/:id/accept", s.command(s.acceptInvitation))
 	v1.POST("/invitations/:id/decline", s.command(s.declineInvitation))
@@ -105,7 +107,7 @@ type emailInvitation struct {
 }
 
 func emailInvitationInput(c *gin.Context, body []byte) (emailInvitation, error) {
-	org, err := pathUUID(c, "org", "organization")
+	org, err := orgParam(c)
 	if err != nil {
 		return emailInvitation{}, err
 	}
@@ -143,71 +145,36 @@ func statusParam(c *gin.Context, def string) (string, error) {
 	return st, nil
 }
 
-func (s *Server) sentInvitations(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionInvitationsRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
+func (s *Server) sentInvitations(c *gin.Context) (any, error) {
 	status, err := statusParam(c, "")
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
-	page, err := pageOf(c, 2)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	var items []projections.SentInvitationView
-	var next string
-	err = s.read(c, org, []string{"invitations_sent"}, nil, func(ctx context.Context, r projections.Reader, now time.Time) error {
-		items, next, err = r.SentInvitations(ctx, org, status, now, page)
-		return err
+	return readPage(s, c, 2, nil, func(ctx context.Context, r projections.Reader, now time.Time, p projections.Page) ([]projections.SentInvitationView, string, error) {
+		return r.SentInvitations(ctx, orgOf(c), status, now, p)
 	})
-	writeList(c, items, next, err)
 }
 
-func (s *Server) receivedInvitations(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionInvitationsRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
+func (s *Server) receivedInvitations(c *gin.Context) (any, error) {
 	status, err := statusParam(c, "sent")
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
-	page, err := pageOf(c, 2)
+	o, err := s.organization(c)
 	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	o, ok, err := s.reader().Organization(c.Request.Context(), org)
-	if err == nil && !ok {
-		err = domain.ErrOrganizationNotFound()
-	}
-	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
 	var refs []string
 	if c.Query("as_of") != "" {
 		// Invitations addressed by email touch no organization until
 		// answered: replay those carrying any of this organization's people.
-		if refs, err = s.cfg.App.PeopleOf(c.Request.Context(), org); err != nil {
-			writeProblem(c, err)
-			return
+		if refs, err = s.cfg.App.Store.PersonRefsIn(c.Request.Context(), domain.OrganizationStream(orgOf(c))); err != nil {
+			return nil, err
 		}
 	}
-	var items []projections.ReceivedInvitationView
-	var next string
-	err = s.read(c, org, []string{"invitations_received"}, refs, func(ctx context.Context, r projections.Reader, now time.Time) error {
-		items, next, err = r.ReceivedInvitations(ctx, org, o.Side, status, now, page)
-		return err
+	return readPage(s, c, 2, refs, func(ctx context.Context, r projections.Reader, now time.Time, p projections.Page) ([]projections.ReceivedInvitationView, string, error) {
+		return r.ReceivedInvitations(ctx, orgOf(c), o.Side, status, now, p)
 	})
-	writeList(c, items, next, err)
 }
 
 type badgesView struct {
@@ -215,58 +182,34 @@ type badgesView struct {
 	PendingCollaborationRequests int `json:"pending_collaboration_requests"`
 }
 
-func (s *Server) badges(c *gin.Context) {
-	org, grant, err := s.member(c, domain.ActionInvitationsRead)
+// badges counts what waits for the caller's answer; collaboration requests
+// only for those who may answer them.
+func (s *Server) badges(c *gin.Context) (any, error) {
+	o, err := s.organization(c)
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
 	ctx := c.Request.Context()
-	o, ok, err := s.reader().Organization(ctx, org)
-	if err == nil && !ok {
-		err = domain.ErrOrganizationNotFound()
-	}
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
 	var b badgesView
-	if b.PendingInvitations, err = s.reader().PendingInvitations(ctx, org, o.Side, s.cfg.Now()); err != nil {
-		writeProblem(c, err)
-		return
+	if b.PendingInvitations, err = s.reader().PendingInvitations(ctx, orgOf(c), o.Side, s.cfg.Now()); err != nil {
+		return nil, err
 	}
-	if domain.Authorize(grant, domain.ActionMembersManage).Allowed {
-		if b.PendingCollaborationRequests, err = s.pendingCollaborationRequests(c, org); err != nil {
-			writeProblem(c, err)
-			return
+	if domain.Authorize(scopeOf(c).grant, domain.ActionMembersManage).Allowed {
+		if b.PendingCollaborationRequests, err = s.reader().PendingCollaborationRequests(ctx, orgOf(c)); err != nil {
+			return nil, err
 		}
 	}
-	c.JSON(http.StatusOK, b)
+	return b, nil
 }
 
-func (s *Server) partners(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionPartnersRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
+func (s *Server) partners(c *gin.Context) (any, error) {
 	q := c.Query("q")
 	if len(q) > 200 {
-		writeProblem(c, domain.Invalid("q", "must be at most 200 characters"))
-		return
+		return nil, domain.Invalid("q", "must be at most 200 characters")
 	}
-	page, err := pageOf(c, 2)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	var items []projections.PartnerView
-	var next string
-	err = s.read(c, org, []string{"partners"}, nil, func(ctx context.Context, r projections.Reader, _ time.Time) error {
-		items, next, err = r.Partners(ctx, org, q, page)
-		return err
+	return readPage(s, c, 2, nil, func(ctx context.Context, r projections.Reader, _ time.Time, p projections.Page) ([]projections.PartnerView, string, error) {
+		return r.Partners(ctx, orgOf(c), q, p)
 	})
-	writeList(c, items, next, err)
 }
 
 type previewView struct {
@@ -281,15 +224,14 @@ type previewView struct {
 
 // previewInvitation is what the link's landing page shows, without
 // authentication: only the inviter's name and side, never the email.
-func (s *Server) previewInvitation(c *gin.Context) {
+func (s *Server) previewInvitation(c *gin.Context) (any, error) {
 	inv, _, err := s.cfg.App.InvitationByToken(c.Request.Context(), c.Query("token"))
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
 	v := previewView{InviteeSide: inv.InviteeSide.String(), Status: inv.StatusAt(s.cfg.App.Now()), ExpiresAt: inv.ExpiresAt.UTC()}
 	v.Inviter.Name, v.Inviter.Side = inv.InviterName, inv.InviterSide.String()
-	c.JSON(http.StatusOK, v)
+	return v, nil
 }
 
 type claimRequest struct {
@@ -415,18 +357,6 @@ func (s *Server) resendInvitation(c *gin.Context, body []byte) (answer, error) {
 	}
 	return s.sentAnswer(http.StatusOK, sent), nil
 }
-
-// pendingCollaborationRequests is the second badge; collaboration requests
-// are counted by the team feature's read model.
-func (s *Server) pendingCollaborationRequests(c *gin.Context, org uuid.UUID) (int, error) {
-	if countPendingCollaborationRequests == nil {
-		return 0, nil
-	}
-	return countPendingCollaborationRequests(s, c, org)
-}
-
-// countPendingCollaborationRequests is set by the team feature.
-var countPendingCollaborationRequests func(s *Server, c *gin.Context, org uuid.UUID) (int, error)
 
 var (
 	invitationComponents = schema{

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
+
+	"partners/domain"
 )
 
 // The OpenAPI document is built from this table so that it stays next to
@@ -82,8 +84,10 @@ var coreComponents = schema{
 
 // components and endpoints gather every feature's part of the document.
 var (
-	components = merge(coreComponents, invitationComponents, portalComponents, teamComponents, adminComponents, historyComponents)
-	endpoints  = concat(coreEndpoints, invitationEndpoints, portalEndpoints, teamEndpoints, adminEndpoints, historyEndpoints)
+	components = merge(coreComponents, invitationComponents, portalComponents, teamComponents, colleagueComponents,
+		authorizeComponents, accountantComponents, collaboratorComponents, adminComponents, historyComponents)
+	endpoints = concat(coreEndpoints, invitationEndpoints, portalEndpoints, colleagueEndpoints, authorizeEndpoints,
+		accountantEndpoints, collaboratorEndpoints, adminEndpoints, historyEndpoints)
 )
 
 func merge(parts ...schema) schema {
@@ -122,14 +126,22 @@ var coreEndpoints = []endpoint{
 }
 
 var queryParams = map[string]schema{
-	"limit":        {"name": "limit", "in": "query", "schema": schema{"type": "integer", "minimum": 1, "maximum": MaxLimit, "default": 50}},
-	"cursor":       {"name": "cursor", "in": "query", "schema": str("")},
-	"as_of":        {"name": "as_of", "in": "query", "description": "answer as of this instant, replayed from the events", "schema": str("date-time")},
-	"status":       {"name": "status", "in": "query", "schema": enum("sent", "accepted", "declined", "revoked", "expired")},
-	"q":            {"name": "q", "in": "query", "description": "part of the partner's name", "schema": str("")},
-	"token":        {"name": "token", "in": "query", "required": true, "schema": str("")},
-	"format":       {"name": "format", "in": "query", "schema": enum("json", "csv", "jsonl")},
-	"email":        {"name": "email", "in": "query", "required": true, "schema": str("email")},
+	"limit":  {"name": "limit", "in": "query", "schema": schema{"type": "integer", "minimum": 1, "maximum": MaxLimit, "default": 50}},
+	"cursor": {"name": "cursor", "in": "query", "schema": str("")},
+	"as_of":  {"name": "as_of", "in": "query", "description": "answer as of this instant, replayed from the events", "schema": str("date-time")},
+	"status": {"name": "status", "in": "query", "schema": enum("sent", "accepted", "declined", "revoked", "expired")},
+	"q":      {"name": "q", "in": "query", "description": "part of the partner's name", "schema": str("")},
+	"token":  {"name": "token", "in": "query", "required": true, "schema": str("")},
+	"format": {"name": "format", "in": "query", "schema": enum("json", "csv", "jsonl")},
+	"email":  {"name": "email", "in": "query", "required": true, "schema": str("email")},
+	"company": {"name": "company", "in": "query",
+		"description": "only the portal users of this company, compared trimmed and case-insensitively", "schema": str("")},
+	"user_id": {"name": "user_id", "in": "query", "description": "the user asked about (default: the caller)", "schema": str("")},
+	"action": {"name": "action", "in": "query", "required": true,
+		"description": "an action of the permission table", "schema": enum(actionNames()...)},
+	"member_invitation_status": {"name": "status", "in": "query", "schema": enum("sent", "accepted", "revoked", "expired")},
+	"request_status": {"name": "status", "in": "query", "description": "default pending",
+		"schema": enum(domain.StatusPending, domain.StatusApproved, domain.StatusRejected)},
 	"min_position": {"name": "min_position", "in": "query", "description": "wait (at most 5 s) until the read model has applied the event at this position", "schema": schema{"type": "integer", "minimum": 0}},
 }
 

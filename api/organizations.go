@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"partners/domain"
 	"partners/projections"
@@ -14,9 +13,9 @@ import (
 
 func (s *Server) organizationRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/organizations", s.command(s.createOrganization))
-	v1.GET("/organizations/:org", s.consistent("organizations", "members"), s.getOrganization)
-	v1.GET("/me/organizations", s.consistent("organizations", "members"), s.myOrganizations)
-	v1.GET("/organizations/:org/members", s.consistent("members"), s.listMembers)
+	s.get(v1, "/organizations/:org", reads{member: domain.ActionMembersRead, live: []string{"organizations"}}, s.getOrganization)
+	s.get(v1, "/me/organizations", reads{live: []string{"organizations", "members"}}, s.myOrganizations)
+	s.get(v1, "/organizations/:org/members", reads{member: domain.ActionMembersRead, replayed: []string{"members"}}, s.listMembers)
 }
 
 type createOrganizationRequest struct {
@@ -53,76 +52,19 @@ func (s *Server) createOrganization(c *gin.Context, body []byte) (answer, error)
 	return answer{status: http.StatusCreated, position: res.Position, body: view}, nil
 }
 
-// member checks that the caller belongs to the organization and may do the
-// action. Outsiders learn nothing: the organization is "not found".
-func (s *Server) member(c *gin.Context, action domain.Action) (uuid.UUID, domain.Grant, error) {
-	org, err := pathUUID(c, "org", "organization")
-	if err != nil {
-		return uuid.Nil, domain.Grant{}, err
-	}
+func (s *Server) getOrganization(c *gin.Context) (any, error) { return s.organization(c) }
+
+func (s *Server) myOrganizations(c *gin.Context) (any, error) {
 	p, _ := principalOf(c)
-	g, err := s.reader().Grant(c.Request.Context(), org, p.Subject)
-	if err != nil {
-		return uuid.Nil, g, err
-	}
-	if g.Role == "" {
-		return uuid.Nil, g, domain.ErrOrganizationNotFound()
-	}
-	if d := domain.Authorize(g, action); !d.Allowed {
-		return uuid.Nil, g, (&domain.Error{Code: domain.CodeNotAllowed,
-			Message: "Your role in this organization does not allow this (" + d.Reason + ")."}).With("action", string(action))
-	}
-	return org, g, nil
-}
-
-func (s *Server) reader() projections.Reader { return projections.Reader{Q: s.cfg.Pool} }
-
-func (s *Server) getOrganization(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionMembersRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	view, ok, err := s.reader().Organization(c.Request.Context(), org)
-	if err == nil && !ok {
-		err = domain.ErrOrganizationNotFound()
-	}
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, view)
-}
-
-func (s *Server) myOrganizations(c *gin.Context) {
-	page, err := pageOf(c, 2)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	p, _ := principalOf(c)
-	items, next, err := s.reader().MyOrganizations(c.Request.Context(), p.Subject, page)
-	writeList(c, items, next, err)
-}
-
-func (s *Server) listMembers(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionMembersRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	page, err := pageOf(c, 1)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	var items []projections.MemberView
-	var next string
-	err = s.read(c, org, []string{"members"}, nil, func(ctx context.Context, r projections.Reader, _ time.Time) error {
-		items, next, err = r.Members(ctx, org, page)
-		return err
+	return readPage(s, c, 2, nil, func(ctx context.Context, r projections.Reader, _ time.Time, page projections.Page) ([]projections.MembershipView, string, error) {
+		return r.MyOrganizations(ctx, p.Subject, page)
 	})
-	writeList(c, items, next, err)
+}
+
+func (s *Server) listMembers(c *gin.Context) (any, error) {
+	return readPage(s, c, 1, nil, func(ctx context.Context, r projections.Reader, _ time.Time, page projections.Page) ([]projections.MemberView, string, error) {
+		return r.Members(ctx, orgOf(c), page)
+	})
 }
 
 func deref(s *string) string {

@@ -19,25 +19,20 @@ import (
 
 func init() {
 	statusOf[string(domain.CodePortalUserExists)] = http.StatusConflict
-	queryParams["company"] = schema{"name": "company", "in": "query",
-		"description": "only the portal users of this company, compared trimmed and case-insensitively", "schema": str("")}
 }
 
-// The read models each portal query reads (membership checks read members).
-var (
-	portalUserModels   = []string{"members", "portal_users"}
-	portalAccessModels = []string{"members", "portal_users", "portal_access"}
-)
+// portalAccess reads a portal user's or a contract's portal access.
+var portalAccess = reads{member: domain.ActionPortalRead, replayed: []string{"portal_users", "portal_access"}}
 
 func (s *Server) portalRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/organizations/:org/portal-users", s.command(s.createPortalUser))
-	v1.GET("/organizations/:org/portal-users", s.consistent(portalUserModels...), s.listPortalUsers)
+	s.get(v1, "/organizations/:org/portal-users", reads{member: domain.ActionPortalRead, live: []string{"portal_users"}}, s.listPortalUsers)
 	v1.PATCH("/organizations/:org/portal-users/:id", s.command(s.updatePortalUser))
-	v1.GET("/organizations/:org/portal-users/:id/contracts", s.consistent(portalAccessModels...), s.portalUserContracts)
+	s.get(v1, "/organizations/:org/portal-users/:id/contracts", portalAccess, s.portalUserContracts)
 	v1.PUT("/organizations/:org/contracts/:contract_id/portal", s.command(s.showContract))
 	v1.PATCH("/organizations/:org/contracts/:contract_id/portal", s.command(s.setAttachmentsVisible))
 	v1.DELETE("/organizations/:org/contracts/:contract_id/portal", s.command(s.withdrawContract))
-	v1.GET("/organizations/:org/contracts/:contract_id/portal", s.consistent(portalAccessModels...), s.contractPortal)
+	s.get(v1, "/organizations/:org/contracts/:contract_id/portal", portalAccess, s.contractPortal)
 	v1.POST("/organizations/:org/contracts/:contract_id/watchers", s.command(s.shareContractWithWatcher))
 	v1.DELETE("/organizations/:org/contracts/:contract_id/watchers/:portal_user_id", s.command(s.removeWatcher))
 }
@@ -57,7 +52,7 @@ func portalUserView(ch app.PortalUserChange) projections.PortalUserView {
 }
 
 func (s *Server) createPortalUser(c *gin.Context, body []byte) (answer, error) {
-	org, err := pathUUID(c, "org", "organization")
+	org, err := orgParam(c)
 	if err != nil {
 		return answer{}, err
 	}
@@ -86,7 +81,7 @@ type updatePortalUserRequest struct {
 }
 
 func (s *Server) updatePortalUser(c *gin.Context, body []byte) (answer, error) {
-	org, err := pathUUID(c, "org", "organization")
+	org, err := orgParam(c)
 	if err != nil {
 		return answer{}, err
 	}
@@ -116,61 +111,33 @@ func (s *Server) updatePortalUser(c *gin.Context, body []byte) (answer, error) {
 		people: []domain.PersonRef{ch.PortalUser.EmailRef}}, nil
 }
 
-func (s *Server) listPortalUsers(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionPortalRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
+func (s *Server) listPortalUsers(c *gin.Context) (any, error) {
 	company := c.Query("company")
 	if _, err := domain.ParseCompany(company); err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
-	page, err := pageOf(c, 2)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	items, next, err := s.reader().PortalUsers(c.Request.Context(), org, company, page)
-	writeList(c, items, next, err)
+	return readPage(s, c, 2, nil, func(ctx context.Context, r projections.Reader, _ time.Time, p projections.Page) ([]projections.PortalUserView, string, error) {
+		return r.PortalUsers(ctx, orgOf(c), company, p)
+	})
 }
 
 // portalUserContracts is a portal user's Contracts page.
-func (s *Server) portalUserContracts(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionPortalRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
+func (s *Server) portalUserContracts(c *gin.Context) (any, error) {
 	id, err := pathUUID(c, "id", "portal user")
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
-	page, err := pageOf(c, 1)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	var out any
-	err = s.read(c, org, portalAccessModels[1:], nil, func(ctx context.Context, r projections.Reader, _ time.Time) error {
+	org := orgOf(c)
+	return readPage(s, c, 1, nil, func(ctx context.Context, r projections.Reader, _ time.Time, p projections.Page) ([]projections.PortalContractView, string, error) {
 		// Another organization's portal user is as unknown as no portal user.
 		if _, ok, err := r.PortalUser(ctx, org, id); err != nil || !ok {
 			if err == nil {
 				err = domain.ErrPortalUserNotFound()
 			}
-			return err
+			return nil, "", err
 		}
-		items, next, err := r.PortalUserContracts(ctx, org, id, page)
-		out = listOf(items, next)
-		return err
+		return r.PortalUserContracts(ctx, org, id, p)
 	})
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
 }
 
 // =============================================================================
@@ -180,7 +147,7 @@ func (s *Server) portalUserContracts(c *gin.Context) {
 // path. A contract id is input the caller chose: a malformed one is a 422
 // naming contract_id, not a 404.
 func pathContract(c *gin.Context) (uuid.UUID, domain.ContractID, error) {
-	org, err := pathUUID(c, "org", "organization")
+	org, err := orgParam(c)
 	if err != nil {
 		return uuid.Nil, domain.ContractID{}, err
 	}
@@ -358,31 +325,18 @@ func (s *Server) removeWatcher(c *gin.Context, body []byte) (answer, error) {
 }
 
 // contractPortal is a contract's portal access.
-func (s *Server) contractPortal(c *gin.Context) {
-	org, _, err := s.member(c, domain.ActionPortalRead)
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
+func (s *Server) contractPortal(c *gin.Context) (any, error) {
 	contract, err := domain.ParseContractID(c.Param("contract_id"))
 	if err != nil {
-		writeProblem(c, err)
-		return
+		return nil, err
 	}
-	var view projections.ContractPortalView
-	err = s.read(c, org, portalAccessModels[1:], nil, func(ctx context.Context, r projections.Reader, _ time.Time) error {
-		v, ok, err := r.ContractPortal(ctx, org, contract.String())
+	return readOne(s, c, func(ctx context.Context, r projections.Reader) (projections.ContractPortalView, error) {
+		v, ok, err := r.ContractPortal(ctx, orgOf(c), contract.String())
 		if err == nil && !ok {
 			err = domain.ErrContractNotShown()
 		}
-		view = v
-		return err
+		return v, err
 	})
-	if err != nil {
-		writeProblem(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, view)
 }
 
 var (

@@ -1,10 +1,14 @@
 // Package api is the HTTP edge: Gin routes, bearer authentication, request
 // decoding and validation, problem+json errors (mapped from error codes in
-// one table), idempotency keys, read-your-writes waits and the OpenAPI
-// document.
+// one table), idempotency keys, rate limits, read-your-writes waits and the
+// OpenAPI document. Commands run in one frame (command.go), queries in
+// another (query.go).
 //
-// It must never decide business rules nor write SQL of its own beyond the
-// idempotency records: commands go to app, queries to projections.
+// It owns two tables, and its SQL touches no other: idempotency_keys
+// (idempotency.go; ForgetIdempotencyRecords is wired into app's forgetting)
+// and rate_limits (ratelimit.go). eventstore.PruneExpired deletes their
+// expired rows. It must never decide business rules: commands go to app,
+// queries to projections.
 package api
 
 import (

@@ -26,6 +26,8 @@ type App struct {
 	Appended func()
 	// InvitationTTL is how long invitations stay open (default 30 days).
 	InvitationTTL time.Duration
+	// Erasers delete what other packages' tables hold of a forgotten person.
+	Erasers []Eraser
 
 	folds folds
 }

@@ -2,10 +2,10 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"partners/domain"
 	"partners/eventstore"
@@ -18,10 +18,15 @@ type Forgotten struct {
 	Result        eventstore.Result
 }
 
+// Eraser deletes, inside the transaction that forgets a person, the copies
+// of their data a table outside the event store holds (the api's
+// idempotency records): its owner exports it, cmd/partners wires it.
+type Eraser func(ctx context.Context, tx pgx.Tx, ref domain.PersonRef) error
+
 // ForgetPerson erases a person without breaking history: their data keys
-// are destroyed, the idempotency records that repeat their data deleted,
-// and a PersonForgotten event recorded, all in one transaction. Read models
-// scrub their copies when they apply the event.
+// are destroyed, the Erasers run, and a PersonForgotten event recorded, all
+// in one transaction. Read models scrub their copies when they apply the
+// event.
 func (a *App) ForgetPerson(ctx context.Context, actor domain.Actor, email domain.Email) (Forgotten, error) {
 	ref := a.Store.Keys().Ref(email.String())
 	tx, err := a.Store.Pool().Begin(ctx)
@@ -33,8 +38,10 @@ func (a *App) ForgetPerson(ctx context.Context, actor domain.Actor, email domain
 	if err != nil {
 		return Forgotten{}, err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE person_refs @> ARRAY[$1]::text[]`, string(ref)); err != nil {
-		return Forgotten{}, fmt.Errorf("forget idempotency records: %w", err)
+	for _, erase := range a.Erasers {
+		if err := erase(ctx, tx, ref); err != nil {
+			return Forgotten{}, err
+		}
 	}
 	meta := a.metadata(ctx, actor, "ForgetPerson")
 	if actor.EmailRef == ref {
@@ -75,38 +82,31 @@ type Shared struct {
 	PortalUserIDs []string  `json:"portal_user_ids,omitempty"`
 }
 
+// OrganizationNames names organizations, from a read model app does not
+// read itself.
+type OrganizationNames func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
+
 // Disclosures lists, for a person (GDPR article 15), every organization
 // their data was shown or shared with, through which events and when. It
-// reads the event store, the only source of truth.
-func (a *App) Disclosures(ctx context.Context, email domain.Email) (domain.PersonRef, []Disclosure, error) {
+// reads the event store, the only source of truth; names only names the
+// organizations.
+func (a *App) Disclosures(ctx context.Context, email domain.Email, names OrganizationNames) (domain.PersonRef, []Disclosure, error) {
 	ref := a.Store.Keys().Ref(email.String())
-	var out []Disclosure
-	idx := map[uuid.UUID]int{}
-	rows, err := a.Store.Pool().Query(ctx, `
-		SELECT e.position, e.recorded_at, e.event_type, e.stream_id, o.org, coalesce(r.name, ''),
-		       coalesce(e.data->>'contract_id', ''),
-		       array(SELECT DISTINCT v #>> '{}' FROM jsonb_path_query(e.data, 'lax $.**.portal_user_id') v)
-		  FROM events e CROSS JOIN LATERAL unnest(e.organization_ids) AS o(org)
-		  LEFT JOIN rm_organizations r ON r.id = o.org
-		 WHERE e.person_refs @> ARRAY[$1]::text[]
-		 ORDER BY o.org, e.transaction_id, e.position`, string(ref))
+	evs, err := a.Store.PersonEvents(ctx, ref)
 	if err != nil {
 		return ref, nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var s Shared
-		var org uuid.UUID
-		var name string
-		if err := rows.Scan(&s.Position, &s.At, &s.Type, &s.Stream, &org, &name, &s.ContractID, &s.PortalUserIDs); err != nil {
-			return ref, nil, err
-		}
-		s.At = s.At.UTC()
-		i, ok := idx[org]
+	var out []Disclosure
+	idx := map[uuid.UUID]int{}
+	var orgs []uuid.UUID
+	for _, e := range evs {
+		s := Shared{Position: e.Position, At: e.At, Type: e.Type, Stream: e.Stream, ContractID: e.ContractID, PortalUserIDs: e.PortalUserIDs}
+		i, ok := idx[e.Organization]
 		if !ok {
 			i = len(out)
-			idx[org] = i
-			out = append(out, Disclosure{OrganizationID: org, OrganizationName: name, FirstAt: s.At})
+			idx[e.Organization] = i
+			orgs = append(orgs, e.Organization)
+			out = append(out, Disclosure{OrganizationID: e.Organization, FirstAt: s.At})
 		}
 		d := &out[i]
 		d.Events = append(d.Events, s)
@@ -117,25 +117,15 @@ func (a *App) Disclosures(ctx context.Context, email domain.Email) (domain.Perso
 			d.LastAt = s.At
 		}
 	}
-	return ref, out, rows.Err()
-}
-
-// PeopleOf lists the person refs that ever appeared in an organization's
-// own stream (its members, past and present), for as-of replays of
-// invitations addressed to them by email.
-func (a *App) PeopleOf(ctx context.Context, org uuid.UUID) ([]string, error) {
-	rows, err := a.Store.Pool().Query(ctx, `SELECT DISTINCT unnest(person_refs) FROM events WHERE stream_id = $1`, domain.OrganizationStream(org))
+	if len(out) == 0 {
+		return ref, out, nil
+	}
+	named, err := names(ctx, orgs)
 	if err != nil {
-		return nil, err
+		return ref, nil, err
 	}
-	defer rows.Close()
-	refs := []string{}
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			return nil, err
-		}
-		refs = append(refs, r)
+	for i := range out {
+		out[i].OrganizationName = named[out[i].OrganizationID]
 	}
-	return refs, rows.Err()
+	return ref, out, nil
 }

@@ -54,6 +54,7 @@ func inProcess(ctx context.Context, dbURL string, env map[string]string) (*servi
 		proj.PollInterval = d
 	}
 	a.Appended = proj.Wake
+	a.Erasers = []app.Eraser{api.ForgetIdempotencyRecords}
 	verifier, err := auth.NewVerifier(ctx, auth.Config{Secret: []byte(auth.DevelopmentSecret)})
 	if err != nil {
 		pool.Close()

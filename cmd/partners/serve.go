@@ -92,6 +92,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 	proj := projections.NewProjector(store, log, projections.All()...)
 	proj.BatchSize, proj.PollInterval = cfg.ProjectorBatch, cfg.ProjectorPoll
 	a.Appended = proj.Wake
+	a.Erasers = []app.Eraser{api.ForgetIdempotencyRecords}
 	return &services{pool: pool, store: store, app: a, projector: proj, log: log}, nil
 }
 

@@ -131,6 +131,7 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 	a.InvitationTTL = opts.InvitationTTL
 	proj := projections.NewProjector(store, log, projections.All()...)
 	a.Appended = proj.Wake
+	a.Erasers = []app.Eraser{api.ForgetIdempotencyRecords}
 	cfg := auth.Config{Secret: []byte(Secret)}
 	if opts.Auth != nil {
 		cfg = *opts.Auth

@@ -1,0 +1,272 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"partners/domain"
+	"partners/projections"
+)
+
+// queryFunc is a query handler: it holds only its rule, and the frame
+// (Server.get) writes what it returns (200) or the problem.
+type queryFunc func(c *gin.Context) (any, error)
+
+// reads is what a query reads, said once on its route.
+type reads struct {
+	// member scopes the query to the path's organization: the caller must
+	// belong to it and be allowed this action (read from the members read
+	// model). Outsiders learn nothing: the organization is "not found".
+	member domain.Action
+	// live read models are read as they are, even with ?as_of=.
+	live []string
+	// replayed read models answer ?as_of= from a replay of the events up to
+	// that instant (see Server.read); without it they are read live.
+	replayed []string
+}
+
+// waitFor lists the read models a ?min_position= waits for: all it reads.
+func (r reads) waitFor() []string {
+	var names []string
+	if r.member != "" {
+		names = append(names, "members")
+	}
+	for _, n := range slices.Concat(r.live, r.replayed) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// scope is what the frame hands a query: its organization and the caller's
+// grant there (when the route is scoped to one), and the read models an
+// ?as_of= answer replays.
+type scope struct {
+	org      uuid.UUID
+	grant    domain.Grant
+	replayed []string
+}
+
+const keyScope = "query_scope"
+
+func scopeOf(c *gin.Context) scope {
+	sc, _ := c.Get(keyScope)
+	s, _ := sc.(scope)
+	return s
+}
+
+// orgOf is the organization of a query scoped to one, the caller checked.
+func orgOf(c *gin.Context) uuid.UUID { return scopeOf(c).org }
+
+// get registers a query: the frame waits for ?min_position=, checks the
+// caller's membership, runs the handler and writes its answer.
+func (s *Server) get(r gin.IRoutes, path string, rd reads, f queryFunc) {
+	wait := rd.waitFor()
+	r.GET(path, func(c *gin.Context) {
+		if err := s.waitApplied(c, wait); err != nil {
+			writeProblem(c, err)
+			return
+		}
+		sc := scope{replayed: rd.replayed}
+		if rd.member != "" {
+			var err error
+			if sc.org, sc.grant, err = s.member(c, rd.member); err != nil {
+				writeProblem(c, err)
+				return
+			}
+		}
+		c.Set(keyScope, sc)
+		v, err := f(c)
+		if err != nil {
+			writeProblem(c, err)
+			return
+		}
+		if _, done := v.(streamed); !done {
+			c.JSON(http.StatusOK, v)
+		}
+	})
+}
+
+// streamed is what a handler returns when it wrote its answer itself (an
+// export streamed as it is read).
+type streamed struct{}
+
+// waitApplied makes a query wait until the read models it reads have
+// applied the event at ?min_position= (and everything ordered before it).
+func (s *Server) waitApplied(c *gin.Context, names []string) error {
+	raw := c.Query("min_position")
+	if raw == "" || len(names) == 0 || s.cfg.Projector == nil {
+		return nil
+	}
+	pos, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || pos < 0 || pos > 1<<53 {
+		return domain.Invalid("min_position", "must be a whole number from 0 to 2^53")
+	}
+	err = s.cfg.Projector.WaitApplied(c.Request.Context(), names, pos, s.cfg.ConsistencyTimeout)
+	if errors.Is(err, projections.ErrBehind) {
+		return edge(codeProjectionBehind, "The read model has not reached that position yet. Try again shortly.")
+	}
+	return err
+}
+
+// orgParam reads the organization named by the path.
+func orgParam(c *gin.Context) (uuid.UUID, error) { return pathUUID(c, "org", "organization") }
+
+// member checks that the caller belongs to the path's organization and may
+// do the action.
+func (s *Server) member(c *gin.Context, action domain.Action) (uuid.UUID, domain.Grant, error) {
+	org, err := orgParam(c)
+	if err != nil {
+		return uuid.Nil, domain.Grant{}, err
+	}
+	p, _ := principalOf(c)
+	g, err := s.reader().Grant(c.Request.Context(), org, p.Subject)
+	if err != nil {
+		return uuid.Nil, g, err
+	}
+	if g.Role == "" {
+		return uuid.Nil, g, domain.ErrOrganizationNotFound()
+	}
+	if d := domain.Authorize(g, action); !d.Allowed {
+		return uuid.Nil, g, (&domain.Error{Code: domain.CodeNotAllowed,
+			Message: "Your role in this organization does not allow this (" + d.Reason + ")."}).With("action", string(action))
+	}
+	return org, g, nil
+}
+
+func (s *Server) reader() projections.Reader { return projections.Reader{Q: s.cfg.Pool} }
+
+// organization is the query's organization as the organizations read model
+// holds it (read live).
+func (s *Server) organization(c *gin.Context) (projections.OrganizationView, error) {
+	o, ok, err := s.reader().Organization(c.Request.Context(), orgOf(c))
+	if err == nil && !ok {
+		err = domain.ErrOrganizationNotFound()
+	}
+	return o, err
+}
+
+// asOf reads ?as_of=: zero when absent; a future instant is refused.
+func (s *Server) asOf(c *gin.Context) (time.Time, error) {
+	raw := c.Query("as_of")
+	if raw == "" {
+		return time.Time{}, nil
+	}
+	if len(raw) > 64 {
+		return time.Time{}, domain.Invalid("as_of", "must be an RFC 3339 time such as 2026-03-01T12:00:00Z")
+	}
+	t, err := parseTime("as_of", raw)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t.After(s.cfg.Now()) {
+		return time.Time{}, domain.Invalid("as_of", "must not be in the future")
+	}
+	return t, nil
+}
+
+// read runs a query against the live read models, or, with ?as_of= on a
+// route that replays, against a replay of the organization's events up to
+// that instant (the same handlers writing into temporary tables); refs adds
+// the streams carrying those people. now is the instant the answer is
+// computed for (expiry depends on it).
+func (s *Server) read(c *gin.Context, refs []string, fn func(ctx context.Context, r projections.Reader, now time.Time) error) error {
+	sc := scopeOf(c)
+	ctx := c.Request.Context()
+	if len(sc.replayed) == 0 {
+		return fn(ctx, s.reader(), s.cfg.Now())
+	}
+	at, err := s.asOf(c)
+	if err != nil {
+		return err
+	}
+	if at.IsZero() {
+		return fn(ctx, s.reader(), s.cfg.Now())
+	}
+	ps, err := projections.ByName(sc.replayed...)
+	if err != nil {
+		return err
+	}
+	return projections.AsOf(ctx, s.cfg.App.Store, ps, projections.Filter{Organization: sc.org, PersonRefs: refs, Until: at},
+		func(ctx context.Context, r projections.Reader) error { return fn(ctx, r, at) })
+}
+
+// readOne answers one value read as Server.read reads.
+func readOne[T any](s *Server, c *gin.Context, fn func(ctx context.Context, r projections.Reader) (T, error)) (any, error) {
+	var v T
+	err := s.read(c, nil, func(ctx context.Context, r projections.Reader, _ time.Time) (err error) {
+		v, err = fn(ctx, r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// pageFunc reads one page of a list sorted by its key.
+type pageFunc[T any] func(ctx context.Context, r projections.Reader, now time.Time, p projections.Page) ([]T, string, error)
+
+// readPage answers a list query: it reads ?limit= and ?cursor= for a list
+// sorted by keyParts values, then the page as Server.read reads.
+func readPage[T any](s *Server, c *gin.Context, keyParts int, refs []string, fn pageFunc[T]) (any, error) {
+	p, err := pageOf(c, keyParts)
+	if err != nil {
+		return nil, err
+	}
+	var items []T
+	var next string
+	err = s.read(c, refs, func(ctx context.Context, r projections.Reader, now time.Time) (err error) {
+		items, next, err = fn(ctx, r, now, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return listOf(items, next), nil
+}
+
+// MaxLimit is the largest page a list returns.
+const MaxLimit = 200
+
+// pageOf reads ?limit= and ?cursor= for a list sorted by keyParts values.
+func pageOf(c *gin.Context, keyParts int) (projections.Page, error) {
+	p := projections.Page{Limit: 50}
+	var v domain.Validation
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			v.Add("limit", "must be a whole number from 1 to "+strconv.Itoa(MaxLimit))
+		} else {
+			p.Limit = n
+		}
+	}
+	after, err := projections.DecodeCursor(c.Query("cursor"), keyParts)
+	if err != nil {
+		v.Add("cursor", "is not a cursor this service returned")
+	}
+	p.After = after
+	return p, v.Err()
+}
+
+// list is the shape of every list answer.
+type list[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func listOf[T any](items []T, next string) list[T] {
+	l := list[T]{Items: items}
+	if next != "" {
+		l.NextCursor = &next
+	}
+	return l
+}

@@ -1,0 +1,68 @@
+package api
+
+import (
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"partners/domain"
+)
+
+// The authorization answer (DOMAIN.md section 5): may this user do this
+// action here?
+
+func (s *Server) authorizeRoutes(v1 *gin.RouterGroup) {
+	s.get(v1, "/organizations/:org/authorize", reads{member: domain.ActionMembersRead}, s.authorize)
+}
+
+// authorizationView answers "may user U do action A here?".
+type authorizationView struct {
+	Allowed bool    `json:"allowed"`
+	Role    *string `json:"role"`
+	Reason  string  `json:"reason"`
+}
+
+// authorize answers from the members read model (so ?min_position= with a
+// revocation's or a removal's position answers without it), for a member
+// of the organization asking.
+func (s *Server) authorize(c *gin.Context) (any, error) {
+	var v domain.Validation
+	action := domain.ParseField(&v, "action", c.Query("action"), domain.ParseAction)
+	userID, asked := c.GetQuery("user_id")
+	if !asked {
+		p, _ := principalOf(c)
+		userID = p.Subject
+	}
+	v.Check(userID == "" || len(userID) > 128 || !utf8.ValidString(userID), "user_id", "must be a user id (1 to 128 characters)")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	g, err := s.reader().Grant(c.Request.Context(), orgOf(c), userID)
+	if err != nil {
+		return nil, err
+	}
+	d := domain.Authorize(g, action)
+	view := authorizationView{Allowed: d.Allowed, Reason: d.Reason}
+	if g.Role != "" {
+		view.Role = &g.Role
+	}
+	return view, nil
+}
+
+func actionNames() []string {
+	var out []string
+	for _, a := range domain.Actions() {
+		out = append(out, string(a))
+	}
+	return out
+}
+
+var (
+	authorizeComponents = schema{
+		"Authorization": obj([]string{"allowed", "role", "reason"}, schema{"allowed": boolean, "role": nullable(roleEnum), "reason": str("")}),
+	}
+	authorizeEndpoints = []endpoint{
+		{method: "GET", path: "/v1/organizations/{org}/authorize", summary: "May this user do this action here? From the permission table and the current memberships",
+			status: 200, response: ref("Authorization"), query: []string{"user_id", "action"}},
+	}
+)

@@ -47,6 +47,16 @@ func pathUserID(c *gin.Context, what string) (string, error) {
 	return id, nil
 }
 
+// pathMember reads the organization and the user id of a membership's path.
+func pathMember(c *gin.Context, what string) (uuid.UUID, string, error) {
+	org, err := orgParam(c)
+	if err != nil {
+		return uuid.Nil, "", err
+	}
+	userID, err := pathUserID(c, what)
+	return org, userID, err
+}
+
 // noBody accepts an empty body or a JSON object (whose fields are ignored).
 func noBody(body []byte) error { return decodeBody(body, &struct{}{}) }
 
@@ -150,11 +160,7 @@ func (s *Server) revokeTeamInvitation(kind domain.TeamInvitationKind) commandFun
 // removal runs a DELETE of a membership: 204 with the position.
 func (s *Server) removal(c *gin.Context, body []byte, what string,
 	run func(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error)) (answer, error) {
-	org, err := orgParam(c)
-	if err != nil {
-		return answer{}, err
-	}
-	userID, err := pathUserID(c, what)
+	org, userID, err := pathMember(c, what)
 	if err != nil {
 		return answer{}, err
 	}

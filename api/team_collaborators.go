@@ -119,11 +119,7 @@ type permissionsRequest struct {
 }
 
 func (s *Server) changeCollaboratorPermissions(c *gin.Context, body []byte) (answer, error) {
-	org, err := orgParam(c)
-	if err != nil {
-		return answer{}, err
-	}
-	userID, err := pathUserID(c, "collaborator")
+	org, userID, err := pathMember(c, "collaborator")
 	if err != nil {
 		return answer{}, err
 	}

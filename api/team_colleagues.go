@@ -69,11 +69,7 @@ type changeRoleRequest struct {
 }
 
 func (s *Server) changeMemberRole(c *gin.Context, body []byte) (answer, error) {
-	org, err := orgParam(c)
-	if err != nil {
-		return answer{}, err
-	}
-	userID, err := pathUserID(c, "member")
+	org, userID, err := pathMember(c, "member")
 	if err != nil {
 		return answer{}, err
 	}

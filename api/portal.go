@@ -18,7 +18,6 @@ import (
 // them with a requester, watchers and the attachments switch.
 
 func init() {
-	statusOf[string(domain.CodePortalUserExists)] = http.StatusConflict
 	queryParams["company"] = schema{"name": "company", "in": "query",
 		"description": "only the portal users of this company, compared trimmed and case-insensitively", "schema": str("")}
 }

@@ -20,8 +20,6 @@ import (
 // accountant access, collaborators, and the authorization answer.
 
 func init() {
-	statusOf[string(domain.CodeNotTeamMember)] = http.StatusConflict
-	statusOf[string(domain.CodeCollaborationRequestAnswered)] = http.StatusConflict
 	queryParams["user_id"] = schema{"name": "user_id", "in": "query",
 		"description": "the user asked about (default: the caller)", "schema": str("")}
 	queryParams["action"] = schema{"name": "action", "in": "query", "required": true,
@@ -123,7 +121,7 @@ type teamInvitationView struct {
 }
 
 func (s *Server) viewTeamInvitation(inv *domain.TeamInvitation) teamInvitationView {
-	return teamInvitationView{ID: inv.ID, OrganizationID: inv.OrganizationID, Status: inv.StatusAt(s.cfg.App.Now()),
+	return teamInvitationView{ID: inv.ID, OrganizationID: inv.OrganizationID, Status: inv.StatusAt(s.cfg.App.Now()).String(),
 		Email: inv.Email.Value, Role: inv.Role.String(), ExpiresAt: inv.ExpiresAt.UTC()}
 }
 
@@ -226,7 +224,7 @@ func (s *Server) memberInvitations(c *gin.Context) {
 	}
 	status := c.Query("status")
 	switch status {
-	case "", domain.StatusSent, domain.StatusAccepted, domain.StatusRevoked, domain.StatusExpired:
+	case "", domain.StatusSent.String(), domain.StatusAccepted.String(), domain.StatusRevoked.String(), domain.StatusExpired.String():
 	default:
 		writeProblem(c, domain.Invalid("status", "must be one of sent, accepted, revoked, expired"))
 		return
@@ -440,7 +438,7 @@ func (s *Server) createCollaborator(c *gin.Context, body []byte) (answer, error)
 	inv, token := sent.Invitation, sent.Token
 	return answer{status: http.StatusCreated, position: sent.Result.Position, secrets: []string{"token", "activation_url"},
 		people: []domain.PersonRef{inv.EmailRef},
-		body: collaboratorInvitedView{ID: inv.ID, OrganizationID: inv.OrganizationID, Status: inv.StatusAt(s.cfg.App.Now()),
+		body: collaboratorInvitedView{ID: inv.ID, OrganizationID: inv.OrganizationID, Status: inv.StatusAt(s.cfg.App.Now()).String(),
 			FirstName: inv.FirstName.Value, LastName: inv.LastName.Value, Email: inv.Email.Value, Phone: inv.Phone.Value,
 			CanPurchase: inv.CanPurchase, CanSeeAllOrders: inv.CanSeeAllOrders, ExpiresAt: inv.ExpiresAt.UTC(),
 			ActivationURL: s.link("/collaborators/activate/", token), Token: &token}}, nil

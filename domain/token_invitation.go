@@ -164,6 +164,10 @@ func (c *InvitationCore[S]) StatusAt(now time.Time) S {
 	return c.Status
 }
 
+// Link is what the invitation's link opens, alike for every kind: the
+// invitation (uuid.Nil when it was never sent) and its current token's hash.
+func (c *InvitationCore[S]) Link() (id uuid.UUID, tokenHash string) { return c.ID, c.TokenHash }
+
 // IsPending reports whether the invitation still waits for an answer.
 func (c *InvitationCore[S]) IsPending(now time.Time) bool { return c.StatusAt(now).waiting() }
 

@@ -13,16 +13,8 @@ import (
 // InvitationTTL is how long a partner invitation stays open by default.
 const InvitationTTL = 30 * 24 * time.Hour
 
-func pendingKey(org uuid.UUID, ref domain.PersonRef) string {
-	return "pending-invitation:" + org.String() + ":" + string(ref)
-}
-
-var invitations = tokenKind[*domain.Invitation]{
-	fold: aggregateFold[domain.Invitation]("invitation"),
-	stream: func(id uuid.UUID) stream {
-		return stream{domain.InvitationStream(id), domain.InvitationStreamType}
-	},
-}
+var invitations = newTokenKind[domain.Invitation]("invitation", domain.InvitationStream, domain.InvitationStreamType,
+	"pending-invitation")
 
 func (a *App) ttl() time.Duration {
 	if a.InvitationTTL > 0 {
@@ -44,7 +36,7 @@ type Sent struct {
 // email: the reservation guards it under concurrency.
 func (a *App) SendInvitation(ctx context.Context, actor domain.Actor, org uuid.UUID, email domain.Email, message, locale string) (Sent, error) {
 	ref := a.Store.Keys().Ref(email.String())
-	inv, token, res, err := sendWithToken(ctx, a, actor, org, "", invitations, pendingKey(org, ref),
+	inv, token, res, err := sendWithToken(ctx, a, actor, org, "", invitations, ref,
 		func(t *attempt, inviter *domain.Organization, s sending[*domain.Invitation]) ([]domain.Event, error) {
 			t.batch.Meta.Command = commandName(inviter.Side)
 			return domain.DecideSendInvitation(inviter, domain.SendInvitation{InvitationID: s.ID, Email: email, EmailRef: ref,
@@ -155,7 +147,7 @@ func (a *App) AcceptInvitation(ctx context.Context, actor domain.Actor, id, org 
 		l.append(t, evs)
 		t.add(stream{domain.PartnershipStream(client, sub), domain.PartnershipStreamType}, eventstore.NoStream,
 			[]domain.Event{out.Partnership})
-		closing(t, pendingKey(inv.InviterOrg, inv.EmailRef), inv)
+		closing(t, invitations.pendingKey(inv.InviterOrg, inv.EmailRef), inv)
 		return nil
 	})
 	out.Result = res
@@ -201,7 +193,7 @@ func (a *App) changeInvitation(ctx context.Context, actor domain.Actor, id uuid.
 func (a *App) closeInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID, command string,
 	decide func(*domain.Invitation) ([]domain.Event, error)) (*domain.Invitation, eventstore.Result, error) {
 	return a.changeInvitation(ctx, actor, id, command, func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
-		closing(t, pendingKey(inv.InviterOrg, inv.EmailRef), inv)
+		closing(t, invitations.pendingKey(inv.InviterOrg, inv.EmailRef), inv)
 		return decide(inv)
 	})
 }
@@ -227,7 +219,7 @@ func (a *App) ResendInvitation(ctx context.Context, actor domain.Actor, id uuid.
 		// An expired invitation may have lost its pending slot to nobody;
 		// take it again (or keep it).
 		t.batch.Reserve = []eventstore.Reservation{{Key: TokenKey(hash), Holder: holder},
-			{Key: pendingKey(inv.InviterOrg, inv.EmailRef), Holder: holder}}
+			{Key: invitations.pendingKey(inv.InviterOrg, inv.EmailRef), Holder: holder}}
 		t.secret = token
 		t.taken = func(taken *eventstore.ReservationError) error {
 			return (&domain.Error{Code: domain.CodeDuplicatePending,

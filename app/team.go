@@ -60,14 +60,10 @@ var organizationFold = foldSpec[*OrganizationState]{
 // changeOrganization runs a decision that touches only the organization's
 // stream. A decision with nothing to change appends nothing and answers the
 // stream's current position.
-func (a *App) changeOrganization(ctx context.Context, actor domain.Actor, org uuid.UUID, command string,
-	decide func(o *domain.Organization) ([]domain.Event, error)) (OrganizationState, eventstore.Result, error) {
-	st, res, err := update(ctx, a, actor, command, organizationFold, organizationStream(org),
-		func(_ *attempt, st *OrganizationState) ([]domain.Event, error) { return decide(st.Org) })
-	if err != nil {
-		return OrganizationState{}, res, err
-	}
-	return *st, res, nil
+func changeOrganization[C any](ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, command string,
+	decide func(*domain.Organization, C) ([]domain.Event, error), c C) (*OrganizationState, eventstore.Result, error) {
+	return update(ctx, a, actor, command, organizationFold, organizationStream(org),
+		func(_ *attempt, st *OrganizationState) ([]domain.Event, error) { return decide(st.Org, c) })
 }
 
 // MemberChange is a membership as a command leaves it.
@@ -77,26 +73,25 @@ type MemberChange struct {
 	Result eventstore.Result
 }
 
-func memberChange(st OrganizationState, userID string, res eventstore.Result) MemberChange {
-	return MemberChange{Member: st.Org.Members[userID], Since: st.Since[userID], Result: res}
+// memberChange is the outcome of a command on one member.
+func memberChange(st *OrganizationState, userID string, res eventstore.Result, err error) (MemberChange, error) {
+	if err != nil {
+		return MemberChange{}, err
+	}
+	return MemberChange{Member: st.Org.Members[userID], Since: st.Since[userID], Result: res}, nil
 }
 
 // ChangeMemberRole gives a colleague another team role.
 func (a *App) ChangeMemberRole(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string, role domain.Role) (MemberChange, error) {
-	st, res, err := a.changeOrganization(ctx, actor, org, "ChangeMemberRole", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideChangeMemberRole(o, domain.ChangeMemberRole{UserID: userID, Role: role, Actor: actor})
-	})
-	if err != nil {
-		return MemberChange{}, err
-	}
-	return memberChange(st, userID, res), nil
+	st, res, err := changeOrganization(ctx, a, actor, org, "ChangeMemberRole", domain.DecideChangeMemberRole,
+		domain.ChangeMemberRole{UserID: userID, Role: role, Actor: actor})
+	return memberChange(st, userID, res, err)
 }
 
 // RemoveMember removes a colleague from the team.
 func (a *App) RemoveMember(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error) {
-	_, res, err := a.changeOrganization(ctx, actor, org, "RemoveMember", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideRemoveMember(o, domain.RemoveMember{UserID: userID, Actor: actor})
-	})
+	_, res, err := changeOrganization(ctx, a, actor, org, "RemoveMember", domain.DecideRemoveMember,
+		domain.RemoveMember{UserID: userID, Actor: actor})
 	return res, err
 }
 
@@ -104,28 +99,17 @@ func (a *App) RemoveMember(ctx context.Context, actor domain.Actor, org uuid.UUI
 // and every authorization answer from the returned position on is made
 // without it.
 func (a *App) RevokeAccountantAccess(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error) {
-	_, res, err := a.changeOrganization(ctx, actor, org, "RevokeAccountantAccess", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideRevokeAccountantAccess(o, domain.RevokeAccountantAccess{UserID: userID, Actor: actor})
-	})
+	_, res, err := changeOrganization(ctx, a, actor, org, "RevokeAccountantAccess", domain.DecideRevokeAccountantAccess,
+		domain.RevokeAccountantAccess{UserID: userID, Actor: actor})
 	return res, err
 }
 
 // =============================================================================
 // Colleague and accountant invitations
 
-// teamPendingKey reserves one pending invitation per organization, kind
-// and email.
-func teamPendingKey(kind domain.TeamInvitationKind, org uuid.UUID, ref domain.PersonRef) string {
-	return "pending-" + string(kind) + "-invitation:" + org.String() + ":" + string(ref)
-}
-
-var teamInvitationFold = aggregateFold[domain.TeamInvitation]("team-invitation")
-
 // teamInvitations is where the invitations of a kind are stored.
 func teamInvitations(kind domain.TeamInvitationKind) tokenKind[*domain.TeamInvitation] {
-	return tokenKind[*domain.TeamInvitation]{fold: teamInvitationFold, stream: func(id uuid.UUID) stream {
-		return stream{kind.Stream(id), kind.StreamType()}
-	}}
+	return newTokenKind[domain.TeamInvitation]("team-invitation", kind.Stream, kind.StreamType(), "pending-"+string(kind)+"-invitation")
 }
 
 // TeamSent is the outcome of a colleague's or accountant's invitation: the
@@ -152,7 +136,7 @@ func (a *App) GrantAccountantAccess(ctx context.Context, actor domain.Actor, org
 // organization, kind and email.
 func (a *App) sendTeamInvitation(ctx context.Context, actor domain.Actor, org uuid.UUID, command string, c domain.SendTeamInvitation) (TeamSent, error) {
 	c.EmailRef = a.Store.Keys().Ref(c.Email.String())
-	inv, token, res, err := sendWithToken(ctx, a, actor, org, command, teamInvitations(c.Kind), teamPendingKey(c.Kind, org, c.EmailRef),
+	inv, token, res, err := sendWithToken(ctx, a, actor, org, command, teamInvitations(c.Kind), c.EmailRef,
 		func(_ *attempt, o *domain.Organization, s sending[*domain.TeamInvitation]) ([]domain.Event, error) {
 			c.InvitationID, c.TokenHash, c.Actor, c.Now, c.TTL, c.Pending = s.ID, s.TokenHash, actor, s.Now, s.TTL, s.Pending
 			return domain.DecideSendTeamInvitation(o, c)
@@ -198,7 +182,7 @@ func (a *App) AcceptTeamInvitation(ctx context.Context, actor domain.Actor, kind
 		}
 		li.append(t, invEvs)
 		lo.append(t, orgEvs)
-		closing(t, teamPendingKey(kind, inv.OrganizationID, inv.EmailRef), inv)
+		closing(t, k.pendingKey(inv.OrganizationID, inv.EmailRef), inv)
 		return nil
 	})
 	if err != nil {
@@ -230,7 +214,7 @@ func (a *App) RevokeTeamInvitation(ctx context.Context, actor domain.Actor, kind
 		if err != nil {
 			return nil, err
 		}
-		closing(t, teamPendingKey(kind, inv.OrganizationID, inv.EmailRef), inv)
+		closing(t, k.pendingKey(inv.OrganizationID, inv.EmailRef), inv)
 		return domain.DecideRevokeTeamInvitation(inv, o, domain.RevokeTeamInvitation{Actor: actor})
 	})
 }

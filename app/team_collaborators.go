@@ -16,16 +16,8 @@ import (
 // attached, recorded whatever their target and answered by each
 // organization they reach.
 
-func collaboratorPendingKey(org uuid.UUID, ref domain.PersonRef) string {
-	return "pending-collaborator-invitation:" + org.String() + ":" + string(ref)
-}
-
-var collaborators = tokenKind[*domain.CollaboratorInvitation]{
-	fold: aggregateFold[domain.CollaboratorInvitation]("collaborator-invitation"),
-	stream: func(id uuid.UUID) stream {
-		return stream{domain.CollaboratorInvitationStream(id), domain.CollaboratorInvitationStreamType}
-	},
-}
+var collaborators = newTokenKind[domain.CollaboratorInvitation]("collaborator-invitation", domain.CollaboratorInvitationStream,
+	domain.CollaboratorInvitationStreamType, "pending-collaborator-invitation")
 
 // NewCollaborator is what the owner types to create a collaborator account.
 type NewCollaborator struct {
@@ -50,7 +42,7 @@ type CollaboratorSent struct {
 // email.
 func (a *App) CreateCollaborator(ctx context.Context, actor domain.Actor, org uuid.UUID, n NewCollaborator) (CollaboratorSent, error) {
 	ref := a.Store.Keys().Ref(n.Email.String())
-	inv, token, res, err := sendWithToken(ctx, a, actor, org, "CreateCollaborator", collaborators, collaboratorPendingKey(org, ref),
+	inv, token, res, err := sendWithToken(ctx, a, actor, org, "CreateCollaborator", collaborators, ref,
 		func(_ *attempt, o *domain.Organization, s sending[*domain.CollaboratorInvitation]) ([]domain.Event, error) {
 			return domain.DecideInviteCollaborator(o, domain.InviteCollaborator{InvitationID: s.ID, FirstName: n.FirstName,
 				LastName: n.LastName, Email: n.Email, EmailRef: ref, Phone: n.Phone, CanPurchase: n.CanPurchase,
@@ -116,7 +108,7 @@ func (a *App) ActivateCollaborator(ctx context.Context, actor domain.Actor, toke
 		},
 		func(t *attempt, inv *domain.CollaboratorInvitation, o *domain.Organization) (string, []domain.Event, []domain.Event, error) {
 			invEvs, orgEvs, err := domain.DecideActivateCollaborator(inv, o, domain.ActivateCollaborator{Actor: actor, Now: a.Now()})
-			closing(t, collaboratorPendingKey(inv.OrganizationID, inv.EmailRef), inv)
+			closing(t, collaborators.pendingKey(inv.OrganizationID, inv.EmailRef), inv)
 			return actor.UserID, invEvs, orgEvs, err
 		})
 	return out, err
@@ -125,21 +117,15 @@ func (a *App) ActivateCollaborator(ctx context.Context, actor domain.Actor, toke
 // ChangeCollaboratorPermissions sets either or both permissions of a
 // collaborator (nil keeps one as it is).
 func (a *App) ChangeCollaboratorPermissions(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string, canPurchase, canSeeAllOrders *bool) (MemberChange, error) {
-	st, res, err := a.changeOrganization(ctx, actor, org, "ChangeCollaboratorPermissions", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideChangeCollaboratorPermissions(o, domain.ChangeCollaboratorPermissions{UserID: userID,
-			CanPurchase: canPurchase, CanSeeAllOrders: canSeeAllOrders, Actor: actor})
-	})
-	if err != nil {
-		return MemberChange{}, err
-	}
-	return memberChange(st, userID, res), nil
+	st, res, err := changeOrganization(ctx, a, actor, org, "ChangeCollaboratorPermissions", domain.DecideChangeCollaboratorPermissions,
+		domain.ChangeCollaboratorPermissions{UserID: userID, CanPurchase: canPurchase, CanSeeAllOrders: canSeeAllOrders, Actor: actor})
+	return memberChange(st, userID, res, err)
 }
 
 // RemoveCollaborator detaches a collaborator from the organization.
 func (a *App) RemoveCollaborator(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error) {
-	_, res, err := a.changeOrganization(ctx, actor, org, "RemoveCollaborator", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideRemoveCollaborator(o, domain.RemoveCollaborator{UserID: userID, Actor: actor})
-	})
+	_, res, err := changeOrganization(ctx, a, actor, org, "RemoveCollaborator", domain.DecideRemoveCollaborator,
+		domain.RemoveCollaborator{UserID: userID, Actor: actor})
 	return res, err
 }
 

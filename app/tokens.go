@@ -70,10 +70,27 @@ type tokenInvitation interface {
 	Link() (id uuid.UUID, tokenHash string)
 }
 
-// tokenKind says where one kind of token invitation is stored.
+// tokenKind says where one kind of token invitation is stored, and under
+// which prefix it reserves one pending invitation per organization and
+// email.
 type tokenKind[P tokenInvitation] struct {
-	fold   foldSpec[P]
-	stream func(id uuid.UUID) stream
+	fold    foldSpec[P]
+	stream  func(id uuid.UUID) stream
+	pending string
+}
+
+func newTokenKind[T any, P interface {
+	*T
+	tokenInvitation
+}](fold string, streamID func(uuid.UUID) string, streamType, pending string) tokenKind[P] {
+	return tokenKind[P]{fold: aggregateFold[T, P](fold), pending: pending,
+		stream: func(id uuid.UUID) stream { return stream{streamID(id), streamType} }}
+}
+
+// pendingKey is the reservation of an organization's pending invitation
+// of the kind to an email.
+func (k tokenKind[P]) pendingKey(org uuid.UUID, ref domain.PersonRef) string {
+	return k.pending + ":" + org.String() + ":" + string(ref)
 }
 
 // byToken finds the invitation of kind k a link's token opens, through the
@@ -113,13 +130,14 @@ type sending[P any] struct {
 
 // sendWithToken is the one path of every invitation sent with a link's
 // token. It decides on the inviting organization, then appends the new
-// invitation's stream with two reservations (the pending slot of
-// pendingKey, taken over from an invitation no longer pending, and the
+// invitation's stream with two reservations (the kind's pending slot for
+// the email, taken over from an invitation no longer pending, and the
 // token's hash), the token as the event's pending secret for the email. Another invitation winning the slot meanwhile is a lost race:
 // decided again, and refused by the rule.
 func sendWithToken[P tokenInvitation](ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, command string,
-	k tokenKind[P], pendingKey string, decide func(t *attempt, o *domain.Organization, s sending[P]) ([]domain.Event, error),
+	k tokenKind[P], ref domain.PersonRef, decide func(t *attempt, o *domain.Organization, s sending[P]) ([]domain.Event, error),
 ) (inv P, token string, res eventstore.Result, err error) {
+	pendingKey := k.pendingKey(org, ref)
 	res, err = a.run(ctx, actor, command, func(t *attempt) error {
 		o, err := a.LoadOrganization(ctx, org)
 		if err != nil {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,11 +146,7 @@ var requests = foldSpec[*domain.CollaborationRequest]{
 	kind:  "collaboration-request",
 	empty: func() *domain.CollaborationRequest { return &domain.CollaborationRequest{} },
 	apply: func(r *domain.CollaborationRequest, e eventstore.Event) { r.Apply(e.Data) },
-	clone: func(r *domain.CollaborationRequest) *domain.CollaborationRequest {
-		c := *r
-		c.Answers = maps.Clone(r.Answers)
-		return &c
-	},
+	clone: (*domain.CollaborationRequest).Clone,
 }
 
 func requestStream(id uuid.UUID) stream {

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"maps"
 	"strings"
 	"time"
 	"unicode"
@@ -331,6 +332,13 @@ func (r *CollaborationRequest) Apply(e Event) {
 	case CollaborationRequestRejected:
 		r.Answers[e.OrganizationID] = StatusRejected
 	}
+}
+
+// Clone is a copy that shares nothing with r.
+func (r *CollaborationRequest) Clone() *CollaborationRequest {
+	c := *r
+	c.Answers = maps.Clone(r.Answers)
+	return &c
 }
 
 // Reaches reports whether the request reached the organization: its SIRET

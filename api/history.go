@@ -50,7 +50,7 @@ func (s *Server) rebuild(c *gin.Context) {
 		writeProblem(c, domain.Errorf(domain.CodeNotFound, "No such read model."))
 		return
 	case errors.Is(err, projections.ErrRebuildRunning):
-		writeProblem(c, domain.Errorf(domain.CodeConcurrencyConflict, "A rebuild of this read model is already running."))
+		writeProblem(c, domain.ErrConcurrencyConflict("A rebuild of this read model is already running."))
 		return
 	case err != nil:
 		writeProblem(c, err)

@@ -49,7 +49,7 @@ type inviterRef struct {
 }
 
 func (s *Server) viewInvitation(inv *domain.Invitation) invitationView {
-	v := invitationView{ID: inv.ID, Status: inv.StatusAt(s.cfg.App.Now()), Email: inv.Email.Value, ExpiresAt: inv.ExpiresAt.UTC(),
+	v := invitationView{ID: inv.ID, Status: inv.StatusAt(s.cfg.App.Now()).String(), Email: inv.Email.Value, ExpiresAt: inv.ExpiresAt.UTC(),
 		Inviter: inviterRef{ID: inv.InviterOrg, Name: inv.InviterName, Side: inv.InviterSide.String()}, InviteeSide: inv.InviteeSide.String()}
 	if inv.ClaimedBy != uuid.Nil {
 		c := inv.ClaimedBy
@@ -74,7 +74,7 @@ func (s *Server) sentAnswer(status int, sent app.Sent) answer {
 	token := sent.Token
 	return answer{status: status, position: sent.Result.Position, secrets: []string{"token", "invitation_url"},
 		people: []domain.PersonRef{sent.Invitation.EmailRef},
-		body: sentView{ID: sent.Invitation.ID, Status: sent.Invitation.StatusAt(s.cfg.App.Now()), Email: sent.Invitation.Email.Value,
+		body: sentView{ID: sent.Invitation.ID, Status: sent.Invitation.StatusAt(s.cfg.App.Now()).String(), Email: sent.Invitation.Email.Value,
 			ExpiresAt: sent.Invitation.ExpiresAt.UTC(), InvitationURL: &link, Token: &token}}
 }
 
@@ -229,7 +229,7 @@ func (s *Server) previewInvitation(c *gin.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := previewView{InviteeSide: inv.InviteeSide.String(), Status: inv.StatusAt(s.cfg.App.Now()), ExpiresAt: inv.ExpiresAt.UTC()}
+	v := previewView{InviteeSide: inv.InviteeSide.String(), Status: inv.StatusAt(s.cfg.App.Now()).String(), ExpiresAt: inv.ExpiresAt.UTC()}
 	v.Inviter.Name, v.Inviter.Side = inv.InviterName, inv.InviterSide.String()
 	return v, nil
 }

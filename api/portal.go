@@ -17,10 +17,6 @@ import (
 // The client portal (seed 001): portal users, and the contracts shown to
 // them with a requester, watchers and the attachments switch.
 
-func init() {
-	statusOf[string(domain.CodePortalUserExists)] = http.StatusConflict
-}
-
 // portalAccess reads a portal user's or a contract's portal access.
 var portalAccess = reads{member: domain.ActionPortalRead, replayed: []string{"portal_users", "portal_access"}}
 

@@ -69,6 +69,10 @@ var statusOf = map[string]int{
 	codeRouteNotFound:                       http.StatusNotFound,
 	codeMethodNotAllowed:                    http.StatusMethodNotAllowed,
 	codeInternal:                            http.StatusInternalServerError,
+	// Codes of the team and the portal (the same closed set).
+	string(domain.CodeNotTeamMember):                http.StatusConflict,
+	string(domain.CodeCollaborationRequestAnswered): http.StatusConflict,
+	string(domain.CodePortalUserExists):             http.StatusConflict,
 }
 
 // titles are short, stable summaries per status.
@@ -108,11 +112,8 @@ func problemOf(err error) Problem {
 	var de *domain.Error
 	var ee *edgeError
 	switch {
-	case errors.As(err, &de):
-		st, ok := statusOf[string(de.Code)]
-		if !ok {
-			st = http.StatusUnprocessableEntity
-		}
+	case errors.As(err, &de) && statusOf[string(de.Code)] != 0: // an unmapped code is a bug: internal, below
+		st := statusOf[string(de.Code)]
 		return Problem{Type: typeURI(string(de.Code)), Title: title(st), Status: st, Detail: de.Message,
 			Code: string(de.Code), Errors: de.Fields, Details: de.Details}
 	case errors.As(err, &ee):

@@ -19,11 +19,6 @@ import (
 // accountant access, collaborators, and the authorization answer, each in
 // its file (team_*.go). Here: what they share.
 
-func init() {
-	statusOf[string(domain.CodeNotTeamMember)] = http.StatusConflict
-	statusOf[string(domain.CodeCollaborationRequestAnswered)] = http.StatusConflict
-}
-
 func (s *Server) teamRoutes(v1 *gin.RouterGroup) {
 	s.colleagueRoutes(v1)
 	s.authorizeRoutes(v1)
@@ -91,7 +86,7 @@ type teamInvitationView struct {
 }
 
 func (s *Server) viewTeamInvitation(inv *domain.TeamInvitation) teamInvitationView {
-	return teamInvitationView{ID: inv.ID, OrganizationID: inv.OrganizationID, Status: inv.StatusAt(s.cfg.App.Now()),
+	return teamInvitationView{ID: inv.ID, OrganizationID: inv.OrganizationID, Status: inv.StatusAt(s.cfg.App.Now()).String(),
 		Email: inv.Email.Value, Role: inv.Role.String(), ExpiresAt: inv.ExpiresAt.UTC()}
 }
 

@@ -88,7 +88,7 @@ func (s *Server) createCollaborator(c *gin.Context, body []byte) (answer, error)
 	inv, token := sent.Invitation, sent.Token
 	return answer{status: http.StatusCreated, position: sent.Result.Position, secrets: []string{"token", "activation_url"},
 		people: []domain.PersonRef{inv.EmailRef},
-		body: collaboratorInvitedView{ID: inv.ID, OrganizationID: inv.OrganizationID, Status: inv.StatusAt(s.cfg.App.Now()),
+		body: collaboratorInvitedView{ID: inv.ID, OrganizationID: inv.OrganizationID, Status: inv.StatusAt(s.cfg.App.Now()).String(),
 			FirstName: inv.FirstName.Value, LastName: inv.LastName.Value, Email: inv.Email.Value, Phone: inv.Phone.Value,
 			CanPurchase: inv.CanPurchase, CanSeeAllOrders: inv.CanSeeAllOrders, ExpiresAt: inv.ExpiresAt.UTC(),
 			ActivationURL: s.link("/collaborators/activate/", token), Token: &token}}, nil

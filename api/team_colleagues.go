@@ -55,7 +55,7 @@ func (s *Server) inviteMember(c *gin.Context, body []byte) (answer, error) {
 func (s *Server) memberInvitations(c *gin.Context) (any, error) {
 	status := c.Query("status")
 	switch status {
-	case "", domain.StatusSent, domain.StatusAccepted, domain.StatusRevoked, domain.StatusExpired:
+	case "", domain.StatusSent.String(), domain.StatusAccepted.String(), domain.StatusRevoked.String(), domain.StatusExpired.String():
 	default:
 		return nil, domain.Invalid("status", "must be one of sent, accepted, revoked, expired")
 	}

@@ -86,26 +86,6 @@ func (a *App) newEvents(evs []domain.Event) []eventstore.NewEvent {
 	return out
 }
 
-// retry runs a load-decide-append attempt again when the append lost a race
-// on expected version: the next attempt decides on the new state.
-func (a *App) retry(ctx context.Context, attempt func() (eventstore.Result, error)) (eventstore.Result, error) {
-	var res eventstore.Result
-	var err error
-	for i := 0; i < 4; i++ {
-		res, err = attempt()
-		if err == nil {
-			if a.Appended != nil {
-				a.Appended()
-			}
-			return res, nil
-		}
-		if !eventstore.IsConcurrencyConflict(err) || ctx.Err() != nil {
-			return res, err
-		}
-	}
-	return res, err
-}
-
 // LoadOrganization rebuilds an organization from its stream.
 func (a *App) LoadOrganization(ctx context.Context, id uuid.UUID) (*domain.Organization, error) {
 	st, err := a.loadOrganizationState(ctx, id)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"partners/domain"
 	"partners/eventstore"
 )
 
@@ -26,9 +27,10 @@ type folds struct {
 }
 
 type foldEntry struct {
-	state   any // never handed out: callers get a clone
-	version int
-	keys    []uuid.UUID
+	state    any // never handed out: callers get a clone
+	version  int
+	position int64
+	keys     []uuid.UUID
 }
 
 // foldLimit bounds the states one replica keeps. Past it the cache starts
@@ -62,30 +64,53 @@ type foldSpec[S any] struct {
 	clone func(S) S
 }
 
-// load rebuilds the fold of stream and answers it with the stream's
-// version. The state answered is the caller's own to change.
-func (spec foldSpec[S]) load(ctx context.Context, a *App, stream string) (S, int, error) {
-	key := spec.kind + "\x00" + stream
-	state, after, known := spec.empty(), 0, []uuid.UUID(nil)
-	if e, ok := a.folds.get(key); ok {
-		state, after, known = spec.clone(e.state.(S)), e.version, e.keys
+// aggregateFold is the fold of an aggregate that is all of its state and
+// shares nothing when copied.
+func aggregateFold[T any, P interface {
+	*T
+	Apply(domain.Event)
+}](kind string) foldSpec[P] {
+	return foldSpec[P]{
+		kind:  kind,
+		empty: func() P { return new(T) },
+		apply: func(p P, e eventstore.Event) { p.Apply(e.Data) },
+		clone: func(p P) P { c := *p; return &c },
 	}
-	tail, err := a.Store.ReadStreamAfter(ctx, stream, after, known)
+}
+
+// loaded is a fold as a command read it: the state, the caller's own to
+// change, and where its stream stood.
+type loaded[S any] struct {
+	spec     foldSpec[S]
+	stream   stream
+	state    S
+	version  int
+	position int64 // of the stream's last event; 0 when there is none
+}
+
+// load rebuilds the fold of s.
+func (spec foldSpec[S]) load(ctx context.Context, a *App, s stream) (loaded[S], error) {
+	key := spec.kind + "\x00" + s.id
+	state, after, position, known := spec.empty(), 0, int64(0), []uuid.UUID(nil)
+	if e, ok := a.folds.get(key); ok {
+		state, after, position, known = spec.clone(e.state.(S)), e.version, e.position, e.keys
+	}
+	tail, err := a.Store.ReadStreamAfter(ctx, s.id, after, known)
 	if err == nil && tail.Stale {
-		state, after, known = spec.empty(), 0, nil
-		tail, err = a.Store.ReadStreamAfter(ctx, stream, 0, nil)
+		state, after, position, known = spec.empty(), 0, 0, nil
+		tail, err = a.Store.ReadStreamAfter(ctx, s.id, 0, nil)
 	}
 	if err != nil {
-		var zero S
-		return zero, 0, err
+		return loaded[S]{}, err
 	}
 	for _, e := range tail.Events {
 		spec.apply(state, e)
+		position = e.Position
 	}
 	if len(tail.Events) > 0 {
-		a.folds.put(key, foldEntry{state: spec.clone(state), version: tail.Version, keys: union(known, tail.Keys)})
+		a.folds.put(key, foldEntry{state: spec.clone(state), version: tail.Version, position: position, keys: union(known, tail.Keys)})
 	}
-	return state, tail.Version, nil
+	return loaded[S]{spec: spec, stream: s, state: state, version: tail.Version, position: position}, nil
 }
 
 // union is a followed by the ids of b it lacks.

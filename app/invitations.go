@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,35 +13,14 @@ import (
 // InvitationTTL is how long a partner invitation stays open by default.
 const InvitationTTL = 30 * 24 * time.Hour
 
-func pendingKey(org uuid.UUID, ref domain.PersonRef) string {
-	return "pending-invitation:" + org.String() + ":" + string(ref)
-}
-
-// LoadInvitation rebuilds a partner invitation from its stream.
-func (a *App) LoadInvitation(ctx context.Context, id uuid.UUID) (*domain.Invitation, int64, error) {
-	evs, _, err := a.Store.ReadStream(ctx, domain.InvitationStream(id))
-	if err != nil {
-		return nil, 0, err
-	}
-	inv := &domain.Invitation{}
-	var last int64
-	for _, e := range evs {
-		inv.Apply(e.Data)
-		last = e.Position
-	}
-	return inv, last, nil
-}
+var invitations = newTokenKind[domain.Invitation]("invitation", domain.InvitationStream, domain.InvitationStreamType,
+	"pending-invitation")
 
 func (a *App) ttl() time.Duration {
 	if a.InvitationTTL > 0 {
 		return a.InvitationTTL
 	}
 	return InvitationTTL
-}
-
-func invitationAppend(inv *domain.Invitation, evs []eventstore.NewEvent) eventstore.StreamAppend {
-	return eventstore.StreamAppend{StreamID: domain.InvitationStream(inv.ID), StreamType: domain.InvitationStreamType,
-		Expected: eventstore.Exactly(inv.Version), Events: evs}
 }
 
 // Sent is the outcome of an invitation or a resend: the invitation and the
@@ -58,55 +36,13 @@ type Sent struct {
 // email: the reservation guards it under concurrency.
 func (a *App) SendInvitation(ctx context.Context, actor domain.Actor, org uuid.UUID, email domain.Email, message, locale string) (Sent, error) {
 	ref := a.Store.Keys().Ref(email.String())
-	var out Sent
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		inviter, err := a.LoadOrganization(ctx, org)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		cmd := domain.SendInvitation{InvitationID: a.NewID(), Email: email, EmailRef: ref, Message: message,
-			Locale: locale, Actor: actor, Now: a.Now(), TTL: a.ttl()}
-		var replace string
-		if id, ok, err := a.holderID(ctx, pendingKey(org, ref)); err != nil {
-			return eventstore.Result{}, err
-		} else if ok {
-			if cmd.Pending, _, err = a.LoadInvitation(ctx, id); err != nil {
-				return eventstore.Result{}, err
-			}
-			replace = id.String() // taken over when it is no longer pending
-		}
-		token, hash := NewToken()
-		cmd.TokenHash = hash
-		evs, err := domain.DecideSendInvitation(inviter, cmd)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		news := a.newEvents(evs)
-		inv := &domain.Invitation{}
-		for _, e := range evs {
-			inv.Apply(e)
-		}
-		b := eventstore.Batch{
-			Meta: a.metadata(ctx, actor, commandName(inviter.Side)),
-			Streams: []eventstore.StreamAppend{{StreamID: domain.InvitationStream(inv.ID), StreamType: domain.InvitationStreamType,
-				Expected: eventstore.NoStream, Events: news}},
-			Reserve: []eventstore.Reservation{
-				{Key: pendingKey(org, ref), Holder: inv.ID.String(), Replace: replace},
-				{Key: TokenKey(hash), Holder: inv.ID.String()},
-			},
-			Secrets: []eventstore.Secret{{EventID: news[0].ID, Value: []byte(token)}},
-		}
-		res, err := a.Store.Append(ctx, b)
-		var taken *eventstore.ReservationError
-		if errors.As(err, &taken) {
-			// Another invitation to the same email won the race: decide again.
-			return res, concurrencyConflict()
-		}
-		out = Sent{Invitation: inv, Token: token}
-		return res, err
-	})
-	out.Result = res
-	return out, err
+	inv, token, res, err := sendWithToken(ctx, a, actor, org, "", invitations, ref,
+		func(t *attempt, inviter *domain.Organization, s sending[*domain.Invitation]) ([]domain.Event, error) {
+			t.batch.Meta.Command = commandName(inviter.Side)
+			return domain.DecideSendInvitation(inviter, domain.SendInvitation{InvitationID: s.ID, Email: email, EmailRef: ref,
+				Message: message, TokenHash: s.TokenHash, Locale: locale, Actor: actor, Now: s.Now, TTL: s.TTL, Pending: s.Pending})
+		})
+	return Sent{Invitation: inv, Token: token, Result: res}, err
 }
 
 func commandName(side domain.Side) string {
@@ -116,62 +52,49 @@ func commandName(side domain.Side) string {
 	return "InviteSubcontractor"
 }
 
-func concurrencyConflict() error {
-	return domain.Errorf(domain.CodeConcurrencyConflict, "Someone else changed this at the same moment. Reload and try again.")
+// errInvitationLinkInvalid answers a token that opens no partner invitation.
+func errInvitationLinkInvalid() error {
+	return domain.Errorf(domain.CodeNotFound, "This invitation link is not valid. Ask the sender for a new one.")
 }
 
 // InvitationByToken finds the invitation a link's token opens. A token that
 // opens nothing (unknown, or replaced by a resend) is "not found".
 func (a *App) InvitationByToken(ctx context.Context, token string) (*domain.Invitation, int64, error) {
-	notFound := domain.Errorf(domain.CodeNotFound, "This invitation link is not valid. Ask the sender for a new one.")
-	if !ValidTokenShape(token) {
-		return nil, 0, notFound
-	}
-	id, ok, err := a.holderID(ctx, TokenKey(HashToken(token)))
-	if err != nil {
-		return nil, 0, err
-	}
-	if !ok {
-		return nil, 0, notFound
-	}
-	inv, pos, err := a.LoadInvitation(ctx, id)
-	if err != nil {
-		return nil, 0, err
-	}
-	if !inv.Exists() || !TokenMatches(token, inv.TokenHash) {
-		return nil, 0, notFound
-	}
-	return inv, pos, nil
+	l, err := byToken(ctx, a, invitations, token, errInvitationLinkInvalid())
+	return l.state, l.position, err
 }
 
 // ClaimInvitation attaches the invitation a token opens to the caller's
 // organization (its users signed up with another email).
 func (a *App) ClaimInvitation(ctx context.Context, actor domain.Actor, token string, org uuid.UUID) (*domain.Invitation, eventstore.Result, error) {
 	var inv *domain.Invitation
-	var last int64
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		var err error
-		if inv, last, err = a.InvitationByToken(ctx, token); err != nil {
-			return eventstore.Result{}, err
+	res, err := a.run(ctx, actor, "ClaimInvitation", func(t *attempt) error {
+		l, err := byToken(ctx, a, invitations, token, errInvitationLinkInvalid())
+		if err != nil {
+			return err
 		}
+		inv = l.state
 		claimer, err := a.LoadOrganization(ctx, org)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		evs, err := domain.DecideClaimInvitation(inv, claimer, actor, a.Now())
-		if err != nil || len(evs) == 0 {
-			return eventstore.Result{Position: last}, err
+		evs, err := domain.DecideClaimInvitation(inv, claimer, domain.ClaimInvitation{Actor: actor, Now: a.Now()})
+		if err != nil {
+			return err
 		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{Meta: a.metadata(ctx, actor, "ClaimInvitation"),
-			Streams: []eventstore.StreamAppend{invitationAppend(inv, a.newEvents(evs))}})
-		if err == nil {
-			for _, e := range evs {
-				inv.Apply(e)
-			}
-		}
-		return res, err
+		l.append(t, evs)
+		return nil
 	})
 	return inv, res, err
+}
+
+// loadInvitation loads a partner invitation that exists.
+func (a *App) loadInvitation(ctx context.Context, id uuid.UUID) (loaded[*domain.Invitation], error) {
+	l, err := invitations.fold.load(ctx, a, invitations.stream(id))
+	if err == nil && !l.state.Exists() {
+		err = domain.ErrInvitationNotFound()
+	}
+	return l, err
 }
 
 // Accepted is the outcome of AcceptInvitation.
@@ -186,70 +109,49 @@ type Accepted struct {
 // under concurrency: a lost race is decided again and refused by the rule.
 func (a *App) AcceptInvitation(ctx context.Context, actor domain.Actor, id, org uuid.UUID) (Accepted, error) {
 	var out Accepted
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		inv, _, err := a.LoadInvitation(ctx, id)
+	res, err := a.run(ctx, actor, "AcceptInvitation", func(t *attempt) error {
+		l, err := a.loadInvitation(ctx, id)
 		if err != nil {
-			return eventstore.Result{}, err
-		}
-		if !inv.Exists() {
-			return eventstore.Result{}, domain.ErrInvitationNotFound()
+			return err
 		}
 		accepter, err := a.LoadOrganization(ctx, org)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		client, sub := inv.InviterOrg, org
-		if inv.InviterSide == domain.SideSubcontractor {
-			client, sub = org, inv.InviterOrg
+		client, sub := l.state.InviterOrg, org
+		if l.state.InviterSide == domain.SideSubcontractor {
+			client, sub = org, l.state.InviterOrg
 		}
 		_, partnershipVersion, err := a.Store.ReadStream(ctx, domain.PartnershipStream(client, sub))
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
 		if partnershipVersion > 0 {
 			// The partnership may come from this very invitation, accepted
 			// since it was read: read it again so the answer says so.
-			if inv, _, err = a.LoadInvitation(ctx, id); err != nil {
-				return eventstore.Result{}, err
+			if l, err = a.loadInvitation(ctx, id); err != nil {
+				return err
 			}
 		}
-		evs, err := domain.DecideAcceptInvitation(inv, accepter, partnershipVersion > 0, actor, a.Now())
+		inv := l.state
+		evs, err := domain.DecideAcceptInvitation(inv, accepter,
+			domain.AcceptInvitation{AlreadyPartners: partnershipVersion > 0, Actor: actor, Now: a.Now()})
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
 		inviter, err := a.LoadOrganization(ctx, inv.InviterOrg)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		partnership := domain.Partnership(inv, inviter, accepter)
-		b := eventstore.Batch{
-			Meta: a.metadata(ctx, actor, "AcceptInvitation"),
-			Streams: []eventstore.StreamAppend{
-				invitationAppend(inv, a.newEvents(evs)),
-				{StreamID: domain.PartnershipStream(client, sub), StreamType: domain.PartnershipStreamType,
-					Expected: eventstore.NoStream, Events: a.newEvents([]domain.Event{partnership})},
-			},
-			Release: releases(inv),
-		}
-		res, err := a.Store.Append(ctx, b)
-		if err == nil {
-			for _, e := range evs {
-				inv.Apply(e)
-			}
-			out = Accepted{Invitation: inv, Partnership: partnership}
-		}
-		return res, err
+		out = Accepted{Invitation: inv, Partnership: domain.Partnership(inv, inviter, accepter)}
+		l.append(t, evs)
+		t.add(stream{domain.PartnershipStream(client, sub), domain.PartnershipStreamType}, eventstore.NoStream,
+			[]domain.Event{out.Partnership})
+		closing(t, invitations.pendingKey(inv.InviterOrg, inv.EmailRef), inv)
+		return nil
 	})
 	out.Result = res
 	return out, err
-}
-
-// releases frees the pending slot and the token of a closed invitation.
-func releases(inv *domain.Invitation) []eventstore.Release {
-	return []eventstore.Release{
-		{Key: pendingKey(inv.InviterOrg, inv.EmailRef), Holder: inv.ID.String()},
-		{Key: TokenKey(inv.TokenHash), Holder: inv.ID.String()},
-	}
 }
 
 // DeclineInvitation closes the invitation with no partnership.
@@ -259,7 +161,7 @@ func (a *App) DeclineInvitation(ctx context.Context, actor domain.Actor, id, org
 		if err != nil {
 			return nil, err
 		}
-		return domain.DecideDeclineInvitation(inv, decliner, reason, actor, a.Now())
+		return domain.DecideDeclineInvitation(inv, decliner, domain.DeclineInvitation{Reason: reason, Actor: actor, Now: a.Now()})
 	})
 }
 
@@ -270,85 +172,60 @@ func (a *App) RevokeInvitation(ctx context.Context, actor domain.Actor, id uuid.
 		if err != nil {
 			return nil, err
 		}
-		return domain.DecideRevokeInvitation(inv, inviter, actor)
+		return domain.DecideRevokeInvitation(inv, inviter, domain.RevokeInvitation{Actor: actor})
 	})
 }
 
+// changeInvitation is update for a partner invitation that exists.
+func (a *App) changeInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID, command string,
+	decide func(t *attempt, inv *domain.Invitation) ([]domain.Event, error)) (*domain.Invitation, eventstore.Result, error) {
+	return update(ctx, a, actor, command, invitations.fold, invitations.stream(id),
+		func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
+			if !inv.Exists() {
+				return nil, domain.ErrInvitationNotFound()
+			}
+			return decide(t, inv)
+		})
+}
+
+// closeInvitation answers or withdraws an invitation, freeing its slot and
+// its token.
 func (a *App) closeInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID, command string,
 	decide func(*domain.Invitation) ([]domain.Event, error)) (*domain.Invitation, eventstore.Result, error) {
-	var inv *domain.Invitation
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		var err error
-		if inv, _, err = a.LoadInvitation(ctx, id); err != nil {
-			return eventstore.Result{}, err
-		}
-		if !inv.Exists() {
-			return eventstore.Result{}, domain.ErrInvitationNotFound()
-		}
-		evs, err := decide(inv)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{Meta: a.metadata(ctx, actor, command),
-			Streams: []eventstore.StreamAppend{invitationAppend(inv, a.newEvents(evs))}, Release: releases(inv)})
-		if err == nil {
-			for _, e := range evs {
-				inv.Apply(e)
-			}
-		}
-		return res, err
+	return a.changeInvitation(ctx, actor, id, command, func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
+		closing(t, invitations.pendingKey(inv.InviterOrg, inv.EmailRef), inv)
+		return decide(inv)
 	})
-	return inv, res, err
 }
 
 // ResendInvitation gives the invitation a new token, a new expiry and a new
 // email; the previous token stops working at once.
 func (a *App) ResendInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID, locale string) (Sent, error) {
-	var out Sent
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		inv, _, err := a.LoadInvitation(ctx, id)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		if !inv.Exists() {
-			return eventstore.Result{}, domain.ErrInvitationNotFound()
-		}
+	var token string
+	inv, res, err := a.changeInvitation(ctx, actor, id, "ResendInvitation", func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
 		inviter, err := a.LoadOrganization(ctx, inv.InviterOrg)
 		if err != nil {
-			return eventstore.Result{}, err
+			return nil, err
 		}
-		token, hash := NewToken()
-		evs, err := domain.DecideResendInvitation(inv, inviter, hash, locale, actor, a.Now(), a.ttl())
+		var hash string
+		token, hash = NewToken()
+		evs, err := domain.DecideResendInvitation(inv, inviter, domain.ResendInvitation{TokenHash: hash, Locale: locale,
+			Actor: actor, Now: a.Now(), TTL: a.ttl()})
 		if err != nil {
-			return eventstore.Result{}, err
+			return nil, err
 		}
-		news := a.newEvents(evs)
-		oldToken := TokenKey(inv.TokenHash)
-		b := eventstore.Batch{Meta: a.metadata(ctx, actor, "ResendInvitation"),
-			Streams: []eventstore.StreamAppend{invitationAppend(inv, news)},
-			Release: []eventstore.Release{{Key: oldToken, Holder: inv.ID.String()}},
-			// An expired invitation may have lost its pending slot to nobody;
-			// take it again (or keep it).
-			Reserve: []eventstore.Reservation{
-				{Key: TokenKey(hash), Holder: inv.ID.String()},
-				{Key: pendingKey(inv.InviterOrg, inv.EmailRef), Holder: inv.ID.String()},
-			},
-			Secrets: []eventstore.Secret{{EventID: news[0].ID, Value: []byte(token)}},
-		}
-		res, err := a.Store.Append(ctx, b)
-		var taken *eventstore.ReservationError
-		if errors.As(err, &taken) {
-			return res, (&domain.Error{Code: domain.CodeDuplicatePending,
+		holder := inv.ID.String()
+		t.batch.Release = []eventstore.Release{{Key: TokenKey(inv.TokenHash), Holder: holder}}
+		// An expired invitation may have lost its pending slot to nobody;
+		// take it again (or keep it).
+		t.batch.Reserve = []eventstore.Reservation{{Key: TokenKey(hash), Holder: holder},
+			{Key: invitations.pendingKey(inv.InviterOrg, inv.EmailRef), Holder: holder}}
+		t.secret = token
+		t.taken = func(taken *eventstore.ReservationError) error {
+			return (&domain.Error{Code: domain.CodeDuplicatePending,
 				Message: "Another invitation to this email is pending; this one cannot be resent."}).With("pending_invitation_id", taken.Holder)
 		}
-		if err == nil {
-			for _, e := range evs {
-				inv.Apply(e)
-			}
-			out = Sent{Invitation: inv, Token: token}
-		}
-		return res, err
+		return evs, nil
 	})
-	out.Result = res
-	return out, err
+	return Sent{Invitation: inv, Token: token, Result: res}, err
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 
@@ -18,24 +17,24 @@ func (a *App) CreateOrganization(ctx context.Context, actor domain.Actor, name s
 	if err != nil {
 		return uuid.Nil, eventstore.Result{}, err
 	}
-	b := eventstore.Batch{
-		Meta: a.metadata(ctx, actor, "CreateOrganization"),
-		Streams: []eventstore.StreamAppend{{
-			StreamID: domain.OrganizationStream(cmd.OrganizationID), StreamType: domain.OrganizationStreamType,
-			Expected: eventstore.NoStream, Events: a.newEvents(evs),
-		}},
-	}
-	if !siret.IsZero() {
-		b.Reserve = append(b.Reserve, eventstore.Reservation{Key: "siret:" + siret.String(), Holder: cmd.OrganizationID.String()})
-	}
-	res, err := a.retry(ctx, func() (eventstore.Result, error) { return a.Store.Append(ctx, b) })
-	var taken *eventstore.ReservationError
-	if errors.As(err, &taken) {
-		return uuid.Nil, res, (&domain.Error{
-			Code:    domain.CodeSiretTaken,
-			Message: "An organization with this SIRET already exists. Ask its owner to invite you instead.",
-			Fields:  []domain.FieldError{{Field: "siret", Message: "is already used by another organization"}},
-		})
+	news := a.newEvents(evs)
+	res, err := a.run(ctx, actor, "CreateOrganization", func(t *attempt) error {
+		t.batch.Streams = []eventstore.StreamAppend{{StreamID: domain.OrganizationStream(cmd.OrganizationID),
+			StreamType: domain.OrganizationStreamType, Expected: eventstore.NoStream, Events: news}}
+		if !siret.IsZero() {
+			t.batch.Reserve = []eventstore.Reservation{{Key: "siret:" + siret.String(), Holder: cmd.OrganizationID.String()}}
+		}
+		t.taken = func(*eventstore.ReservationError) error {
+			return &domain.Error{
+				Code:    domain.CodeSiretTaken,
+				Message: "An organization with this SIRET already exists. Ask its owner to invite you instead.",
+				Fields:  []domain.FieldError{{Field: "siret", Message: "is already used by another organization"}},
+			}
+		}
+		return nil
+	})
+	if domain.ErrorCode(err) == domain.CodeSiretTaken {
+		return uuid.Nil, res, err
 	}
 	return cmd.OrganizationID, res, err
 }

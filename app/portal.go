@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,24 +28,29 @@ type PortalUserChange struct {
 	Result     eventstore.Result
 }
 
-// loadPortalUser rebuilds a portal user from its stream, with when it was
-// created and the position of its last event (0 when there is none).
-func (a *App) loadPortalUser(ctx context.Context, id uuid.UUID) (*domain.PortalUser, time.Time, int64, error) {
-	evs, _, err := a.Store.ReadStream(ctx, domain.PortalUserStream(id))
-	if err != nil {
-		return nil, time.Time{}, 0, err
-	}
-	p := &domain.PortalUser{}
-	var created time.Time
-	var last int64
-	for _, e := range evs {
-		p.Apply(e.Data)
-		if created.IsZero() {
-			created = e.RecordedAt
+// portalUserState is a portal user with when it was created.
+type portalUserState struct {
+	user    *domain.PortalUser
+	created time.Time
+}
+
+var portalUserFold = foldSpec[*portalUserState]{
+	kind:  "portal-user",
+	empty: func() *portalUserState { return &portalUserState{user: &domain.PortalUser{}} },
+	apply: func(st *portalUserState, e eventstore.Event) {
+		st.user.Apply(e.Data)
+		if st.created.IsZero() {
+			st.created = e.RecordedAt
 		}
-		last = e.Position
-	}
-	return p, created, last, nil
+	},
+	clone: func(st *portalUserState) *portalUserState {
+		u := *st.user
+		return &portalUserState{user: &u, created: st.created}
+	},
+}
+
+func portalUserStream(id uuid.UUID) stream {
+	return stream{domain.PortalUserStream(id), domain.PortalUserStreamType}
 }
 
 // loadPortalUsers loads the portal users named that into does not hold yet.
@@ -55,11 +59,11 @@ func (a *App) loadPortalUsers(ctx context.Context, into map[uuid.UUID]*domain.Po
 		if _, ok := into[id]; ok || id == uuid.Nil {
 			continue
 		}
-		p, _, _, err := a.loadPortalUser(ctx, id)
+		l, err := portalUserFold.load(ctx, a, portalUserStream(id))
 		if err != nil {
 			return err
 		}
-		into[id] = p
+		into[id] = l.state.user
 	}
 	return nil
 }
@@ -70,33 +74,25 @@ func (a *App) loadPortalUsers(ctx context.Context, into map[uuid.UUID]*domain.Po
 func (a *App) CreatePortalUser(ctx context.Context, actor domain.Actor, org uuid.UUID, email domain.Email, name, company string) (PortalUserChange, error) {
 	ref := a.Store.Keys().Ref(email.String())
 	cmd := domain.CreatePortalUser{PortalUserID: a.NewID(), Email: email, EmailRef: ref, Name: name, Company: company, Actor: actor}
-	var p *domain.PortalUser
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
+	p := &domain.PortalUser{}
+	res, err := a.run(ctx, actor, "CreatePortalUser", func(t *attempt) error {
 		o, err := a.LoadOrganization(ctx, org)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
 		evs, err := domain.DecideCreatePortalUser(o, &domain.PortalUser{}, cmd)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, "CreatePortalUser"),
-			Streams: []eventstore.StreamAppend{{StreamID: domain.PortalUserStream(cmd.PortalUserID), StreamType: domain.PortalUserStreamType,
-				Expected: eventstore.NoStream, Events: a.newEvents(evs)}},
-			Reserve: []eventstore.Reservation{{Key: portalUserKey(org, ref), Holder: cmd.PortalUserID.String()}},
-		})
-		var taken *eventstore.ReservationError
-		if errors.As(err, &taken) {
-			return res, domain.ErrPortalUserExists(taken.Holder)
-		}
-		if err == nil {
-			p = &domain.PortalUser{}
+		t.add(portalUserStream(cmd.PortalUserID), eventstore.NoStream, evs)
+		t.batch.Reserve = []eventstore.Reservation{{Key: portalUserKey(org, ref), Holder: cmd.PortalUserID.String()}}
+		t.taken = func(taken *eventstore.ReservationError) error { return domain.ErrPortalUserExists(taken.Holder) }
+		t.stored = append(t.stored, func(eventstore.Result) {
 			for _, e := range evs {
 				p.Apply(e)
 			}
-		}
-		return res, err
+		})
+		return nil
 	})
 	if err != nil {
 		return PortalUserChange{}, err
@@ -108,60 +104,25 @@ func (a *App) CreatePortalUser(ctx context.Context, actor domain.Actor, org uuid
 // leaves a field as it is). A company change reaches the watchers through
 // the process manager (ReactToPortalChange).
 func (a *App) UpdatePortalUser(ctx context.Context, actor domain.Actor, org, id uuid.UUID, name, company *string) (PortalUserChange, error) {
-	var p *domain.PortalUser
-	var created time.Time
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		o, err := a.LoadOrganization(ctx, org)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		var last int64
-		if p, created, last, err = a.loadPortalUser(ctx, id); err != nil {
-			return eventstore.Result{}, err
-		}
-		evs, err := domain.DecideUpdatePortalUser(o, p, domain.UpdatePortalUser{Name: name, Company: company, Actor: actor})
-		if err != nil || len(evs) == 0 {
-			return eventstore.Result{Position: last}, err
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, "UpdatePortalUser"),
-			Streams: []eventstore.StreamAppend{{StreamID: domain.PortalUserStream(id), StreamType: domain.PortalUserStreamType,
-				Expected: eventstore.Exactly(p.Version), Events: a.newEvents(evs)}},
-		})
-		if err == nil {
-			for _, e := range evs {
-				p.Apply(e)
+	st, res, err := update(ctx, a, actor, "UpdatePortalUser", portalUserFold, portalUserStream(id),
+		func(_ *attempt, st *portalUserState) ([]domain.Event, error) {
+			o, err := a.LoadOrganization(ctx, org)
+			if err != nil {
+				return nil, err
 			}
-		}
-		return res, err
-	})
+			return domain.DecideUpdatePortalUser(o, st.user, domain.UpdatePortalUser{Name: name, Company: company, Actor: actor})
+		})
 	if err != nil {
 		return PortalUserChange{}, err
 	}
-	return PortalUserChange{PortalUser: p, CreatedAt: created.UTC().Truncate(time.Microsecond), Result: res}, nil
+	return PortalUserChange{PortalUser: st.user, CreatedAt: st.created.UTC().Truncate(time.Microsecond), Result: res}, nil
 }
 
-// shareHistory is what a share's stream says beyond the aggregate: where
-// its last event stands and when the contract was last shown.
-type shareHistory struct {
-	last     int64
-	sharedAt time.Time
-}
-
-// loadContractShare rebuilds a contract's portal share from its stream.
-func (a *App) loadContractShare(ctx context.Context, org uuid.UUID, contract domain.ContractID) (*domain.ContractShare, shareHistory, error) {
-	st, _, err := contractShareFold.load(ctx, a, domain.ContractShareStream(org, contract))
-	if err != nil {
-		return nil, shareHistory{}, err
-	}
-	st.share.OrganizationID, st.share.ContractID = org, contract // the stream's, shown or not
-	return st.share, st.history, nil
-}
-
-// contractShareState is a contract's share with its history.
+// contractShareState is a contract's share with when the contract was
+// last shown in the portal.
 type contractShareState struct {
-	share   *domain.ContractShare
-	history shareHistory
+	share    *domain.ContractShare
+	sharedAt time.Time
 }
 
 var contractShareFold = foldSpec[*contractShareState]{
@@ -169,14 +130,22 @@ var contractShareFold = foldSpec[*contractShareState]{
 	empty: func() *contractShareState { return &contractShareState{share: &domain.ContractShare{}} },
 	apply: func(st *contractShareState, e eventstore.Event) {
 		st.share.Apply(e.Data)
-		st.history.last = e.Position
 		if _, ok := e.Data.(domain.ContractShown); ok {
-			st.history.sharedAt = e.RecordedAt
+			st.sharedAt = e.RecordedAt
 		}
 	},
 	clone: func(st *contractShareState) *contractShareState {
-		return &contractShareState{share: st.share.Clone(), history: st.history}
+		return &contractShareState{share: st.share.Clone(), sharedAt: st.sharedAt}
 	},
+}
+
+// loadContractShare rebuilds a contract's portal share from its stream.
+func (a *App) loadContractShare(ctx context.Context, org uuid.UUID, contract domain.ContractID) (loaded[*contractShareState], error) {
+	l, err := contractShareFold.load(ctx, a, stream{domain.ContractShareStream(org, contract), domain.ContractShareStreamType})
+	if err == nil {
+		l.state.share.OrganizationID, l.state.share.ContractID = org, contract // the stream's, shown or not
+	}
+	return l, err
 }
 
 // SharedContract is a contract's portal access as a command leaves it.
@@ -203,55 +172,41 @@ type shareDecision func(o *domain.Organization, s *domain.ContractShare, users m
 // command that changes nothing answers with the stream's last position.
 func (a *App) changeShare(ctx context.Context, actor domain.Actor, org uuid.UUID, contract domain.ContractID, command string, decide shareDecision) (SharedContract, error) {
 	var out SharedContract
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
+	var st *contractShareState
+	res, err := a.run(ctx, actor, command, func(t *attempt) error {
 		o, err := a.LoadOrganization(ctx, org)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
 		// Refuse outsiders before loading anything they named.
 		if err := o.Require(actor, domain.ActionPortalManage); err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		share, h, err := a.loadContractShare(ctx, org, contract)
+		l, err := a.loadContractShare(ctx, org, contract)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
+		st = l.state
 		users := map[uuid.UUID]*domain.PortalUser{}
-		evs, err := decide(o, share, users)
+		evs, err := decide(o, st.share, users)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		out = SharedContract{Share: share, PortalUsers: users, SharedAt: h.sharedAt}
-		if len(evs) == 0 {
-			return eventstore.Result{Position: h.last}, nil
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, command),
-			Streams: []eventstore.StreamAppend{{StreamID: domain.ContractShareStream(org, contract), StreamType: domain.ContractShareStreamType,
-				Expected: eventstore.Exactly(share.Version), Events: a.newEvents(evs)}},
-		})
-		if err != nil {
-			return res, err
-		}
-		wasShown := share.Shown
-		for _, e := range evs {
-			share.Apply(e)
-		}
-		if out.Created = !wasShown && share.Shown; out.Created {
-			out.SharedAt = res.RecordedAt
-		}
-		return res, nil
+		wasShown := st.share.Shown
+		out = SharedContract{Share: st.share, PortalUsers: users}
+		l.append(t, evs)
+		t.stored = append(t.stored, func(eventstore.Result) { out.Created = !wasShown && st.share.Shown })
+		return nil
 	})
 	if err != nil {
 		return SharedContract{}, err
 	}
-	out.Result = res
+	out.Result, out.SharedAt = res, st.sharedAt.UTC().Truncate(time.Microsecond)
 	if out.Share.Shown {
 		if err := a.loadPortalUsers(ctx, out.PortalUsers, append([]uuid.UUID{out.Share.RequesterID}, out.Share.Watchers...)...); err != nil {
 			return SharedContract{}, err
 		}
 	}
-	out.SharedAt = out.SharedAt.UTC().Truncate(time.Microsecond)
 	return out, nil
 }
 
@@ -299,7 +254,7 @@ func (a *App) RemoveWatcher(ctx context.Context, actor domain.Actor, org uuid.UU
 			if err := a.loadPortalUsers(ctx, users, watcher); err != nil {
 				return nil, err
 			}
-			return domain.DecideRemoveWatcher(o, s, users[watcher], actor)
+			return domain.DecideRemoveWatcher(o, s, domain.RemoveWatcher{Watcher: users[watcher], Actor: actor})
 		})
 }
 
@@ -308,7 +263,7 @@ func (a *App) RemoveWatcher(ctx context.Context, actor domain.Actor, org uuid.UU
 func (a *App) SetAttachmentsVisible(ctx context.Context, actor domain.Actor, org uuid.UUID, contract domain.ContractID, visible bool) (SharedContract, error) {
 	return a.changeShare(ctx, actor, org, contract, "SetAttachmentsVisible",
 		func(o *domain.Organization, s *domain.ContractShare, _ map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
-			return domain.DecideSetAttachmentsVisible(o, s, visible, actor)
+			return domain.DecideSetAttachmentsVisible(o, s, domain.SetAttachmentsVisible{Visible: visible, Actor: actor})
 		})
 }
 
@@ -316,7 +271,7 @@ func (a *App) SetAttachmentsVisible(ctx context.Context, actor domain.Actor, org
 func (a *App) WithdrawContract(ctx context.Context, actor domain.Actor, org uuid.UUID, contract domain.ContractID) (SharedContract, error) {
 	return a.changeShare(ctx, actor, org, contract, "WithdrawContractFromPortal",
 		func(o *domain.Organization, s *domain.ContractShare, _ map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
-			return domain.DecideWithdrawContract(o, s, actor)
+			return domain.DecideWithdrawContract(o, s, domain.WithdrawContract{Actor: actor})
 		})
 }
 
@@ -403,33 +358,38 @@ func (a *App) ReactToPortalChange(ctx context.Context, tx *sql.Tx, ev *eventstor
 // requester's company, on the current state, and withdraws those who no
 // longer match; cause is the event that asked for the check.
 func (a *App) withdrawMismatchedWatchers(ctx context.Context, cause *eventstore.Event, org uuid.UUID, contract domain.ContractID) error {
-	_, err := a.retry(ctx, func() (eventstore.Result, error) {
-		share, _, err := a.loadContractShare(ctx, org, contract)
-		if err != nil || !share.Shown || len(share.Watchers) == 0 {
-			return eventstore.Result{}, err
+	_, err := a.run(ctx, portalProcess, "WithdrawMismatchedWatchers", func(t *attempt) error {
+		l, err := a.loadContractShare(ctx, org, contract)
+		if err != nil {
+			return err
+		}
+		share := l.state.share
+		if !share.Shown || len(share.Watchers) == 0 {
+			return nil
 		}
 		users := map[uuid.UUID]*domain.PortalUser{}
 		if err := a.loadPortalUsers(ctx, users, append([]uuid.UUID{share.RequesterID}, share.Watchers...)...); err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		evs := domain.DecideWithdrawMismatchedWatchers(share, users)
+		evs := domain.DecideWithdrawMismatchedWatchers(share, domain.WithdrawMismatchedWatchers{PortalUsers: users})
 		if len(evs) == 0 {
-			return eventstore.Result{}, nil
+			return nil
 		}
-		stream := domain.ContractShareStream(org, contract)
+		// Ids of the cause, the state decided on and the watcher: a
+		// redelivery appends nothing.
 		news := make([]eventstore.NewEvent, len(evs))
 		for i, e := range evs {
 			w := e.(domain.WatcherAccessWithdrawn).PortalUserID
 			news[i] = eventstore.NewEvent{Data: e, ID: uuid.NewSHA1(portalEventIDs,
-				[]byte(fmt.Sprintf("%s|%s|%d|%s", cause.EventID, stream, share.Version, w)))}
+				[]byte(fmt.Sprintf("%s|%s|%d|%s", cause.EventID, l.stream.id, share.Version, w)))}
 		}
-		meta := a.metadata(ctx, portalProcess, "WithdrawMismatchedWatchers")
-		meta.CausationID = cause.EventID.String()
-		if meta.CorrelationID == "" {
-			meta.CorrelationID = cause.Meta.CorrelationID
+		t.batch.Meta.CausationID = cause.EventID.String()
+		if t.batch.Meta.CorrelationID == "" {
+			t.batch.Meta.CorrelationID = cause.Meta.CorrelationID
 		}
-		return a.Store.Append(ctx, eventstore.Batch{Meta: meta, Streams: []eventstore.StreamAppend{{
-			StreamID: stream, StreamType: domain.ContractShareStreamType, Expected: eventstore.Exactly(share.Version), Events: news}}})
+		t.batch.Streams = append(t.batch.Streams, eventstore.StreamAppend{StreamID: l.stream.id, StreamType: l.stream.typ,
+			Expected: eventstore.Exactly(share.Version), Events: news})
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("%s: check watchers of contract %s after event %s: %w", PortalConsumerGroup, contract, cause.EventID, err)

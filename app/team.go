@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"time"
 
@@ -30,11 +29,15 @@ type OrganizationState struct {
 // loadOrganizationState rebuilds an organization with its members' join
 // instants and its last position.
 func (a *App) loadOrganizationState(ctx context.Context, id uuid.UUID) (OrganizationState, error) {
-	st, _, err := organizationFold.load(ctx, a, domain.OrganizationStream(id))
+	l, err := organizationFold.load(ctx, a, organizationStream(id))
 	if err != nil {
 		return OrganizationState{}, err
 	}
-	return *st, nil
+	return *l.state, nil
+}
+
+func organizationStream(id uuid.UUID) stream {
+	return stream{domain.OrganizationStream(id), domain.OrganizationStreamType}
 }
 
 var organizationFold = foldSpec[*OrganizationState]{
@@ -54,50 +57,13 @@ var organizationFold = foldSpec[*OrganizationState]{
 	},
 }
 
-// applied records events just appended into the state.
-func (st *OrganizationState) applied(evs []domain.Event, res eventstore.Result) {
-	for _, e := range evs {
-		st.Org.Apply(e)
-		if j, ok := e.(domain.MemberJoined); ok {
-			st.Since[j.UserID] = res.RecordedAt.UTC()
-		}
-	}
-	if len(evs) > 0 {
-		st.Position = res.Position
-	}
-}
-
-func organizationAppend(o *domain.Organization, evs []eventstore.NewEvent) eventstore.StreamAppend {
-	return eventstore.StreamAppend{StreamID: domain.OrganizationStream(o.ID), StreamType: domain.OrganizationStreamType,
-		Expected: eventstore.Exactly(o.Version), Events: evs}
-}
-
 // changeOrganization runs a decision that touches only the organization's
 // stream. A decision with nothing to change appends nothing and answers the
 // stream's current position.
-func (a *App) changeOrganization(ctx context.Context, actor domain.Actor, org uuid.UUID, command string,
-	decide func(o *domain.Organization) ([]domain.Event, error)) (OrganizationState, eventstore.Result, error) {
-	var st OrganizationState
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		var err error
-		if st, err = a.loadOrganizationState(ctx, org); err != nil {
-			return eventstore.Result{}, err
-		}
-		evs, err := decide(st.Org)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		if len(evs) == 0 {
-			return eventstore.Result{Position: st.Position}, nil
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{Meta: a.metadata(ctx, actor, command),
-			Streams: []eventstore.StreamAppend{organizationAppend(st.Org, a.newEvents(evs))}})
-		if err == nil {
-			st.applied(evs, res)
-		}
-		return res, err
-	})
-	return st, res, err
+func changeOrganization[C any](ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, command string,
+	decide func(*domain.Organization, C) ([]domain.Event, error), c C) (*OrganizationState, eventstore.Result, error) {
+	return update(ctx, a, actor, command, organizationFold, organizationStream(org),
+		func(_ *attempt, st *OrganizationState) ([]domain.Event, error) { return decide(st.Org, c) })
 }
 
 // MemberChange is a membership as a command leaves it.
@@ -107,26 +73,25 @@ type MemberChange struct {
 	Result eventstore.Result
 }
 
-func memberChange(st OrganizationState, userID string, res eventstore.Result) MemberChange {
-	return MemberChange{Member: st.Org.Members[userID], Since: st.Since[userID], Result: res}
+// memberChange is the outcome of a command on one member.
+func memberChange(st *OrganizationState, userID string, res eventstore.Result, err error) (MemberChange, error) {
+	if err != nil {
+		return MemberChange{}, err
+	}
+	return MemberChange{Member: st.Org.Members[userID], Since: st.Since[userID], Result: res}, nil
 }
 
 // ChangeMemberRole gives a colleague another team role.
 func (a *App) ChangeMemberRole(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string, role domain.Role) (MemberChange, error) {
-	st, res, err := a.changeOrganization(ctx, actor, org, "ChangeMemberRole", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideChangeMemberRole(o, domain.ChangeMemberRole{UserID: userID, Role: role, Actor: actor})
-	})
-	if err != nil {
-		return MemberChange{}, err
-	}
-	return memberChange(st, userID, res), nil
+	st, res, err := changeOrganization(ctx, a, actor, org, "ChangeMemberRole", domain.DecideChangeMemberRole,
+		domain.ChangeMemberRole{UserID: userID, Role: role, Actor: actor})
+	return memberChange(st, userID, res, err)
 }
 
 // RemoveMember removes a colleague from the team.
 func (a *App) RemoveMember(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error) {
-	_, res, err := a.changeOrganization(ctx, actor, org, "RemoveMember", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideRemoveMember(o, userID, actor)
-	})
+	_, res, err := changeOrganization(ctx, a, actor, org, "RemoveMember", domain.DecideRemoveMember,
+		domain.RemoveMember{UserID: userID, Actor: actor})
 	return res, err
 }
 
@@ -134,45 +99,17 @@ func (a *App) RemoveMember(ctx context.Context, actor domain.Actor, org uuid.UUI
 // and every authorization answer from the returned position on is made
 // without it.
 func (a *App) RevokeAccountantAccess(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error) {
-	_, res, err := a.changeOrganization(ctx, actor, org, "RevokeAccountantAccess", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideRevokeAccountantAccess(o, userID, actor)
-	})
+	_, res, err := changeOrganization(ctx, a, actor, org, "RevokeAccountantAccess", domain.DecideRevokeAccountantAccess,
+		domain.RevokeAccountantAccess{UserID: userID, Actor: actor})
 	return res, err
 }
 
 // =============================================================================
 // Colleague and accountant invitations
 
-// teamPendingKey reserves one pending invitation per organization, kind
-// and email.
-func teamPendingKey(kind domain.TeamInvitationKind, org uuid.UUID, ref domain.PersonRef) string {
-	return "pending-" + string(kind) + "-invitation:" + org.String() + ":" + string(ref)
-}
-
-// LoadTeamInvitation rebuilds a colleague's or accountant's invitation.
-func (a *App) LoadTeamInvitation(ctx context.Context, kind domain.TeamInvitationKind, id uuid.UUID) (*domain.TeamInvitation, error) {
-	evs, _, err := a.Store.ReadStream(ctx, kind.Stream(id))
-	if err != nil {
-		return nil, err
-	}
-	inv := &domain.TeamInvitation{}
-	for _, e := range evs {
-		inv.Apply(e.Data)
-	}
-	return inv, nil
-}
-
-func teamInvitationAppend(inv *domain.TeamInvitation, evs []eventstore.NewEvent) eventstore.StreamAppend {
-	return eventstore.StreamAppend{StreamID: inv.Kind.Stream(inv.ID), StreamType: inv.Kind.StreamType(),
-		Expected: eventstore.Exactly(inv.Version), Events: evs}
-}
-
-// teamReleases frees the pending slot and the token of a closed invitation.
-func teamReleases(inv *domain.TeamInvitation) []eventstore.Release {
-	return []eventstore.Release{
-		{Key: teamPendingKey(inv.Kind, inv.OrganizationID, inv.EmailRef), Holder: inv.ID.String()},
-		{Key: TokenKey(inv.TokenHash), Holder: inv.ID.String()},
-	}
+// teamInvitations is where the invitations of a kind are stored.
+func teamInvitations(kind domain.TeamInvitationKind) tokenKind[*domain.TeamInvitation] {
+	return newTokenKind[domain.TeamInvitation]("team-invitation", kind.Stream, kind.StreamType(), "pending-"+string(kind)+"-invitation")
 }
 
 // TeamSent is the outcome of a colleague's or accountant's invitation: the
@@ -195,60 +132,16 @@ func (a *App) GrantAccountantAccess(ctx context.Context, actor domain.Actor, org
 		domain.SendTeamInvitation{Kind: domain.TeamInvitationAccountant, Email: email, Message: message, Locale: locale})
 }
 
-// sendTeamInvitation records an invitation, with its email's token as the
-// event's pending secret. One pending invitation per organization, kind and
-// email: the reservation guards it under concurrency.
+// sendTeamInvitation records an invitation; one pending invitation per
+// organization, kind and email.
 func (a *App) sendTeamInvitation(ctx context.Context, actor domain.Actor, org uuid.UUID, command string, c domain.SendTeamInvitation) (TeamSent, error) {
 	c.EmailRef = a.Store.Keys().Ref(c.Email.String())
-	key := teamPendingKey(c.Kind, org, c.EmailRef)
-	var out TeamSent
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		o, err := a.LoadOrganization(ctx, org)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		cmd := c
-		cmd.InvitationID, cmd.Actor, cmd.Now, cmd.TTL = a.NewID(), actor, a.Now(), a.ttl()
-		var replace string
-		if id, ok, err := a.holderID(ctx, key); err != nil {
-			return eventstore.Result{}, err
-		} else if ok {
-			if cmd.Pending, err = a.LoadTeamInvitation(ctx, c.Kind, id); err != nil {
-				return eventstore.Result{}, err
-			}
-			replace = id.String() // taken over once it is no longer pending
-		}
-		token, hash := NewToken()
-		cmd.TokenHash = hash
-		evs, err := domain.DecideSendTeamInvitation(o, cmd)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		news := a.newEvents(evs)
-		inv := &domain.TeamInvitation{}
-		for _, e := range evs {
-			inv.Apply(e)
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, command),
-			Streams: []eventstore.StreamAppend{{StreamID: inv.Kind.Stream(inv.ID), StreamType: inv.Kind.StreamType(),
-				Expected: eventstore.NoStream, Events: news}},
-			Reserve: []eventstore.Reservation{
-				{Key: key, Holder: inv.ID.String(), Replace: replace},
-				{Key: TokenKey(hash), Holder: inv.ID.String()},
-			},
-			Secrets: []eventstore.Secret{{EventID: news[0].ID, Value: []byte(token)}},
+	inv, token, res, err := sendWithToken(ctx, a, actor, org, command, teamInvitations(c.Kind), c.EmailRef,
+		func(_ *attempt, o *domain.Organization, s sending[*domain.TeamInvitation]) ([]domain.Event, error) {
+			c.InvitationID, c.TokenHash, c.Actor, c.Now, c.TTL, c.Pending = s.ID, s.TokenHash, actor, s.Now, s.TTL, s.Pending
+			return domain.DecideSendTeamInvitation(o, c)
 		})
-		var taken *eventstore.ReservationError
-		if errors.As(err, &taken) {
-			// Another invitation to the same email won the race: decide again.
-			return res, concurrencyConflict()
-		}
-		out = TeamSent{Invitation: inv, Token: token}
-		return res, err
-	})
-	out.Result = res
-	return out, err
+	return TeamSent{Invitation: inv, Token: token, Result: res}, err
 }
 
 // TeamJoined is the outcome of an accepted invitation: the invitation and
@@ -265,44 +158,37 @@ type TeamJoined struct {
 // invited one. The invitation's answer and the membership are appended
 // together, each at the version it was decided on.
 func (a *App) AcceptTeamInvitation(ctx context.Context, actor domain.Actor, kind domain.TeamInvitationKind, id uuid.UUID, token string) (TeamJoined, error) {
-	var out TeamJoined
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		inv, err := a.LoadTeamInvitation(ctx, kind, id)
+	k := teamInvitations(kind)
+	var inv *domain.TeamInvitation
+	var st *OrganizationState
+	res, err := a.run(ctx, actor, acceptCommand(kind), func(t *attempt) error {
+		li, err := k.fold.load(ctx, a, k.stream(id))
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		if !inv.Exists() {
-			return eventstore.Result{}, domain.ErrTeamInvitationNotFound()
+		if inv = li.state; !inv.Exists() {
+			return domain.ErrInvitationNotFound()
 		}
-		st, err := a.loadOrganizationState(ctx, inv.OrganizationID)
+		lo, err := organizationFold.load(ctx, a, organizationStream(inv.OrganizationID))
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
+		st = lo.state
 		cmd := domain.AcceptTeamInvitation{Actor: actor, TokenGiven: token != "", Now: a.Now()}
 		cmd.TokenValid = cmd.TokenGiven && ValidTokenShape(token) && TokenMatches(token, inv.TokenHash)
 		invEvs, orgEvs, err := domain.DecideAcceptTeamInvitation(inv, st.Org, cmd)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, acceptCommand(kind)),
-			Streams: []eventstore.StreamAppend{
-				teamInvitationAppend(inv, a.newEvents(invEvs)),
-				organizationAppend(st.Org, a.newEvents(orgEvs)),
-			},
-			Release: teamReleases(inv),
-		})
-		if err == nil {
-			for _, e := range invEvs {
-				inv.Apply(e)
-			}
-			st.applied(orgEvs, res)
-			out = TeamJoined{Invitation: inv, Member: st.Org.Members[actor.UserID], Since: st.Since[actor.UserID]}
-		}
-		return res, err
+		li.append(t, invEvs)
+		lo.append(t, orgEvs)
+		closing(t, k.pendingKey(inv.OrganizationID, inv.EmailRef), inv)
+		return nil
 	})
-	out.Result = res
-	return out, err
+	if err != nil {
+		return TeamJoined{Result: res}, err
+	}
+	return TeamJoined{Invitation: inv, Member: st.Org.Members[actor.UserID], Since: st.Since[actor.UserID], Result: res}, nil
 }
 
 func acceptCommand(kind domain.TeamInvitationKind) string {
@@ -315,35 +201,20 @@ func acceptCommand(kind domain.TeamInvitationKind) string {
 // RevokeTeamInvitation withdraws a colleague's or accountant's invitation
 // that was not accepted; its link stops working at once.
 func (a *App) RevokeTeamInvitation(ctx context.Context, actor domain.Actor, kind domain.TeamInvitationKind, id uuid.UUID) (*domain.TeamInvitation, eventstore.Result, error) {
-	var inv *domain.TeamInvitation
 	command := "RevokeMemberInvitation"
 	if kind == domain.TeamInvitationAccountant {
 		command = "RevokeAccountantInvitation"
 	}
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		var err error
-		if inv, err = a.LoadTeamInvitation(ctx, kind, id); err != nil {
-			return eventstore.Result{}, err
-		}
+	k := teamInvitations(kind)
+	return update(ctx, a, actor, command, k.fold, k.stream(id), func(t *attempt, inv *domain.TeamInvitation) ([]domain.Event, error) {
 		if !inv.Exists() {
-			return eventstore.Result{}, domain.ErrTeamInvitationNotFound()
+			return nil, domain.ErrInvitationNotFound()
 		}
 		o, err := a.LoadOrganization(ctx, inv.OrganizationID)
 		if err != nil {
-			return eventstore.Result{}, err
+			return nil, err
 		}
-		evs, err := domain.DecideRevokeTeamInvitation(inv, o, actor)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{Meta: a.metadata(ctx, actor, command),
-			Streams: []eventstore.StreamAppend{teamInvitationAppend(inv, a.newEvents(evs))}, Release: teamReleases(inv)})
-		if err == nil {
-			for _, e := range evs {
-				inv.Apply(e)
-			}
-		}
-		return res, err
+		closing(t, k.pendingKey(inv.OrganizationID, inv.EmailRef), inv)
+		return domain.DecideRevokeTeamInvitation(inv, o, domain.RevokeTeamInvitation{Actor: actor})
 	})
-	return inv, res, err
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,22 +15,8 @@ import (
 // attached, recorded whatever their target and answered by each
 // organization they reach.
 
-func collaboratorPendingKey(org uuid.UUID, ref domain.PersonRef) string {
-	return "pending-collaborator-invitation:" + org.String() + ":" + string(ref)
-}
-
-// LoadCollaboratorInvitation rebuilds a collaborator account's invitation.
-func (a *App) LoadCollaboratorInvitation(ctx context.Context, id uuid.UUID) (*domain.CollaboratorInvitation, error) {
-	evs, _, err := a.Store.ReadStream(ctx, domain.CollaboratorInvitationStream(id))
-	if err != nil {
-		return nil, err
-	}
-	inv := &domain.CollaboratorInvitation{}
-	for _, e := range evs {
-		inv.Apply(e.Data)
-	}
-	return inv, nil
-}
+var collaborators = newTokenKind[domain.CollaboratorInvitation]("collaborator-invitation", domain.CollaboratorInvitationStream,
+	domain.CollaboratorInvitationStreamType, "pending-collaborator-invitation")
 
 // NewCollaborator is what the owner types to create a collaborator account.
 type NewCollaborator struct {
@@ -56,55 +41,14 @@ type CollaboratorSent struct {
 // email.
 func (a *App) CreateCollaborator(ctx context.Context, actor domain.Actor, org uuid.UUID, n NewCollaborator) (CollaboratorSent, error) {
 	ref := a.Store.Keys().Ref(n.Email.String())
-	key := collaboratorPendingKey(org, ref)
-	var out CollaboratorSent
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		o, err := a.LoadOrganization(ctx, org)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		cmd := domain.InviteCollaborator{InvitationID: a.NewID(), FirstName: n.FirstName, LastName: n.LastName, Email: n.Email,
-			EmailRef: ref, Phone: n.Phone, CanPurchase: n.CanPurchase, CanSeeAllOrders: n.CanSeeAllOrders, Locale: n.Locale,
-			Actor: actor, Now: a.Now(), TTL: a.ttl()}
-		var replace string
-		if id, ok, err := a.holderID(ctx, key); err != nil {
-			return eventstore.Result{}, err
-		} else if ok {
-			if cmd.Pending, err = a.LoadCollaboratorInvitation(ctx, id); err != nil {
-				return eventstore.Result{}, err
-			}
-			replace = id.String()
-		}
-		token, hash := NewToken()
-		cmd.TokenHash = hash
-		evs, err := domain.DecideInviteCollaborator(o, cmd)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		news := a.newEvents(evs)
-		inv := &domain.CollaboratorInvitation{}
-		for _, e := range evs {
-			inv.Apply(e)
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, "CreateCollaborator"),
-			Streams: []eventstore.StreamAppend{{StreamID: domain.CollaboratorInvitationStream(inv.ID),
-				StreamType: domain.CollaboratorInvitationStreamType, Expected: eventstore.NoStream, Events: news}},
-			Reserve: []eventstore.Reservation{
-				{Key: key, Holder: inv.ID.String(), Replace: replace},
-				{Key: TokenKey(hash), Holder: inv.ID.String()},
-			},
-			Secrets: []eventstore.Secret{{EventID: news[0].ID, Value: []byte(token)}},
+	inv, token, res, err := sendWithToken(ctx, a, actor, org, "CreateCollaborator", collaborators, ref,
+		func(_ *attempt, o *domain.Organization, s sending[*domain.CollaboratorInvitation]) ([]domain.Event, error) {
+			return domain.DecideInviteCollaborator(o, domain.InviteCollaborator{InvitationID: s.ID, FirstName: n.FirstName,
+				LastName: n.LastName, Email: n.Email, EmailRef: ref, Phone: n.Phone, CanPurchase: n.CanPurchase,
+				CanSeeAllOrders: n.CanSeeAllOrders, TokenHash: s.TokenHash, Locale: n.Locale, Actor: actor, Now: s.Now, TTL: s.TTL,
+				Pending: s.Pending})
 		})
-		var taken *eventstore.ReservationError
-		if errors.As(err, &taken) {
-			return res, concurrencyConflict()
-		}
-		out = CollaboratorSent{Invitation: inv, Token: token}
-		return res, err
-	})
-	out.Result = res
-	return out, err
+	return CollaboratorSent{Invitation: inv, Token: token, Result: res}, err
 }
 
 // CollaboratorJoined is the outcome of an activation or an approval: the
@@ -116,88 +60,71 @@ type CollaboratorJoined struct {
 	Result         eventstore.Result
 }
 
-// collaboratorByToken finds the collaborator account an activation token
-// opens. Any other token (unknown, used, another kind of link) opens
-// nothing, and says so the same way.
-func (a *App) collaboratorByToken(ctx context.Context, token string) (*domain.CollaboratorInvitation, error) {
-	if !ValidTokenShape(token) {
-		return nil, domain.ErrActivationLinkInvalid()
-	}
-	id, ok, err := a.holderID(ctx, TokenKey(HashToken(token)))
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, domain.ErrActivationLinkInvalid()
-	}
-	inv, err := a.LoadCollaboratorInvitation(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if !inv.Exists() || !TokenMatches(token, inv.TokenHash) {
-		return nil, domain.ErrActivationLinkInvalid()
-	}
-	return inv, nil
+// joinedOrganization runs a decision that brings someone into an
+// organization: an invitation's or a request's events (on from), and the
+// organization's, each appended at the version it was decided on. It
+// answers who joined.
+func joinedOrganization[S any](ctx context.Context, a *App, actor domain.Actor, command string, org func(S) uuid.UUID,
+	from func(t *attempt) (loaded[S], error),
+	decide func(t *attempt, s S, o *domain.Organization) (userID string, sEvents, orgEvents []domain.Event, err error),
+) (S, CollaboratorJoined, error) {
+	var state S
+	var out CollaboratorJoined
+	res, err := a.run(ctx, actor, command, func(t *attempt) error {
+		l, err := from(t)
+		if err != nil {
+			return err
+		}
+		state = l.state
+		lo, err := organizationFold.load(ctx, a, organizationStream(org(l.state)))
+		if err != nil {
+			return err
+		}
+		user, sEvs, orgEvs, err := decide(t, l.state, lo.state.Org)
+		if err != nil {
+			return err
+		}
+		l.append(t, sEvs)
+		lo.append(t, orgEvs)
+		t.stored = append(t.stored, func(eventstore.Result) {
+			st := lo.state
+			out = CollaboratorJoined{OrganizationID: st.Org.ID, Member: st.Org.Members[user], Since: st.Since[user]}
+		})
+		return nil
+	})
+	out.Result = res
+	return state, out, err
 }
 
 // ActivateCollaborator makes the signed-in holder of the token a
 // collaborator of the organization that created the account. The token is
 // released with the activation, so a used link opens nothing.
 func (a *App) ActivateCollaborator(ctx context.Context, actor domain.Actor, token string) (CollaboratorJoined, error) {
-	var out CollaboratorJoined
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		inv, err := a.collaboratorByToken(ctx, token)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		st, err := a.loadOrganizationState(ctx, inv.OrganizationID)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		invEvs, orgEvs, err := domain.DecideActivateCollaborator(inv, st.Org, actor, a.Now())
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, "ActivateCollaborator"),
-			Streams: []eventstore.StreamAppend{
-				{StreamID: domain.CollaboratorInvitationStream(inv.ID), StreamType: domain.CollaboratorInvitationStreamType,
-					Expected: eventstore.Exactly(inv.Version), Events: a.newEvents(invEvs)},
-				organizationAppend(st.Org, a.newEvents(orgEvs)),
-			},
-			Release: []eventstore.Release{
-				{Key: collaboratorPendingKey(inv.OrganizationID, inv.EmailRef), Holder: inv.ID.String()},
-				{Key: TokenKey(inv.TokenHash), Holder: inv.ID.String()},
-			},
+	_, out, err := joinedOrganization(ctx, a, actor, "ActivateCollaborator",
+		func(inv *domain.CollaboratorInvitation) uuid.UUID { return inv.OrganizationID },
+		func(*attempt) (loaded[*domain.CollaboratorInvitation], error) {
+			return byToken(ctx, a, collaborators, token, domain.ErrActivationLinkInvalid())
+		},
+		func(t *attempt, inv *domain.CollaboratorInvitation, o *domain.Organization) (string, []domain.Event, []domain.Event, error) {
+			invEvs, orgEvs, err := domain.DecideActivateCollaborator(inv, o, domain.ActivateCollaborator{Actor: actor, Now: a.Now()})
+			closing(t, collaborators.pendingKey(inv.OrganizationID, inv.EmailRef), inv)
+			return actor.UserID, invEvs, orgEvs, err
 		})
-		if err == nil {
-			st.applied(orgEvs, res)
-			out = CollaboratorJoined{OrganizationID: st.Org.ID, Member: st.Org.Members[actor.UserID], Since: st.Since[actor.UserID]}
-		}
-		return res, err
-	})
-	out.Result = res
 	return out, err
 }
 
 // ChangeCollaboratorPermissions sets either or both permissions of a
 // collaborator (nil keeps one as it is).
 func (a *App) ChangeCollaboratorPermissions(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string, canPurchase, canSeeAllOrders *bool) (MemberChange, error) {
-	st, res, err := a.changeOrganization(ctx, actor, org, "ChangeCollaboratorPermissions", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideChangeCollaboratorPermissions(o, domain.ChangeCollaboratorPermissions{UserID: userID,
-			CanPurchase: canPurchase, CanSeeAllOrders: canSeeAllOrders, Actor: actor})
-	})
-	if err != nil {
-		return MemberChange{}, err
-	}
-	return memberChange(st, userID, res), nil
+	st, res, err := changeOrganization(ctx, a, actor, org, "ChangeCollaboratorPermissions", domain.DecideChangeCollaboratorPermissions,
+		domain.ChangeCollaboratorPermissions{UserID: userID, CanPurchase: canPurchase, CanSeeAllOrders: canSeeAllOrders, Actor: actor})
+	return memberChange(st, userID, res, err)
 }
 
 // RemoveCollaborator detaches a collaborator from the organization.
 func (a *App) RemoveCollaborator(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error) {
-	_, res, err := a.changeOrganization(ctx, actor, org, "RemoveCollaborator", func(o *domain.Organization) ([]domain.Event, error) {
-		return domain.DecideRemoveCollaborator(o, userID, actor)
-	})
+	_, res, err := changeOrganization(ctx, a, actor, org, "RemoveCollaborator", domain.DecideRemoveCollaborator,
+		domain.RemoveCollaborator{UserID: userID, Actor: actor})
 	return res, err
 }
 
@@ -215,20 +142,15 @@ func requestKey(requester, siret string, ref domain.PersonRef) string {
 	return "collaboration-request:" + target + ":" + requester
 }
 
-// LoadCollaborationRequest rebuilds a collaboration request, with the
-// position of its last event.
-func (a *App) LoadCollaborationRequest(ctx context.Context, id uuid.UUID) (*domain.CollaborationRequest, int64, error) {
-	evs, _, err := a.Store.ReadStream(ctx, domain.CollaborationRequestStream(id))
-	if err != nil {
-		return nil, 0, err
-	}
-	r := &domain.CollaborationRequest{}
-	var last int64
-	for _, e := range evs {
-		r.Apply(e.Data)
-		last = e.Position
-	}
-	return r, last, nil
+var requests = foldSpec[*domain.CollaborationRequest]{
+	kind:  "collaboration-request",
+	empty: func() *domain.CollaborationRequest { return &domain.CollaborationRequest{} },
+	apply: func(r *domain.CollaborationRequest, e eventstore.Event) { r.Apply(e.Data) },
+	clone: (*domain.CollaborationRequest).Clone,
+}
+
+func requestStream(id uuid.UUID) stream {
+	return stream{domain.CollaborationRequestStream(id), domain.CollaborationRequestStreamType}
 }
 
 // Requested is the outcome of a collaboration request.
@@ -249,38 +171,33 @@ func (a *App) RequestCollaboration(ctx context.Context, actor domain.Actor, sire
 	}
 	key := requestKey(actor.UserID, siret.String(), ref)
 	var out Requested
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
+	res, err := a.run(ctx, actor, "RequestCollaboration", func(t *attempt) error {
 		var replace string
 		if id, ok, err := a.holderID(ctx, key); err != nil {
-			return eventstore.Result{}, err
+			return err
 		} else if ok {
-			earlier, last, err := a.LoadCollaborationRequest(ctx, id)
+			earlier, err := requests.load(ctx, a, requestStream(id))
 			if err != nil {
-				return eventstore.Result{}, err
+				return err
 			}
-			if earlier.Exists() && len(earlier.Answers) == 0 {
-				out = Requested{RequestID: earlier.ID}
-				return eventstore.Result{Position: last}, nil
+			if earlier.state.Exists() && len(earlier.state.Answers) == 0 {
+				out = Requested{RequestID: earlier.state.ID}
+				t.position = earlier.position
+				return nil
 			}
 			replace = id.String()
 		}
 		cmd := domain.RequestCollaboration{RequestID: a.NewID(), TargetSiret: siret, TargetRef: ref, Actor: actor}
 		evs, err := domain.DecideRequestCollaboration(&domain.CollaborationRequest{}, cmd)
 		if err != nil {
-			return eventstore.Result{}, err
+			return err
 		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, "RequestCollaboration"),
-			Streams: []eventstore.StreamAppend{{StreamID: domain.CollaborationRequestStream(cmd.RequestID),
-				StreamType: domain.CollaborationRequestStreamType, Expected: eventstore.NoStream, Events: a.newEvents(evs)}},
-			Reserve: []eventstore.Reservation{{Key: key, Holder: cmd.RequestID.String(), Replace: replace}},
-		})
-		var taken *eventstore.ReservationError
-		if errors.As(err, &taken) {
-			return res, concurrencyConflict() // the same request, sent twice at once: answer the winner's
-		}
+		// A reservation taken meanwhile is the same request, sent twice at
+		// once: the next attempt answers the winner's.
+		t.add(requestStream(cmd.RequestID), eventstore.NoStream, evs)
+		t.batch.Reserve = []eventstore.Reservation{{Key: key, Holder: cmd.RequestID.String(), Replace: replace}}
 		out = Requested{RequestID: cmd.RequestID}
-		return res, err
+		return nil
 	})
 	out.Result = res
 	return out, err
@@ -297,78 +214,45 @@ type RequestAnswered struct {
 // ApproveCollaborationRequest attaches the requester to the organization as
 // a collaborator with the two permissions chosen.
 func (a *App) ApproveCollaborationRequest(ctx context.Context, actor domain.Actor, org, id uuid.UUID, canPurchase, canSeeAllOrders bool) (RequestAnswered, error) {
-	var out RequestAnswered
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		r, _, err := a.LoadCollaborationRequest(ctx, id)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		st, err := a.loadOrganizationState(ctx, org)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		reqEvs, orgEvs, err := domain.DecideApproveCollaborationRequest(r, st.Org, domain.ApproveCollaborationRequest{
-			CanPurchase: canPurchase, CanSeeAllOrders: canSeeAllOrders, Actor: actor})
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta: a.metadata(ctx, actor, "ApproveCollaborationRequest"),
-			Streams: []eventstore.StreamAppend{
-				requestAppend(r, a.newEvents(reqEvs)),
-				organizationAppend(st.Org, a.newEvents(orgEvs)),
-			},
-			Release: []eventstore.Release{{Key: requestKey(r.RequesterID, r.TargetSiret, r.TargetRef), Holder: r.ID.String()}},
+	r, joined, err := joinedOrganization(ctx, a, actor, "ApproveCollaborationRequest",
+		func(*domain.CollaborationRequest) uuid.UUID { return org },
+		func(*attempt) (loaded[*domain.CollaborationRequest], error) {
+			return requests.load(ctx, a, requestStream(id))
+		},
+		func(t *attempt, r *domain.CollaborationRequest, o *domain.Organization) (string, []domain.Event, []domain.Event, error) {
+			reqEvs, orgEvs, err := domain.DecideApproveCollaborationRequest(r, o, domain.ApproveCollaborationRequest{
+				CanPurchase: canPurchase, CanSeeAllOrders: canSeeAllOrders, Actor: actor})
+			t.batch.Release = requestRelease(r)
+			return r.RequesterID, reqEvs, orgEvs, err
 		})
-		if err == nil {
-			for _, e := range reqEvs {
-				r.Apply(e)
-			}
-			st.applied(orgEvs, res)
-			out = RequestAnswered{Request: r, Joined: &CollaboratorJoined{OrganizationID: org,
-				Member: st.Org.Members[r.RequesterID], Since: st.Since[r.RequesterID]}}
-		}
-		return res, err
-	})
-	out.Result = res
-	return out, err
+	res := joined.Result
+	if err != nil {
+		return RequestAnswered{Result: res}, err
+	}
+	joined.Result = eventstore.Result{}
+	return RequestAnswered{Request: r, Joined: &joined, Result: res}, nil
 }
 
 // RejectCollaborationRequest says no for this organization; the requester
 // may ask again.
 func (a *App) RejectCollaborationRequest(ctx context.Context, actor domain.Actor, org, id uuid.UUID) (RequestAnswered, error) {
-	var out RequestAnswered
-	res, err := a.retry(ctx, func() (eventstore.Result, error) {
-		r, _, err := a.LoadCollaborationRequest(ctx, id)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		o, err := a.LoadOrganization(ctx, org)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		evs, err := domain.DecideRejectCollaborationRequest(r, o, actor)
-		if err != nil {
-			return eventstore.Result{}, err
-		}
-		res, err := a.Store.Append(ctx, eventstore.Batch{
-			Meta:    a.metadata(ctx, actor, "RejectCollaborationRequest"),
-			Streams: []eventstore.StreamAppend{requestAppend(r, a.newEvents(evs))},
-			Release: []eventstore.Release{{Key: requestKey(r.RequesterID, r.TargetSiret, r.TargetRef), Holder: r.ID.String()}},
-		})
-		if err == nil {
-			for _, e := range evs {
-				r.Apply(e)
+	r, res, err := update(ctx, a, actor, "RejectCollaborationRequest", requests, requestStream(id),
+		func(t *attempt, r *domain.CollaborationRequest) ([]domain.Event, error) {
+			o, err := a.LoadOrganization(ctx, org)
+			if err != nil {
+				return nil, err
 			}
-			out = RequestAnswered{Request: r}
-		}
-		return res, err
-	})
-	out.Result = res
-	return out, err
+			t.batch.Release = requestRelease(r)
+			return domain.DecideRejectCollaborationRequest(r, o, domain.RejectCollaborationRequest{Actor: actor})
+		})
+	if err != nil {
+		return RequestAnswered{Result: res}, err
+	}
+	return RequestAnswered{Request: r, Result: res}, nil
 }
 
-func requestAppend(r *domain.CollaborationRequest, evs []eventstore.NewEvent) eventstore.StreamAppend {
-	return eventstore.StreamAppend{StreamID: domain.CollaborationRequestStream(r.ID), StreamType: domain.CollaborationRequestStreamType,
-		Expected: eventstore.Exactly(r.Version), Events: evs}
+// requestRelease frees the requester's slot for the target once an
+// organization answered.
+func requestRelease(r *domain.CollaborationRequest) []eventstore.Release {
+	return []eventstore.Release{{Key: requestKey(r.RequesterID, r.TargetSiret, r.TargetRef), Holder: r.ID.String()}}
 }

@@ -7,8 +7,12 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"time"
 
 	"github.com/google/uuid"
+
+	"partners/domain"
+	"partners/eventstore"
 )
 
 // NewToken makes a link secret: 256 bits from crypto/rand, base64url. Only
@@ -57,4 +61,121 @@ func (a *App) holderID(ctx context.Context, key string) (uuid.UUID, bool, error)
 	}
 	id, err := uuid.Parse(holder)
 	return id, err == nil, nil
+}
+
+// tokenInvitation is what the token flows need of any kind of invitation
+// (partner, colleague, accountant, collaborator).
+type tokenInvitation interface {
+	Apply(domain.Event)
+	Link() (id uuid.UUID, tokenHash string)
+}
+
+// tokenKind says where one kind of token invitation is stored, and under
+// which prefix it reserves one pending invitation per organization and
+// email.
+type tokenKind[P tokenInvitation] struct {
+	fold    foldSpec[P]
+	stream  func(id uuid.UUID) stream
+	pending string
+}
+
+func newTokenKind[T any, P interface {
+	*T
+	tokenInvitation
+}](fold string, streamID func(uuid.UUID) string, streamType, pending string) tokenKind[P] {
+	return tokenKind[P]{fold: aggregateFold[T, P](fold), pending: pending,
+		stream: func(id uuid.UUID) stream { return stream{streamID(id), streamType} }}
+}
+
+// pendingKey is the reservation of an organization's pending invitation
+// of the kind to an email.
+func (k tokenKind[P]) pendingKey(org uuid.UUID, ref domain.PersonRef) string {
+	return k.pending + ":" + org.String() + ":" + string(ref)
+}
+
+// byToken finds the invitation of kind k a link's token opens, through the
+// token's reservation. A token that opens none (unknown, replaced by a
+// resend, used, or another kind of link) is answered notFound.
+func byToken[P tokenInvitation](ctx context.Context, a *App, k tokenKind[P], token string, notFound error) (loaded[P], error) {
+	if !ValidTokenShape(token) {
+		return loaded[P]{}, notFound
+	}
+	id, ok, err := a.holderID(ctx, TokenKey(HashToken(token)))
+	if err != nil {
+		return loaded[P]{}, err
+	}
+	if !ok {
+		return loaded[P]{}, notFound
+	}
+	l, err := k.fold.load(ctx, a, k.stream(id))
+	if err != nil {
+		return loaded[P]{}, err
+	}
+	if id, hash := l.state.Link(); id == uuid.Nil || !TokenMatches(token, hash) {
+		return loaded[P]{}, notFound
+	}
+	return l, nil
+}
+
+// sending is what a decision to send an invitation with a token is given:
+// the new invitation's id, its token's hash, the instant, and the
+// invitation that holds the pending slot, if any.
+type sending[P any] struct {
+	ID        uuid.UUID
+	TokenHash string
+	Now       time.Time
+	TTL       time.Duration
+	Pending   P
+}
+
+// sendWithToken is the one path of every invitation sent with a link's
+// token. It decides on the inviting organization, then appends the new
+// invitation's stream with two reservations (the kind's pending slot for
+// the email, taken over from an invitation no longer pending, and the
+// token's hash), the token as the event's pending secret for the email. Another invitation winning the slot meanwhile is a lost race:
+// decided again, and refused by the rule.
+func sendWithToken[P tokenInvitation](ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, command string,
+	k tokenKind[P], ref domain.PersonRef, decide func(t *attempt, o *domain.Organization, s sending[P]) ([]domain.Event, error),
+) (inv P, token string, res eventstore.Result, err error) {
+	pendingKey := k.pendingKey(org, ref)
+	res, err = a.run(ctx, actor, command, func(t *attempt) error {
+		o, err := a.LoadOrganization(ctx, org)
+		if err != nil {
+			return err
+		}
+		s := sending[P]{ID: a.NewID(), Now: a.Now(), TTL: a.ttl()}
+		var replace string
+		if id, ok, err := a.holderID(ctx, pendingKey); err != nil {
+			return err
+		} else if ok {
+			l, err := k.fold.load(ctx, a, k.stream(id))
+			if err != nil {
+				return err
+			}
+			s.Pending, replace = l.state, id.String() // taken over once it is no longer pending
+		}
+		token, s.TokenHash = NewToken()
+		evs, err := decide(t, o, s)
+		if err != nil {
+			return err
+		}
+		t.add(k.stream(s.ID), eventstore.NoStream, evs)
+		inv = k.fold.empty()
+		for _, e := range evs {
+			inv.Apply(e)
+		}
+		t.batch.Reserve = append(t.batch.Reserve, eventstore.Reservation{Key: pendingKey, Holder: s.ID.String(), Replace: replace},
+			eventstore.Reservation{Key: TokenKey(s.TokenHash), Holder: s.ID.String()})
+		t.secret = token
+		return nil
+	})
+	return inv, token, res, err
+}
+
+// closing frees the pending slot and the token of an invitation that is
+// answered or withdrawn.
+func closing(t *attempt, pendingKey string, inv tokenInvitation) {
+	id, hash := inv.Link()
+	t.batch.Release = append(t.batch.Release, eventstore.Release{Key: pendingKey, Holder: id.String()},
+		eventstore.Release{Key: TokenKey(hash), Holder: id.String()})
 }

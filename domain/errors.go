@@ -29,7 +29,24 @@ const (
 	CodeAlreadyMember        Code = "already_member"
 	CodeInvalidToken         Code = "invalid_token"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
+	// CodeNotTeamMember: a team endpoint (role change, removal) was asked
+	// about an accountant or a collaborator, who have endpoints of their own.
+	CodeNotTeamMember Code = "not_team_member"
+	// CodeCollaborationRequestAnswered: the organization already approved
+	// or rejected this collaboration request.
+	CodeCollaborationRequestAnswered Code = "collaboration_request_answered"
+	// CodePortalUserExists: the organization already has a portal user with
+	// this email. Its details name the existing portal user.
+	CodePortalUserExists Code = "portal_user_exists"
 )
+
+// Codes lists every code, so the edge can prove it maps each one.
+func Codes() []Code {
+	return []Code{CodeValidationFailed, CodeNotFound, CodeNotAllowed, CodeConcurrencyConflict, CodeSameSide,
+		CodeOwnInvitation, CodeInvitationAnswered, CodeInvitationRevoked, CodeInvitationExpired, CodeAlreadyPartners,
+		CodeDuplicatePending, CodeAlreadyClaimed, CodeLastOwner, CodeCompanyMismatch, CodeSiretTaken, CodeAlreadyMember,
+		CodeInvalidToken, CodeIdempotencyKeyReused, CodeNotTeamMember, CodeCollaborationRequestAnswered, CodePortalUserExists}
+}
 
 // FieldError names one offending input field.
 type FieldError struct {
@@ -63,6 +80,17 @@ func (e *Error) Is(target error) bool {
 // Errorf builds an Error with a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrConcurrencyConflict is the one error of a lost race: another command
+// changed (or created) what this one decided on. The app decides again on
+// it; the edge answers 409. message says what happened when the usual one
+// ("" gives it) would not.
+func ErrConcurrencyConflict(message string) *Error {
+	if message == "" {
+		message = "Someone else changed this at the same moment. Reload and try again."
+	}
+	return &Error{Code: CodeConcurrencyConflict, Message: message}
 }
 
 // Invalid builds a validation error naming one field.

@@ -25,6 +25,8 @@ type Organizational interface {
 // into, its current schema version, and the upcasters that turn the payload
 // of each older version into the next one.
 type EventSpec struct {
+	// Type is the value's EventType, filled in by register: the name is
+	// spelled once, in the event's EventType method.
 	Type    string
 	Version int
 	New     func() Event
@@ -38,6 +40,7 @@ var registry = map[string]EventSpec{}
 
 // register records an event type; called from the aggregates' init.
 func register(spec EventSpec) {
+	spec.Type = spec.New().EventType()
 	if spec.Version == 0 {
 		spec.Version = 1
 	}

@@ -24,15 +24,6 @@ func PartnershipStream(client, subcontractor uuid.UUID) string {
 	return "partnership-" + client.String() + "-" + subcontractor.String()
 }
 
-// Invitation statuses, as the inviter's "Invitations sent" list shows them.
-const (
-	StatusSent     = "sent"
-	StatusAccepted = "accepted"
-	StatusDeclined = "declined"
-	StatusRevoked  = "revoked"
-	StatusExpired  = "expired"
-)
-
 // InvitationSent: an organization invited a partner by email.
 type InvitationSent struct {
 	InvitationID          uuid.UUID `json:"invitation_id"`
@@ -141,47 +132,37 @@ func (e PartnershipEstablished) OrganizationIDs() []uuid.UUID {
 }
 
 func init() {
-	register(EventSpec{Type: "InvitationSent", Version: 2, New: func() Event { return &InvitationSent{} },
+	register(EventSpec{Version: 2, New: func() Event { return &InvitationSent{} },
 		Upcast: map[int]func(json.RawMessage) (json.RawMessage, error){1: upcastInvitationSentV1}})
-	register(EventSpec{Type: "InvitationClaimed", New: func() Event { return &InvitationClaimed{} }})
-	register(EventSpec{Type: "InvitationAccepted", New: func() Event { return &InvitationAccepted{} }})
-	register(EventSpec{Type: "InvitationDeclined", New: func() Event { return &InvitationDeclined{} }})
-	register(EventSpec{Type: "InvitationRevoked", New: func() Event { return &InvitationRevoked{} }})
-	register(EventSpec{Type: "InvitationResent", New: func() Event { return &InvitationResent{} }})
-	register(EventSpec{Type: "PartnershipEstablished", New: func() Event { return &PartnershipEstablished{} }})
+	register(EventSpec{New: func() Event { return &InvitationClaimed{} }})
+	register(EventSpec{New: func() Event { return &InvitationAccepted{} }})
+	register(EventSpec{New: func() Event { return &InvitationDeclined{} }})
+	register(EventSpec{New: func() Event { return &InvitationRevoked{} }})
+	register(EventSpec{New: func() Event { return &InvitationResent{} }})
+	register(EventSpec{New: func() Event { return &PartnershipEstablished{} }})
 }
 
-// Invitation is the aggregate of one partner invitation.
+// Invitation is the aggregate of one partner invitation. Its Status is
+// sent, accepted, declined or revoked.
 type Invitation struct {
-	ID          uuid.UUID
+	InvitationCore[InvitationStatus]
 	InviterOrg  uuid.UUID
 	InviterName string
 	InviterSide Side
 	InviteeSide Side
-	Email       Personal
-	EmailRef    PersonRef
 	Message     Personal
-	TokenHash   string
-	ExpiresAt   time.Time
 	Locale      string
-	// Status is the stored status: sent, accepted, declined or revoked.
-	// Expiry is derived (StatusAt).
-	Status    string
-	ClaimedBy uuid.UUID
-	Version   int
+	ClaimedBy   uuid.UUID
 }
-
-// Exists reports whether the invitation was sent.
-func (i *Invitation) Exists() bool { return i.ID != uuid.Nil }
 
 // Apply evolves the state by one event.
 func (i *Invitation) Apply(e Event) {
 	i.Version++
 	switch e := e.(type) {
 	case InvitationSent:
-		*i = Invitation{ID: e.InvitationID, InviterOrg: e.InviterOrganizationID, InviterName: e.InviterName,
-			InviterSide: e.InviterSide, InviteeSide: e.InviteeSide, Email: e.Email, EmailRef: e.EmailRef, Message: e.Message,
-			TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt, Locale: e.Locale, Status: StatusSent, Version: i.Version}
+		*i = Invitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusSent, i.Version),
+			InviterOrg: e.InviterOrganizationID, InviterName: e.InviterName, InviterSide: e.InviterSide,
+			InviteeSide: e.InviteeSide, Message: e.Message, Locale: e.Locale}
 	case InvitationClaimed:
 		i.ClaimedBy = e.OrganizationID
 	case InvitationAccepted:
@@ -195,34 +176,17 @@ func (i *Invitation) Apply(e Event) {
 	}
 }
 
-// StatusAt is the status as everyone sees it at an instant: a pending
-// invitation past its expiry is expired, without any event.
-func (i *Invitation) StatusAt(now time.Time) string {
-	if i.Status == StatusSent && !now.Before(i.ExpiresAt) {
-		return StatusExpired
+// What a partner invitation says to its invitee, and to its inviter (who
+// may withdraw or resend it while it is pending or expired).
+var (
+	partnerAnswer = refusals{
+		answered:  "This invitation was already answered (%s).",
+		withdrawn: "This invitation was withdrawn by the organization that sent it.",
+		expired:   "This invitation has expired. Ask the organization that sent it to resend it.",
+		pending:   "A pending invitation to this email already exists. Resend it instead of inviting again.",
 	}
-	return i.Status
-}
-
-// IsPending reports whether the invitation still waits for an answer.
-func (i *Invitation) IsPending(now time.Time) bool { return i.StatusAt(now) == StatusSent }
-
-// ErrInvitationNotFound is what anyone who may not see an invitation learns.
-func ErrInvitationNotFound() *Error { return Errorf(CodeNotFound, "No such invitation.") }
-
-// answerable refuses an invitation that can no longer be answered.
-func (i *Invitation) answerable(now time.Time) error {
-	switch i.StatusAt(now) {
-	case StatusAccepted, StatusDeclined:
-		return (&Error{Code: CodeInvitationAnswered, Message: "This invitation was already answered (" + i.Status + ")."}).With("status", i.Status)
-	case StatusRevoked:
-		return Errorf(CodeInvitationRevoked, "This invitation was withdrawn by the organization that sent it.")
-	case StatusExpired:
-		return (&Error{Code: CodeInvitationExpired, Message: "This invitation has expired. Ask the organization that sent it to resend it."}).
-			With("expired_at", i.ExpiresAt.UTC().Format(time.RFC3339))
-	}
-	return nil
-}
+	partnerInviter = refusals{answered: partnerAnswer.answered, withdrawn: "This invitation was already withdrawn."}
+)
 
 // AddressedTo reports whether an organization may answer the invitation:
 // it claimed it, or (unclaimed) one of its owners or admins has the invited
@@ -262,9 +226,7 @@ func DecideSendInvitation(inviter *Organization, c SendInvitation) ([]Event, err
 		return nil, err
 	}
 	if c.Pending != nil && c.Pending.IsPending(c.Now) {
-		return nil, (&Error{Code: CodeDuplicatePending,
-			Message: "A pending invitation to this email already exists. Resend it instead of inviting again."}).
-			With("pending_invitation_id", c.Pending.ID.String())
+		return nil, c.Pending.duplicate(partnerAnswer)
 	}
 	if len([]rune(c.Message)) > 2000 {
 		return nil, Invalid("message", "must be at most 2000 characters")
@@ -277,10 +239,16 @@ func DecideSendInvitation(inviter *Organization, c SendInvitation) ([]Event, err
 	}}, nil
 }
 
+// ClaimInvitation attaches an invitation to the claimer with its token.
+type ClaimInvitation struct {
+	Actor Actor
+	Now   time.Time
+}
+
 // DecideClaimInvitation attaches an invitation to the claiming organization.
 // Claiming twice by the same organization changes nothing.
-func DecideClaimInvitation(inv *Invitation, claimer *Organization, actor Actor, now time.Time) ([]Event, error) {
-	if err := claimer.Require(actor, ActionInvitationsAnswer); err != nil {
+func DecideClaimInvitation(inv *Invitation, claimer *Organization, c ClaimInvitation) ([]Event, error) {
+	if err := claimer.Require(c.Actor, ActionInvitationsAnswer); err != nil {
 		return nil, err
 	}
 	if claimer.ID == inv.InviterOrg {
@@ -289,7 +257,7 @@ func DecideClaimInvitation(inv *Invitation, claimer *Organization, actor Actor, 
 	if claimer.Side != inv.InviteeSide {
 		return nil, sameSide(inv)
 	}
-	if err := inv.answerable(now); err != nil {
+	if err := inv.answerable(c.Now, partnerAnswer); err != nil {
 		return nil, err
 	}
 	switch inv.ClaimedBy {
@@ -300,7 +268,7 @@ func DecideClaimInvitation(inv *Invitation, claimer *Organization, actor Actor, 
 		return nil, Errorf(CodeAlreadyClaimed, "Another organization already claimed this invitation.")
 	}
 	return []Event{InvitationClaimed{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
-		OrganizationID: claimer.ID, OrganizationName: claimer.Name, ClaimedBy: actor.UserID, ClaimedByEmail: actor.EmailPersonal()}}, nil
+		OrganizationID: claimer.ID, OrganizationName: claimer.Name, ClaimedBy: c.Actor.UserID, ClaimedByEmail: c.Actor.EmailPersonal()}}, nil
 }
 
 func sameSide(inv *Invitation) *Error {
@@ -325,23 +293,31 @@ func answering(inv *Invitation, org *Organization, actor Actor, now time.Time) (
 	if !ok {
 		return "", ErrInvitationNotFound()
 	}
-	if err := inv.answerable(now); err != nil {
+	if err := inv.answerable(now, partnerAnswer); err != nil {
 		return "", err
 	}
 	return via, nil
 }
 
+// AcceptInvitation is the addressed organization's yes.
+type AcceptInvitation struct {
+	// AlreadyPartners says the partnership of the pair exists already.
+	AlreadyPartners bool
+	Actor           Actor
+	Now             time.Time
+}
+
 // DecideAcceptInvitation decides AcceptInvitation: the partnership is
 // established at once.
-func DecideAcceptInvitation(inv *Invitation, accepter *Organization, alreadyPartners bool, actor Actor, now time.Time) ([]Event, error) {
-	via, err := answering(inv, accepter, actor, now)
+func DecideAcceptInvitation(inv *Invitation, accepter *Organization, c AcceptInvitation) ([]Event, error) {
+	via, err := answering(inv, accepter, c.Actor, c.Now)
 	if err != nil {
 		return nil, err
 	}
 	if accepter.Side != inv.InviteeSide {
 		return nil, sameSide(inv)
 	}
-	if alreadyPartners {
+	if c.AlreadyPartners {
 		return nil, Errorf(CodeAlreadyPartners, "These two organizations are already partners.")
 	}
 	client, sub := inv.InviterOrg, accepter.ID
@@ -350,7 +326,7 @@ func DecideAcceptInvitation(inv *Invitation, accepter *Organization, alreadyPart
 	}
 	return []Event{
 		InvitationAccepted{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg, OrganizationID: accepter.ID,
-			OrganizationName: accepter.Name, AcceptedBy: actor.UserID, ClientID: client, SubcontractorID: sub, Via: via},
+			OrganizationName: accepter.Name, AcceptedBy: c.Actor.UserID, ClientID: client, SubcontractorID: sub, Via: via},
 	}, nil
 }
 
@@ -365,17 +341,25 @@ func Partnership(inv *Invitation, inviter, accepter *Organization) PartnershipEs
 		SubcontractorID: sub.ID, SubcontractorName: sub.Name, SubcontractorSiret: sub.Siret, InvitationID: inv.ID}
 }
 
+// DeclineInvitation is the addressed organization's no, with an optional
+// reason.
+type DeclineInvitation struct {
+	Reason string
+	Actor  Actor
+	Now    time.Time
+}
+
 // DecideDeclineInvitation closes the invitation without a partnership; the
 // inviter may invite again later.
-func DecideDeclineInvitation(inv *Invitation, decliner *Organization, reason string, actor Actor, now time.Time) ([]Event, error) {
-	if _, err := answering(inv, decliner, actor, now); err != nil {
+func DecideDeclineInvitation(inv *Invitation, decliner *Organization, c DeclineInvitation) ([]Event, error) {
+	if _, err := answering(inv, decliner, c.Actor, c.Now); err != nil {
 		return nil, err
 	}
-	if len([]rune(reason)) > 1000 {
-		return nil, Invalid("reason", "must be at most 1000 characters")
+	if len([]rune(c.Reason)) > 1000 {
+		return nil, Invalid("c.Reason", "must be at most 1000 characters")
 	}
 	return []Event{InvitationDeclined{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
-		OrganizationID: decliner.ID, DeclinedBy: actor.UserID, Reason: actor.EmailPersonal().withValue(reason)}}, nil
+		OrganizationID: decliner.ID, DeclinedBy: c.Actor.UserID, Reason: c.Actor.EmailPersonal().withValue(c.Reason)}}, nil
 }
 
 // inviterCheck is shared by revoke and resend: only the inviter's owners and
@@ -387,36 +371,46 @@ func inviterCheck(inv *Invitation, inviter *Organization, actor Actor) error {
 	if err := inviter.Require(actor, ActionPartnersInvite); err != nil {
 		return err
 	}
-	switch inv.Status {
-	case StatusAccepted, StatusDeclined:
-		return (&Error{Code: CodeInvitationAnswered, Message: "This invitation was already answered (" + inv.Status + ")."}).With("status", inv.Status)
-	case StatusRevoked:
-		return Errorf(CodeInvitationRevoked, "This invitation was already withdrawn.")
-	}
-	return nil
+	return inv.open(partnerInviter)
+}
+
+// RevokeInvitation withdraws an invitation, by its inviter.
+type RevokeInvitation struct {
+	Actor Actor
 }
 
 // DecideRevokeInvitation withdraws a pending (or expired) invitation.
-func DecideRevokeInvitation(inv *Invitation, inviter *Organization, actor Actor) ([]Event, error) {
-	if err := inviterCheck(inv, inviter, actor); err != nil {
+func DecideRevokeInvitation(inv *Invitation, inviter *Organization, c RevokeInvitation) ([]Event, error) {
+	if err := inviterCheck(inv, inviter, c.Actor); err != nil {
 		return nil, err
 	}
-	return []Event{InvitationRevoked{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg, RevokedBy: actor.UserID}}, nil
+	return []Event{InvitationRevoked{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg, RevokedBy: c.Actor.UserID}}, nil
+}
+
+// ResendInvitation gives an invitation a fresh token and expiry; an empty
+// Locale keeps the invitation's.
+type ResendInvitation struct {
+	TokenHash string
+	Locale    string
+	Actor     Actor
+	Now       time.Time
+	TTL       time.Duration
 }
 
 // DecideResendInvitation gives a pending or expired invitation a fresh token
 // and expiry (and a new email).
-func DecideResendInvitation(inv *Invitation, inviter *Organization, tokenHash, locale string, actor Actor, now time.Time, ttl time.Duration) ([]Event, error) {
-	if err := inviterCheck(inv, inviter, actor); err != nil {
+func DecideResendInvitation(inv *Invitation, inviter *Organization, c ResendInvitation) ([]Event, error) {
+	if err := inviterCheck(inv, inviter, c.Actor); err != nil {
 		return nil, err
 	}
+	locale := c.Locale
 	if locale == "" {
 		locale = inv.Locale
 	}
 	return []Event{InvitationResent{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
 		InviterName: inv.InviterName, InviterSide: inv.InviterSide, InviteeSide: inv.InviteeSide,
 		Email: inv.Email, Message: inv.Message,
-		TokenHash: tokenHash, ExpiresAt: now.Add(ttl).UTC(), Locale: locale}}, nil
+		TokenHash: c.TokenHash, ExpiresAt: c.Now.Add(c.TTL).UTC(), Locale: locale}}, nil
 }
 
 // upcastInvitationSentV1 reads the first version of InvitationSent, which

@@ -87,26 +87,26 @@ func TestClaimInvitation(t *testing.T) {
 		OrganizationName: "Plomberie", ClaimedBy: "samir", ClaimedByEmail: samir.EmailPersonal()}
 	run(t, applyInv, []scenario[domain.Invitation]{
 		{name: "OK", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0)
+			return domain.DecideClaimInvitation(i, &w.plomberie, domain.ClaimInvitation{Actor: samir, Now: t0})
 		}, then: []domain.Event{claimed}},
 		{name: "OK claiming twice changes nothing", given: []domain.Event{sentEv, claimed}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0)
+			return domain.DecideClaimInvitation(i, &w.plomberie, domain.ClaimInvitation{Actor: samir, Now: t0})
 		}, then: nil},
 		{name: "ErrAlreadyClaimed", given: []domain.Event{sentEv, domain.InvitationClaimed{InvitationID: invID, OrganizationID: uuid.New()}},
 			when: func(i *domain.Invitation) ([]domain.Event, error) {
-				return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0)
+				return domain.DecideClaimInvitation(i, &w.plomberie, domain.ClaimInvitation{Actor: samir, Now: t0})
 			}, err: domain.CodeAlreadyClaimed},
 		{name: "ErrSameSide", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideClaimInvitation(i, &w.otherClient, olga, t0)
+			return domain.DecideClaimInvitation(i, &w.otherClient, domain.ClaimInvitation{Actor: olga, Now: t0})
 		}, err: domain.CodeSameSide},
 		{name: "ErrOwnInvitation", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideClaimInvitation(i, &w.acme, claire, t0)
+			return domain.DecideClaimInvitation(i, &w.acme, domain.ClaimInvitation{Actor: claire, Now: t0})
 		}, err: domain.CodeOwnInvitation},
 		{name: "ErrExpired", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0.Add(ttl))
+			return domain.DecideClaimInvitation(i, &w.plomberie, domain.ClaimInvitation{Actor: samir, Now: t0.Add(ttl)})
 		}, err: domain.CodeInvitationExpired},
 		{name: "ErrRevoked", given: []domain.Event{sentEv, domain.InvitationRevoked{InvitationID: invID}}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideClaimInvitation(i, &w.plomberie, samir, t0)
+			return domain.DecideClaimInvitation(i, &w.plomberie, domain.ClaimInvitation{Actor: samir, Now: t0})
 		}, err: domain.CodeInvitationRevoked},
 	})
 }
@@ -119,7 +119,7 @@ func TestAcceptInvitation(t *testing.T) {
 	unverified.Members = map[string]domain.Member{"samir": {UserID: "samir", Email: samir.EmailPersonal(), Role: domain.RoleOwner}}
 	accept := func(o *domain.Organization, a domain.Actor, partners bool, now time.Time) func(i *domain.Invitation) ([]domain.Event, error) {
 		return func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideAcceptInvitation(i, o, partners, a, now)
+			return domain.DecideAcceptInvitation(i, o, domain.AcceptInvitation{AlreadyPartners: partners, Actor: a, Now: now})
 		}
 	}
 	claimedByB := domain.InvitationClaimed{InvitationID: invID, OrganizationID: orgB}
@@ -148,34 +148,34 @@ func TestDeclineRevokeResend(t *testing.T) {
 	w := newWorld()
 	run(t, applyInv, []scenario[domain.Invitation]{
 		{name: "OK decline", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideDeclineInvitation(i, &w.plomberie, "not now", samir, t0)
+			return domain.DecideDeclineInvitation(i, &w.plomberie, domain.DeclineInvitation{Reason: "not now", Actor: samir, Now: t0})
 		}, then: []domain.Event{domain.InvitationDeclined{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
 			DeclinedBy: "samir", Reason: domain.PersonalOf(samir.EmailRef, "not now")}}},
 		{name: "ErrDeclineOwn", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideDeclineInvitation(i, &w.acme, "", claire, t0)
+			return domain.DecideDeclineInvitation(i, &w.acme, domain.DeclineInvitation{Reason: "", Actor: claire, Now: t0})
 		}, err: domain.CodeOwnInvitation},
 		{name: "OK revoke", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideRevokeInvitation(i, &w.acme, claire)
+			return domain.DecideRevokeInvitation(i, &w.acme, domain.RevokeInvitation{Actor: claire})
 		}, then: []domain.Event{domain.InvitationRevoked{InvitationID: invID, InviterOrganizationID: orgA, RevokedBy: "claire"}}},
 		{name: "ErrRevokeByInvitee", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideRevokeInvitation(i, &w.plomberie, samir)
+			return domain.DecideRevokeInvitation(i, &w.plomberie, domain.RevokeInvitation{Actor: samir})
 		}, err: domain.CodeNotFound},
 		{name: "ErrRevokeByMember", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideRevokeInvitation(i, &w.acme, marc)
+			return domain.DecideRevokeInvitation(i, &w.acme, domain.RevokeInvitation{Actor: marc})
 		}, err: domain.CodeNotAllowed},
 		{name: "ErrRevokeAnswered", given: []domain.Event{sentEv, domain.InvitationAccepted{InvitationID: invID}}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideRevokeInvitation(i, &w.acme, claire)
+			return domain.DecideRevokeInvitation(i, &w.acme, domain.RevokeInvitation{Actor: claire})
 		}, err: domain.CodeInvitationAnswered},
 		{name: "OK resend an expired invitation", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideResendInvitation(i, &w.acme, "h2", "", claire, t0.Add(ttl+time.Hour), ttl)
+			return domain.DecideResendInvitation(i, &w.acme, domain.ResendInvitation{TokenHash: "h2", Locale: "", Actor: claire, Now: t0.Add(ttl + time.Hour), TTL: ttl})
 		}, then: []domain.Event{domain.InvitationResent{InvitationID: invID, InviterOrganizationID: orgA, InviterName: "Acme",
 			InviterSide: domain.SideClient, InviteeSide: domain.SideSubcontractor, Email: samir.EmailPersonal(),
 			Message: domain.PersonalOf(samir.EmailRef, "hello"), TokenHash: "h2", ExpiresAt: t0.Add(2*ttl + time.Hour), Locale: "fr"}}},
 		{name: "ErrResendRevoked", given: []domain.Event{sentEv, domain.InvitationRevoked{InvitationID: invID}}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideResendInvitation(i, &w.acme, "h2", "", claire, t0, ttl)
+			return domain.DecideResendInvitation(i, &w.acme, domain.ResendInvitation{TokenHash: "h2", Locale: "", Actor: claire, Now: t0, TTL: ttl})
 		}, err: domain.CodeInvitationRevoked},
 		{name: "ErrResendAccepted", given: []domain.Event{sentEv, domain.InvitationAccepted{InvitationID: invID}}, when: func(i *domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideResendInvitation(i, &w.acme, "h2", "", claire, t0, ttl)
+			return domain.DecideResendInvitation(i, &w.acme, domain.ResendInvitation{TokenHash: "h2", Locale: "", Actor: claire, Now: t0, TTL: ttl})
 		}, err: domain.CodeInvitationAnswered},
 	})
 	// After a resend the new expiry counts.

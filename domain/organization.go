@@ -135,13 +135,13 @@ func (e CollaboratorPermissionsChanged) OrganizationIDs() []uuid.UUID {
 func (e CollaboratorRemoved) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
 
 func init() {
-	register(EventSpec{Type: "OrganizationCreated", New: func() Event { return &OrganizationCreated{} }})
-	register(EventSpec{Type: "MemberJoined", New: func() Event { return &MemberJoined{} }})
-	register(EventSpec{Type: "MemberRoleChanged", New: func() Event { return &MemberRoleChanged{} }})
-	register(EventSpec{Type: "MemberRemoved", New: func() Event { return &MemberRemoved{} }})
-	register(EventSpec{Type: "AccountantAccessRevoked", New: func() Event { return &AccountantAccessRevoked{} }})
-	register(EventSpec{Type: "CollaboratorPermissionsChanged", New: func() Event { return &CollaboratorPermissionsChanged{} }})
-	register(EventSpec{Type: "CollaboratorRemoved", New: func() Event { return &CollaboratorRemoved{} }})
+	register(EventSpec{New: func() Event { return &OrganizationCreated{} }})
+	register(EventSpec{New: func() Event { return &MemberJoined{} }})
+	register(EventSpec{New: func() Event { return &MemberRoleChanged{} }})
+	register(EventSpec{New: func() Event { return &MemberRemoved{} }})
+	register(EventSpec{New: func() Event { return &AccountantAccessRevoked{} }})
+	register(EventSpec{New: func() Event { return &CollaboratorPermissionsChanged{} }})
+	register(EventSpec{New: func() Event { return &CollaboratorRemoved{} }})
 }
 
 // Member is a membership as the organization sees it.
@@ -266,7 +266,7 @@ type CreateOrganization struct {
 // DecideCreateOrganization decides the events of CreateOrganization.
 func DecideCreateOrganization(o *Organization, c CreateOrganization) ([]Event, error) {
 	if o.Exists() {
-		return nil, Errorf(CodeConcurrencyConflict, "This organization already exists.")
+		return nil, ErrConcurrencyConflict("This organization already exists.")
 	}
 	return []Event{
 		OrganizationCreated{OrganizationID: c.OrganizationID, Name: c.Name, Side: c.Side, Siret: c.Siret.String()},
@@ -375,33 +375,45 @@ func DecideChangeMemberRole(o *Organization, c ChangeMemberRole) ([]Event, error
 		Role: c.Role, PreviousRole: target.Role, ChangedBy: c.Actor.UserID}}, nil
 }
 
+// RemoveMember removes a colleague from the team.
+type RemoveMember struct {
+	UserID string
+	Actor  Actor
+}
+
 // DecideRemoveMember removes a colleague from the team.
-func DecideRemoveMember(o *Organization, userID string, actor Actor) ([]Event, error) {
-	if err := o.Require(actor, ActionMembersManage); err != nil {
+func DecideRemoveMember(o *Organization, c RemoveMember) ([]Event, error) {
+	if err := o.Require(c.Actor, ActionMembersManage); err != nil {
 		return nil, err
 	}
-	target, err := o.teamMember(userID)
+	target, err := o.teamMember(c.UserID)
 	if err != nil {
 		return nil, err
 	}
-	if err := o.ownerOnly(actor, target, Role{}, "remove"); err != nil {
+	if err := o.ownerOnly(c.Actor, target, Role{}, "remove"); err != nil {
 		return nil, err
 	}
 	if target.Role == RoleOwner && o.Owners() == 1 {
 		return nil, errLastOwner()
 	}
-	return []Event{MemberRemoved{OrganizationID: o.ID, UserID: userID, Role: target.Role, RemovedBy: actor.UserID}}, nil
+	return []Event{MemberRemoved{OrganizationID: o.ID, UserID: c.UserID, Role: target.Role, RemovedBy: c.Actor.UserID}}, nil
+}
+
+// RevokeAccountantAccess withdraws an accountant's access.
+type RevokeAccountantAccess struct {
+	UserID string
+	Actor  Actor
 }
 
 // DecideRevokeAccountantAccess withdraws an accountant's access at once.
-func DecideRevokeAccountantAccess(o *Organization, userID string, actor Actor) ([]Event, error) {
-	if err := o.Require(actor, ActionMembersManage); err != nil {
+func DecideRevokeAccountantAccess(o *Organization, c RevokeAccountantAccess) ([]Event, error) {
+	if err := o.Require(c.Actor, ActionMembersManage); err != nil {
 		return nil, err
 	}
-	if m, ok := o.Members[userID]; !ok || m.Role != RoleAccountant {
+	if m, ok := o.Members[c.UserID]; !ok || m.Role != RoleAccountant {
 		return nil, Errorf(CodeNotFound, "This organization has no accountant with this user id.")
 	}
-	return []Event{AccountantAccessRevoked{OrganizationID: o.ID, UserID: userID, RevokedBy: actor.UserID}}, nil
+	return []Event{AccountantAccessRevoked{OrganizationID: o.ID, UserID: c.UserID, RevokedBy: c.Actor.UserID}}, nil
 }
 
 func (o *Organization) collaborator(userID string) (Member, error) {
@@ -445,15 +457,21 @@ func DecideChangeCollaboratorPermissions(o *Organization, c ChangeCollaboratorPe
 		CanSeeAllOrders: all, ChangedBy: c.Actor.UserID}}, nil
 }
 
+// RemoveCollaborator detaches a collaborator.
+type RemoveCollaborator struct {
+	UserID string
+	Actor  Actor
+}
+
 // DecideRemoveCollaborator detaches a collaborator from the organization.
-func DecideRemoveCollaborator(o *Organization, userID string, actor Actor) ([]Event, error) {
-	if err := o.Require(actor, ActionMembersManage); err != nil {
+func DecideRemoveCollaborator(o *Organization, c RemoveCollaborator) ([]Event, error) {
+	if err := o.Require(c.Actor, ActionMembersManage); err != nil {
 		return nil, err
 	}
-	if _, err := o.collaborator(userID); err != nil {
+	if _, err := o.collaborator(c.UserID); err != nil {
 		return nil, err
 	}
-	return []Event{CollaboratorRemoved{OrganizationID: o.ID, UserID: userID, RemovedBy: actor.UserID}}, nil
+	return []Event{CollaboratorRemoved{OrganizationID: o.ID, UserID: c.UserID, RemovedBy: c.Actor.UserID}}, nil
 }
 
 // Clone is a copy that shares nothing with o.

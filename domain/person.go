@@ -17,5 +17,5 @@ type PersonForgotten struct {
 func (PersonForgotten) EventType() string { return "PersonForgotten" }
 
 func init() {
-	register(EventSpec{Type: "PersonForgotten", New: func() Event { return &PersonForgotten{} }})
+	register(EventSpec{New: func() Event { return &PersonForgotten{} }})
 }

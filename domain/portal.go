@@ -16,10 +16,6 @@ import (
 // makes every attachment visible. This service keeps only who may see a
 // contract; the contract itself lives in the caller's system.
 
-// CodePortalUserExists: the organization already has a portal user with
-// this email. Its details name the existing portal user.
-const CodePortalUserExists Code = "portal_user_exists"
-
 // PortalSettingsPath is where, in the web app, a customer fixes a portal
 // user's company. Every company error points there.
 const PortalSettingsPath = "Settings → Client portal → Manage clients"
@@ -251,17 +247,17 @@ func (e AttachmentsVisibilityChanged) OrganizationIDs() []uuid.UUID {
 func (e ContractWithdrawn) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
 
 func init() {
-	register(EventSpec{Type: "PortalUserCreated", New: func() Event { return &PortalUserCreated{} }})
-	register(EventSpec{Type: "PortalUserRenamed", New: func() Event { return &PortalUserRenamed{} }})
-	register(EventSpec{Type: "PortalUserCompanyChanged", New: func() Event { return &PortalUserCompanyChanged{} }})
-	register(EventSpec{Type: "ContractShown", New: func() Event { return &ContractShown{} }})
-	register(EventSpec{Type: "ContractRetitled", New: func() Event { return &ContractRetitled{} }})
-	register(EventSpec{Type: "RequesterChanged", New: func() Event { return &RequesterChanged{} }})
-	register(EventSpec{Type: "WatcherAdded", New: func() Event { return &WatcherAdded{} }})
-	register(EventSpec{Type: "WatcherRemoved", New: func() Event { return &WatcherRemoved{} }})
-	register(EventSpec{Type: "WatcherAccessWithdrawn", New: func() Event { return &WatcherAccessWithdrawn{} }})
-	register(EventSpec{Type: "AttachmentsVisibilityChanged", New: func() Event { return &AttachmentsVisibilityChanged{} }})
-	register(EventSpec{Type: "ContractWithdrawn", New: func() Event { return &ContractWithdrawn{} }})
+	register(EventSpec{New: func() Event { return &PortalUserCreated{} }})
+	register(EventSpec{New: func() Event { return &PortalUserRenamed{} }})
+	register(EventSpec{New: func() Event { return &PortalUserCompanyChanged{} }})
+	register(EventSpec{New: func() Event { return &ContractShown{} }})
+	register(EventSpec{New: func() Event { return &ContractRetitled{} }})
+	register(EventSpec{New: func() Event { return &RequesterChanged{} }})
+	register(EventSpec{New: func() Event { return &WatcherAdded{} }})
+	register(EventSpec{New: func() Event { return &WatcherRemoved{} }})
+	register(EventSpec{New: func() Event { return &WatcherAccessWithdrawn{} }})
+	register(EventSpec{New: func() Event { return &AttachmentsVisibilityChanged{} }})
+	register(EventSpec{New: func() Event { return &ContractWithdrawn{} }})
 }
 
 // =============================================================================
@@ -337,7 +333,7 @@ func DecideCreatePortalUser(org *Organization, p *PortalUser, c CreatePortalUser
 		return nil, err
 	}
 	if p.Exists() {
-		return nil, Errorf(CodeConcurrencyConflict, "This portal user already exists.")
+		return nil, ErrConcurrencyConflict("This portal user already exists.")
 	}
 	var v Validation
 	v.Check(c.Email.IsZero(), "email", msgRequired)
@@ -632,41 +628,59 @@ func DecideShareContractWithWatcher(org *Organization, share *ContractShare, c S
 		Title: share.Title, Watcher: c.Watcher.Recipient(), Locale: c.Locale}}, nil
 }
 
+// RemoveWatcher takes a watcher's access to a contract away; Watcher is
+// the portal user's current state.
+type RemoveWatcher struct {
+	Watcher *PortalUser
+	Actor   Actor
+}
+
 // DecideRemoveWatcher takes a watcher's access away. Removing a portal user
 // who does not watch the contract records nothing.
-func DecideRemoveWatcher(org *Organization, share *ContractShare, watcher *PortalUser, actor Actor) ([]Event, error) {
-	if err := org.Require(actor, ActionPortalManage); err != nil {
+func DecideRemoveWatcher(org *Organization, share *ContractShare, c RemoveWatcher) ([]Event, error) {
+	if err := org.Require(c.Actor, ActionPortalManage); err != nil {
 		return nil, err
 	}
 	if !share.Shown {
 		return nil, ErrContractNotShown()
 	}
-	if !watcher.of(org) {
+	if !c.Watcher.of(org) {
 		return nil, ErrPortalUserNotFound()
 	}
-	if !share.IsWatcher(watcher.ID) {
+	if !share.IsWatcher(c.Watcher.ID) {
 		return nil, nil
 	}
-	return []Event{WatcherRemoved{OrganizationID: org.ID, ContractID: share.ContractID, PortalUserID: watcher.ID}}, nil
+	return []Event{WatcherRemoved{OrganizationID: org.ID, ContractID: share.ContractID, PortalUserID: c.Watcher.ID}}, nil
+}
+
+// SetAttachmentsVisible turns a contract's attachments switch.
+type SetAttachmentsVisible struct {
+	Visible bool
+	Actor   Actor
 }
 
 // DecideSetAttachmentsVisible turns the attachments switch on or off.
-func DecideSetAttachmentsVisible(org *Organization, share *ContractShare, visible bool, actor Actor) ([]Event, error) {
-	if err := org.Require(actor, ActionPortalManage); err != nil {
+func DecideSetAttachmentsVisible(org *Organization, share *ContractShare, c SetAttachmentsVisible) ([]Event, error) {
+	if err := org.Require(c.Actor, ActionPortalManage); err != nil {
 		return nil, err
 	}
 	if !share.Shown {
 		return nil, ErrContractNotShown()
 	}
-	if share.AttachmentsVisible == visible {
+	if share.AttachmentsVisible == c.Visible {
 		return nil, nil
 	}
-	return []Event{AttachmentsVisibilityChanged{OrganizationID: org.ID, ContractID: share.ContractID, AttachmentsVisible: visible}}, nil
+	return []Event{AttachmentsVisibilityChanged{OrganizationID: org.ID, ContractID: share.ContractID, AttachmentsVisible: c.Visible}}, nil
+}
+
+// WithdrawContract withdraws a contract from the portal.
+type WithdrawContract struct {
+	Actor Actor
 }
 
 // DecideWithdrawContract withdraws a contract from the portal.
-func DecideWithdrawContract(org *Organization, share *ContractShare, actor Actor) ([]Event, error) {
-	if err := org.Require(actor, ActionPortalManage); err != nil {
+func DecideWithdrawContract(org *Organization, share *ContractShare, c WithdrawContract) ([]Event, error) {
+	if err := org.Require(c.Actor, ActionPortalManage); err != nil {
 		return nil, err
 	}
 	if !share.Shown {
@@ -675,22 +689,27 @@ func DecideWithdrawContract(org *Organization, share *ContractShare, actor Actor
 	return []Event{ContractWithdrawn{OrganizationID: org.ID, ContractID: share.ContractID}}, nil
 }
 
+// WithdrawMismatchedWatchers is the process manager's check of a share;
+// PortalUsers holds the current state of the requester and the watchers.
+type WithdrawMismatchedWatchers struct {
+	PortalUsers map[uuid.UUID]*PortalUser
+}
+
 // DecideWithdrawMismatchedWatchers is the process manager's decision after
 // a company changed (or a share raced with such a change): every watcher
 // whose company no longer matches the requester's, or whose requester has
-// no company, loses access by an event that names the reason. users holds
-// the current state of the requester and the watchers; a portal user
-// missing from it is left alone. Deciding again on the resulting state
+// no company, loses access by an event that names the reason. A portal
+// user missing from c.PortalUsers is left alone. Deciding again on the resulting state
 // gives nothing, so a redelivery appends nothing.
-func DecideWithdrawMismatchedWatchers(share *ContractShare, users map[uuid.UUID]*PortalUser) []Event {
-	requester := users[share.RequesterID]
+func DecideWithdrawMismatchedWatchers(share *ContractShare, c WithdrawMismatchedWatchers) []Event {
+	requester := c.PortalUsers[share.RequesterID]
 	if !share.Shown || requester == nil || !requester.Exists() {
 		return nil
 	}
 	company := NormalizeCompany(requester.Company)
 	var evs []Event
 	for _, id := range share.Watchers {
-		w := users[id]
+		w := c.PortalUsers[id]
 		if w == nil || !w.Exists() {
 			continue
 		}

@@ -322,7 +322,7 @@ func TestShareContractWithWatcher(t *testing.T) {
 func TestRemoveWatcher(t *testing.T) {
 	remove := func(by domain.Actor, watcher uuid.UUID) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
-			return domain.DecideRemoveWatcher(&s.org, &s.share, s.users[watcher], by)
+			return domain.DecideRemoveWatcher(&s.org, &s.share, domain.RemoveWatcher{Watcher: s.users[watcher], Actor: by})
 		}
 	}
 	run(t, applyPortal, []scenario[portalState]{
@@ -340,7 +340,7 @@ func TestRemoveWatcher(t *testing.T) {
 func TestSetAttachmentsVisible(t *testing.T) {
 	set := func(by domain.Actor, visible bool) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
-			return domain.DecideSetAttachmentsVisible(&s.org, &s.share, visible, by)
+			return domain.DecideSetAttachmentsVisible(&s.org, &s.share, domain.SetAttachmentsVisible{Visible: visible, Actor: by})
 		}
 	}
 	run(t, applyPortal, []scenario[portalState]{
@@ -357,7 +357,7 @@ func TestSetAttachmentsVisible(t *testing.T) {
 func TestWithdrawContract(t *testing.T) {
 	withdraw := func(by domain.Actor) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
-			return domain.DecideWithdrawContract(&s.org, &s.share, by)
+			return domain.DecideWithdrawContract(&s.org, &s.share, domain.WithdrawContract{Actor: by})
 		}
 	}
 	run(t, applyPortal, []scenario[portalState]{
@@ -373,7 +373,7 @@ func TestWithdrawContract(t *testing.T) {
 
 func TestWithdrawMismatchedWatchers(t *testing.T) {
 	decide := func(s *portalState) ([]domain.Event, error) {
-		return domain.DecideWithdrawMismatchedWatchers(&s.share, s.users), nil
+		return domain.DecideWithdrawMismatchedWatchers(&s.share, domain.WithdrawMismatchedWatchers{PortalUsers: s.users}), nil
 	}
 	companyChanged := func(id uuid.UUID, from, to string) domain.Event {
 		return domain.PortalUserCompanyChanged{PortalUserID: id, OrganizationID: orgA, Company: to, PreviousCompany: from}

@@ -15,16 +15,6 @@ import (
 // organizations from one account); without the token, only the invited
 // email, verified, may accept.
 
-// Codes of the team feature.
-const (
-	// CodeNotTeamMember: a team endpoint (role change, removal) was asked
-	// about an accountant or a collaborator, who have endpoints of their own.
-	CodeNotTeamMember Code = "not_team_member"
-	// CodeCollaborationRequestAnswered: the organization already approved
-	// or rejected this collaboration request.
-	CodeCollaborationRequestAnswered Code = "collaboration_request_answered"
-)
-
 // TeamInvitationKind tells a colleague's invitation from an accountant's.
 type TeamInvitationKind string
 
@@ -148,50 +138,39 @@ func (e AccountantInvitationRevoked) OrganizationIDs() []uuid.UUID {
 }
 
 func init() {
-	register(EventSpec{Type: "MemberInvitationSent", New: func() Event { return &MemberInvitationSent{} }})
-	register(EventSpec{Type: "MemberInvitationAccepted", New: func() Event { return &MemberInvitationAccepted{} }})
-	register(EventSpec{Type: "MemberInvitationRevoked", New: func() Event { return &MemberInvitationRevoked{} }})
-	register(EventSpec{Type: "AccountantInvitationSent", New: func() Event { return &AccountantInvitationSent{} }})
-	register(EventSpec{Type: "AccountantInvitationAccepted", New: func() Event { return &AccountantInvitationAccepted{} }})
-	register(EventSpec{Type: "AccountantInvitationRevoked", New: func() Event { return &AccountantInvitationRevoked{} }})
+	register(EventSpec{New: func() Event { return &MemberInvitationSent{} }})
+	register(EventSpec{New: func() Event { return &MemberInvitationAccepted{} }})
+	register(EventSpec{New: func() Event { return &MemberInvitationRevoked{} }})
+	register(EventSpec{New: func() Event { return &AccountantInvitationSent{} }})
+	register(EventSpec{New: func() Event { return &AccountantInvitationAccepted{} }})
+	register(EventSpec{New: func() Event { return &AccountantInvitationRevoked{} }})
 }
 
 // =============================================================================
 // Aggregate
 
 // TeamInvitation is the aggregate of one colleague's or accountant's
-// invitation.
+// invitation. Its Status is sent, accepted or revoked.
 type TeamInvitation struct {
-	ID             uuid.UUID
+	InvitationCore[InvitationStatus]
 	Kind           TeamInvitationKind
 	OrganizationID uuid.UUID
-	Email          Personal
-	EmailRef       PersonRef
 	// Role is the role the invitee joins with: admin or member for a
 	// colleague, accountant for an accountant.
-	Role      Role
-	TokenHash string
-	ExpiresAt time.Time
-	// Status is the stored status: sent, accepted or revoked. Expiry is
-	// derived (StatusAt).
-	Status     string
+	Role       Role
 	AcceptedBy string
-	Version    int
 }
-
-// Exists reports whether the invitation was sent.
-func (i *TeamInvitation) Exists() bool { return i.ID != uuid.Nil }
 
 // Apply evolves the state by one event.
 func (i *TeamInvitation) Apply(e Event) {
 	i.Version++
 	switch e := e.(type) {
 	case MemberInvitationSent:
-		*i = TeamInvitation{ID: e.InvitationID, Kind: TeamInvitationMember, OrganizationID: e.OrganizationID, Email: e.Email,
-			EmailRef: e.EmailRef, Role: e.Role, TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt, Status: StatusSent, Version: i.Version}
+		*i = TeamInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusSent, i.Version),
+			Kind: TeamInvitationMember, OrganizationID: e.OrganizationID, Role: e.Role}
 	case AccountantInvitationSent:
-		*i = TeamInvitation{ID: e.InvitationID, Kind: TeamInvitationAccountant, OrganizationID: e.OrganizationID, Email: e.Email,
-			EmailRef: e.EmailRef, Role: RoleAccountant, TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt, Status: StatusSent, Version: i.Version}
+		*i = TeamInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusSent, i.Version),
+			Kind: TeamInvitationAccountant, OrganizationID: e.OrganizationID, Role: RoleAccountant}
 	case MemberInvitationAccepted:
 		i.Status, i.AcceptedBy = StatusAccepted, e.UserID
 	case AccountantInvitationAccepted:
@@ -201,41 +180,13 @@ func (i *TeamInvitation) Apply(e Event) {
 	}
 }
 
-// StatusAt is the status as everyone sees it at an instant: a pending
-// invitation past its expiry is expired, without any event.
-func (i *TeamInvitation) StatusAt(now time.Time) string {
-	if i.Status == StatusSent && !now.Before(i.ExpiresAt) {
-		return StatusExpired
-	}
-	return i.Status
-}
-
-// IsPending reports whether the invitation still waits for an answer.
-func (i *TeamInvitation) IsPending(now time.Time) bool { return i.StatusAt(now) == StatusSent }
-
-// ErrTeamInvitationNotFound is what anyone who may not see an invitation
-// learns.
-func ErrTeamInvitationNotFound() *Error { return Errorf(CodeNotFound, "No such invitation.") }
-
-// closedInvitation refuses an invitation that was accepted or withdrawn;
-// expired ones are refused by the caller when it matters.
-func closedInvitation(status string) error {
-	switch status {
-	case StatusAccepted:
-		return (&Error{Code: CodeInvitationAnswered, Message: "This invitation was already accepted."}).With("status", status)
-	case StatusRevoked:
-		return Errorf(CodeInvitationRevoked, "This invitation was withdrawn by the organization that sent it.")
-	}
-	return nil
-}
-
-// answerableAt refuses an invitation that can no longer be accepted.
-func answerableAt(status string, expires time.Time) error {
-	if status == StatusExpired {
-		return (&Error{Code: CodeInvitationExpired, Message: "This invitation has expired. Ask the organization to invite you again."}).
-			With("expired_at", expires.UTC().Format(time.RFC3339))
-	}
-	return closedInvitation(status)
+// teamRefusals is what a colleague's or accountant's invitation says when
+// it can no longer be accepted or withdrawn.
+var teamRefusals = refusals{
+	answered:  "This invitation was already %s.",
+	withdrawn: "This invitation was withdrawn by the organization that sent it.",
+	expired:   "This invitation has expired. Ask the organization to invite you again.",
+	pending:   "A pending invitation to this email already exists. Withdraw it first, or wait for the answer.",
 }
 
 // =============================================================================
@@ -258,13 +209,6 @@ func inviterName(a Actor) Personal {
 func alreadyMember(m Member) *Error {
 	return (&Error{Code: CodeAlreadyMember, Message: "This person is already a member of this organization (as " + m.Role.String() + ")."}).
 		With("role", m.Role.String())
-}
-
-// duplicatePending refuses a second pending invitation to the same email.
-func duplicatePending(pending uuid.UUID) *Error {
-	return (&Error{Code: CodeDuplicatePending,
-		Message: "A pending invitation to this email already exists. Withdraw it first, or wait for the answer."}).
-		With("pending_invitation_id", pending.String())
 }
 
 // SendTeamInvitation invites a colleague (Kind member, with Role admin or
@@ -308,7 +252,7 @@ func DecideSendTeamInvitation(o *Organization, c SendTeamInvitation) ([]Event, e
 		return nil, alreadyMember(m)
 	}
 	if c.Pending != nil && c.Pending.IsPending(c.Now) {
-		return nil, duplicatePending(c.Pending.ID)
+		return nil, c.Pending.duplicate(teamRefusals)
 	}
 	email := PersonalOf(c.EmailRef, c.Email.String())
 	expires := c.Now.Add(c.TTL).UTC()
@@ -359,13 +303,13 @@ func entitled(ref PersonRef, c Actor, given, valid bool) (string, error) {
 // events and the organization's (the invitee joins with the invited role).
 func DecideAcceptTeamInvitation(inv *TeamInvitation, o *Organization, c AcceptTeamInvitation) (invEvents, orgEvents []Event, err error) {
 	if !inv.Exists() || !o.Exists() || o.ID != inv.OrganizationID {
-		return nil, nil, ErrTeamInvitationNotFound()
+		return nil, nil, ErrInvitationNotFound()
 	}
 	via, err := entitled(inv.EmailRef, c.Actor, c.TokenGiven, c.TokenValid)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := answerableAt(inv.StatusAt(c.Now), inv.ExpiresAt); err != nil {
+	if err := inv.answerable(c.Now, teamRefusals); err != nil {
 		return nil, nil, err
 	}
 	if m, ok := o.Members[c.Actor.UserID]; ok {
@@ -382,20 +326,25 @@ func DecideAcceptTeamInvitation(inv *TeamInvitation, o *Organization, c AcceptTe
 		Name: c.Actor.NamePersonal(), EmailVerified: c.Actor.EmailVerified, Role: inv.Role, Via: joinedVia, InvitationID: &id}}, nil
 }
 
+// RevokeTeamInvitation withdraws a colleague's or accountant's invitation.
+type RevokeTeamInvitation struct {
+	Actor Actor
+}
+
 // DecideRevokeTeamInvitation withdraws a pending (or expired) invitation,
 // by an owner or admin of the organization that sent it.
-func DecideRevokeTeamInvitation(inv *TeamInvitation, o *Organization, actor Actor) ([]Event, error) {
+func DecideRevokeTeamInvitation(inv *TeamInvitation, o *Organization, c RevokeTeamInvitation) ([]Event, error) {
 	if !inv.Exists() || o.ID != inv.OrganizationID {
-		return nil, ErrTeamInvitationNotFound()
+		return nil, ErrInvitationNotFound()
 	}
-	if err := o.Require(actor, ActionMembersManage); err != nil {
+	if err := o.Require(c.Actor, ActionMembersManage); err != nil {
 		return nil, err
 	}
-	if err := closedInvitation(inv.Status); err != nil {
+	if err := inv.open(teamRefusals); err != nil {
 		return nil, err
 	}
 	if inv.Kind == TeamInvitationAccountant {
-		return []Event{AccountantInvitationRevoked{InvitationID: inv.ID, OrganizationID: o.ID, RevokedBy: actor.UserID}}, nil
+		return []Event{AccountantInvitationRevoked{InvitationID: inv.ID, OrganizationID: o.ID, RevokedBy: c.Actor.UserID}}, nil
 	}
-	return []Event{MemberInvitationRevoked{InvitationID: inv.ID, OrganizationID: o.ID, RevokedBy: actor.UserID}}, nil
+	return []Event{MemberInvitationRevoked{InvitationID: inv.ID, OrganizationID: o.ID, RevokedBy: c.Actor.UserID}}, nil
 }

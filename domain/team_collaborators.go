@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"maps"
 	"strings"
 	"time"
 	"unicode"
@@ -17,12 +18,6 @@ import (
 // (CollaborationRequest): the request is recorded whatever the target, so
 // the answer to the asker reveals nothing, and it reaches every
 // organization it matches, each of which approves or rejects it on its own.
-
-// Collaborator invitation statuses. Expiry is derived.
-const (
-	StatusInvited   = "invited"
-	StatusActivated = "activated"
-)
 
 // Collaboration request statuses, per organization that received it.
 const (
@@ -178,63 +173,49 @@ func (e CollaborationRequestRejected) OrganizationIDs() []uuid.UUID {
 }
 
 func init() {
-	register(EventSpec{Type: "CollaboratorInvited", New: func() Event { return &CollaboratorInvited{} }})
-	register(EventSpec{Type: "CollaboratorActivated", New: func() Event { return &CollaboratorActivated{} }})
-	register(EventSpec{Type: "CollaborationRequested", New: func() Event { return &CollaborationRequested{} }})
-	register(EventSpec{Type: "CollaborationRequestApproved", New: func() Event { return &CollaborationRequestApproved{} }})
-	register(EventSpec{Type: "CollaborationRequestRejected", New: func() Event { return &CollaborationRequestRejected{} }})
+	register(EventSpec{New: func() Event { return &CollaboratorInvited{} }})
+	register(EventSpec{New: func() Event { return &CollaboratorActivated{} }})
+	register(EventSpec{New: func() Event { return &CollaborationRequested{} }})
+	register(EventSpec{New: func() Event { return &CollaborationRequestApproved{} }})
+	register(EventSpec{New: func() Event { return &CollaborationRequestRejected{} }})
 }
 
 // =============================================================================
 // Collaborator invitation
 
 // CollaboratorInvitation is the aggregate of one collaborator account
-// created by an owner or admin, until its activation.
+// created by an owner or admin, until its activation. Its Status is
+// invited or activated.
 type CollaboratorInvitation struct {
-	ID              uuid.UUID
+	InvitationCore[CollaboratorStatus]
 	OrganizationID  uuid.UUID
 	FirstName       Personal
 	LastName        Personal
-	Email           Personal
-	EmailRef        PersonRef
 	Phone           Personal
 	CanPurchase     bool
 	CanSeeAllOrders bool
-	TokenHash       string
-	ExpiresAt       time.Time
-	// Status is invited or activated; expiry is derived (StatusAt).
-	Status      string
-	ActivatedBy string
-	Version     int
+	ActivatedBy     string
 }
-
-// Exists reports whether the collaborator was invited.
-func (i *CollaboratorInvitation) Exists() bool { return i.ID != uuid.Nil }
 
 // Apply evolves the state by one event.
 func (i *CollaboratorInvitation) Apply(e Event) {
 	i.Version++
 	switch e := e.(type) {
 	case CollaboratorInvited:
-		*i = CollaboratorInvitation{ID: e.InvitationID, OrganizationID: e.OrganizationID, FirstName: e.FirstName, LastName: e.LastName,
-			Email: e.Email, EmailRef: e.EmailRef, Phone: e.Phone, CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders,
-			TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt, Status: StatusInvited, Version: i.Version}
+		*i = CollaboratorInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusInvited, i.Version),
+			OrganizationID: e.OrganizationID, FirstName: e.FirstName, LastName: e.LastName, Phone: e.Phone,
+			CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders}
 	case CollaboratorActivated:
 		i.Status, i.ActivatedBy = StatusActivated, e.UserID
 	}
 }
 
-// StatusAt is invited, activated, or expired once past its expiry unused.
-func (i *CollaboratorInvitation) StatusAt(now time.Time) string {
-	if i.Status == StatusInvited && !now.Before(i.ExpiresAt) {
-		return StatusExpired
-	}
-	return i.Status
-}
-
-// IsPending reports whether the account still waits for its activation.
-func (i *CollaboratorInvitation) IsPending(now time.Time) bool {
-	return i.StatusAt(now) == StatusInvited
+// collaboratorRefusals is what a collaborator account's activation link
+// says when it can no longer be used.
+var collaboratorRefusals = refusals{
+	answered: "This collaborator account was already %s.",
+	expired:  "This activation link has expired. Ask the organization that created your account to create it again.",
+	pending:  "A collaborator account for this email already waits for its activation.",
 }
 
 // InviteCollaborator creates a collaborator account.
@@ -274,9 +255,7 @@ func DecideInviteCollaborator(o *Organization, c InviteCollaborator) ([]Event, e
 		return nil, alreadyMember(m)
 	}
 	if c.Pending != nil && c.Pending.IsPending(c.Now) {
-		return nil, (&Error{Code: CodeDuplicatePending,
-			Message: "A collaborator account for this email already waits for its activation."}).
-			With("pending_invitation_id", c.Pending.ID.String())
+		return nil, c.Pending.duplicate(collaboratorRefusals)
 	}
 	own := func(s string) Personal { return PersonalOf(c.EmailRef, s) }
 	return []Event{CollaboratorInvited{InvitationID: c.InvitationID, OrganizationID: o.ID, OrganizationName: o.Name,
@@ -291,29 +270,30 @@ func ErrActivationLinkInvalid() *Error {
 	return Errorf(CodeInvalidToken, "This activation link is not valid. Ask the organization that created your account for a new one.")
 }
 
+// ActivateCollaborator is the activation by the signed-in holder of the
+// token.
+type ActivateCollaborator struct {
+	Actor Actor
+	Now   time.Time
+}
+
 // DecideActivateCollaborator decides the activation by the signed-in
 // person holding the token (checked by the caller): they join as a
 // collaborator with the permissions chosen at creation.
-func DecideActivateCollaborator(inv *CollaboratorInvitation, o *Organization, actor Actor, now time.Time) (invEvents, orgEvents []Event, err error) {
+func DecideActivateCollaborator(inv *CollaboratorInvitation, o *Organization, c ActivateCollaborator) (invEvents, orgEvents []Event, err error) {
 	if !inv.Exists() || !o.Exists() || o.ID != inv.OrganizationID {
 		return nil, nil, ErrActivationLinkInvalid()
 	}
-	switch inv.StatusAt(now) {
-	case StatusActivated:
-		return nil, nil, (&Error{Code: CodeInvitationAnswered, Message: "This collaborator account was already activated."}).
-			With("status", StatusActivated)
-	case StatusExpired:
-		return nil, nil, (&Error{Code: CodeInvitationExpired,
-			Message: "This activation link has expired. Ask the organization that created your account to create it again."}).
-			With("expired_at", inv.ExpiresAt.UTC().Format(time.RFC3339))
+	if err := inv.answerable(c.Now, collaboratorRefusals); err != nil {
+		return nil, nil, err
 	}
-	if m, ok := o.Members[actor.UserID]; ok {
+	if m, ok := o.Members[c.Actor.UserID]; ok {
 		return nil, nil, alreadyMember(m)
 	}
 	id := inv.ID
-	return []Event{CollaboratorActivated{InvitationID: inv.ID, OrganizationID: o.ID, UserID: actor.UserID}},
-		[]Event{MemberJoined{OrganizationID: o.ID, UserID: actor.UserID, Email: actor.EmailPersonal(), Name: actor.NamePersonal(),
-			EmailVerified: actor.EmailVerified, Role: RoleCollaborator, CanPurchase: inv.CanPurchase, CanSeeAllOrders: inv.CanSeeAllOrders,
+	return []Event{CollaboratorActivated{InvitationID: inv.ID, OrganizationID: o.ID, UserID: c.Actor.UserID}},
+		[]Event{MemberJoined{OrganizationID: o.ID, UserID: c.Actor.UserID, Email: c.Actor.EmailPersonal(), Name: c.Actor.NamePersonal(),
+			EmailVerified: c.Actor.EmailVerified, Role: RoleCollaborator, CanPurchase: inv.CanPurchase, CanSeeAllOrders: inv.CanSeeAllOrders,
 			Via: ViaCollaboratorInvite, InvitationID: &id}}, nil
 }
 
@@ -354,6 +334,13 @@ func (r *CollaborationRequest) Apply(e Event) {
 	}
 }
 
+// Clone is a copy that shares nothing with r.
+func (r *CollaborationRequest) Clone() *CollaborationRequest {
+	c := *r
+	c.Answers = maps.Clone(r.Answers)
+	return &c
+}
+
 // Reaches reports whether the request reached the organization: its SIRET
 // is the target, or the target is the verified email of one of its owners.
 // It also says which ("siret" or "email").
@@ -392,7 +379,7 @@ type RequestCollaboration struct {
 // organization: whether the target exists must not change the answer.
 func DecideRequestCollaboration(r *CollaborationRequest, c RequestCollaboration) ([]Event, error) {
 	if r.Exists() {
-		return nil, Errorf(CodeConcurrencyConflict, "This collaboration request already exists.")
+		return nil, ErrConcurrencyConflict("This collaboration request already exists.")
 	}
 	if c.TargetSiret.IsZero() == (c.TargetRef == "") {
 		return nil, Invalid("target", msgCollaborationTarget)
@@ -449,11 +436,16 @@ func DecideApproveCollaborationRequest(r *CollaborationRequest, o *Organization,
 			CanSeeAllOrders: c.CanSeeAllOrders, Via: ViaCollaborationRequest, InvitationID: &id}}, nil
 }
 
+// RejectCollaborationRequest says no for one organization.
+type RejectCollaborationRequest struct {
+	Actor Actor
+}
+
 // DecideRejectCollaborationRequest decides the rejection by one of the
 // organizations the request reached.
-func DecideRejectCollaborationRequest(r *CollaborationRequest, o *Organization, actor Actor) ([]Event, error) {
-	if err := answeringRequest(r, o, actor); err != nil {
+func DecideRejectCollaborationRequest(r *CollaborationRequest, o *Organization, c RejectCollaborationRequest) ([]Event, error) {
+	if err := answeringRequest(r, o, c.Actor); err != nil {
 		return nil, err
 	}
-	return []Event{CollaborationRequestRejected{RequestID: r.ID, OrganizationID: o.ID, RequesterID: r.RequesterID, RejectedBy: actor.UserID}}, nil
+	return []Event{CollaborationRequestRejected{RequestID: r.ID, OrganizationID: o.ID, RequesterID: r.RequesterID, RejectedBy: c.Actor.UserID}}, nil
 }

@@ -125,7 +125,7 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 		{name: "each removes the other: the second is gone",
 			given: given(domain.MemberRemoved{OrganizationID: orgA, UserID: "oscar", Role: domain.RoleOwner, RemovedBy: "olivia"}),
 			when: func(s *teamState) ([]domain.Event, error) {
-				return domain.DecideRemoveMember(&s.org, "olivia", owner2)
+				return domain.DecideRemoveMember(&s.org, domain.RemoveMember{UserID: "olivia", Actor: owner2})
 			}, err: domain.CodeNotFound},
 		{name: "one removes itself, the other demotes itself: last owner",
 			given: given(domain.MemberRemoved{OrganizationID: orgA, UserID: "oscar", Role: domain.RoleOwner, RemovedBy: "oscar"}),
@@ -135,7 +135,9 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 
 func TestRemoveMember(t *testing.T) {
 	remove := func(a domain.Actor, user string) func(*teamState) ([]domain.Event, error) {
-		return func(s *teamState) ([]domain.Event, error) { return domain.DecideRemoveMember(&s.org, user, a) }
+		return func(s *teamState) ([]domain.Event, error) {
+			return domain.DecideRemoveMember(&s.org, domain.RemoveMember{UserID: user, Actor: a})
+		}
 	}
 	removed := func(user string, r domain.Role, by domain.Actor) domain.Event {
 		return domain.MemberRemoved{OrganizationID: orgA, UserID: user, Role: r, RemovedBy: by.UserID}
@@ -158,7 +160,7 @@ func TestRemoveMember(t *testing.T) {
 func TestAccountantAccessRevoked(t *testing.T) {
 	revoke := func(a domain.Actor, user string) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
-			return domain.DecideRevokeAccountantAccess(&s.org, user, a)
+			return domain.DecideRevokeAccountantAccess(&s.org, domain.RevokeAccountantAccess{UserID: user, Actor: a})
 		}
 	}
 	revoked := domain.AccountantAccessRevoked{OrganizationID: orgA, UserID: "chloe", RevokedBy: "adam"}
@@ -202,10 +204,10 @@ func TestCollaboratorPermissions(t *testing.T) {
 		{name: "ErrMemberMayNot", given: team(), when: change(plain, "karim", &yes, nil), err: domain.CodeNotAllowed},
 		{name: "ErrCollaboratorChangesItself", given: team(), when: change(collab, "karim", &yes, &yes), err: domain.CodeNotAllowed},
 		{name: "OK remove", given: team(), when: func(s *teamState) ([]domain.Event, error) {
-			return domain.DecideRemoveCollaborator(&s.org, "karim", admin)
+			return domain.DecideRemoveCollaborator(&s.org, domain.RemoveCollaborator{UserID: "karim", Actor: admin})
 		}, then: []domain.Event{domain.CollaboratorRemoved{OrganizationID: orgA, UserID: "karim", RemovedBy: "adam"}}},
 		{name: "ErrRemoveNotACollaborator", given: team(), when: func(s *teamState) ([]domain.Event, error) {
-			return domain.DecideRemoveCollaborator(&s.org, "chloe", owner)
+			return domain.DecideRemoveCollaborator(&s.org, domain.RemoveCollaborator{UserID: "chloe", Actor: owner})
 		}, err: domain.CodeNotFound},
 	})
 	var o domain.Organization
@@ -301,14 +303,14 @@ func TestAcceptTeamInvitation(t *testing.T) {
 func TestRevokeTeamInvitation(t *testing.T) {
 	revoke := func(a domain.Actor) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
-			return domain.DecideRevokeTeamInvitation(&s.inv, &s.org, a)
+			return domain.DecideRevokeTeamInvitation(&s.inv, &s.org, domain.RevokeTeamInvitation{Actor: a})
 		}
 	}
 	run(t, applyTeam, []scenario[teamState]{
 		{name: "OK member invitation", given: with(memberInv), when: revoke(admin),
 			then: []domain.Event{domain.MemberInvitationRevoked{InvitationID: invID, OrganizationID: orgA, RevokedBy: "adam"}}},
 		{name: "OK accountant invitation", given: with(accountantInv), when: func(s *teamState) ([]domain.Event, error) {
-			return domain.DecideRevokeTeamInvitation(&s.inv, &s.org, owner)
+			return domain.DecideRevokeTeamInvitation(&s.inv, &s.org, domain.RevokeTeamInvitation{Actor: owner})
 		}, then: []domain.Event{domain.AccountantInvitationRevoked{InvitationID: invID, OrganizationID: orgA, RevokedBy: "olivia"}}},
 		{name: "ErrAnswered", given: with(memberInv, domain.MemberInvitationAccepted{InvitationID: invID}), when: revoke(owner), err: domain.CodeInvitationAnswered},
 		{name: "ErrRevoked", given: with(memberInv, domain.MemberInvitationRevoked{InvitationID: invID}), when: revoke(owner), err: domain.CodeInvitationRevoked},
@@ -332,7 +334,7 @@ func TestCollaboratorAccount(t *testing.T) {
 	}
 	activate := func(a domain.Actor, now time.Time) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
-			return both(domain.DecideActivateCollaborator(&s.collab, &s.org, a, now))
+			return both(domain.DecideActivateCollaborator(&s.collab, &s.org, domain.ActivateCollaborator{Actor: a, Now: now}))
 		}
 	}
 	pending := &domain.CollaboratorInvitation{}
@@ -374,7 +376,7 @@ func TestCollaborationRequest(t *testing.T) {
 	}
 	reject := func(a domain.Actor) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
-			return domain.DecideRejectCollaborationRequest(&s.req, &s.org, a)
+			return domain.DecideRejectCollaborationRequest(&s.req, &s.org, domain.RejectCollaborationRequest{Actor: a})
 		}
 	}
 	id := reqID

@@ -169,11 +169,7 @@ func (e *ReservationError) Unwrap() error { return ErrReservationTaken }
 
 // ErrConcurrency is the typed error of a failed expected-version check.
 func concurrencyError(stream string) error {
-	return &domain.Error{
-		Code:    domain.CodeConcurrencyConflict,
-		Message: "Someone else changed this at the same moment. Reload and try again.",
-		Details: map[string]any{"stream": stream},
-	}
+	return domain.ErrConcurrencyConflict("").With("stream", stream)
 }
 
 // IsConcurrencyConflict reports whether err is an expected-version failure.

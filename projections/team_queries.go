@@ -67,8 +67,8 @@ func (r Reader) MemberInvitations(ctx context.Context, org uuid.UUID, status str
 		if err := row.Scan(&v.ID, &v.Email, &v.Role, &v.Status, &v.InvitedBy, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &v.AcceptedBy); err != nil {
 			return v, err
 		}
-		if v.Status == domain.StatusSent && !now.Before(v.ExpiresAt) {
-			v.Status = domain.StatusExpired
+		if v.Status == domain.StatusSent.String() && !now.Before(v.ExpiresAt) {
+			v.Status = domain.StatusExpired.String()
 		}
 		utc(&v.SentAt, &v.ExpiresAt)
 		if v.AnsweredAt != nil {

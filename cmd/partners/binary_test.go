@@ -42,6 +42,7 @@ func TestBinary(t *testing.T) {
 	t.Run("ProductionServesMetricsApart", b.productionServesMetricsApart)
 	t.Run("ProductionMetricsPortTaken", b.productionMetricsPortTaken)
 	t.Run("DevelopmentRunsTwice", b.developmentRunsTwice)
+	t.Run("APIPortTaken", b.apiPortTaken)
 }
 
 type binary struct {
@@ -195,6 +196,13 @@ func (b binary) productionMetricsPortTaken(t *testing.T) {
 	taken := listen(t)
 	b.refuses(t, with(production, "PARTNERS_DATABASE_URL", b.dbURL, "PARTNERS_HTTP_ADDR", freeAddr(t),
 		"PARTNERS_METRICS_ADDR", taken, "PARTNERS_MAIL_DIR", t.TempDir()), "PARTNERS_METRICS_ADDR", "address already in use")
+}
+
+// A taken API port stops the service before anything else runs, in either
+// environment.
+func (b binary) apiPortTaken(t *testing.T) {
+	b.refuses(t, map[string]string{"PARTNERS_DATABASE_URL": b.dbURL, "PARTNERS_HTTP_ADDR": listen(t), "PARTNERS_METRICS_ADDR": "off"},
+		"address already in use")
 }
 
 // The README's one command, twice on one machine (each on its own API

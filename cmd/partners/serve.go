@@ -102,9 +102,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 const shutdownBound = 20 * time.Second
 
 // serve runs the API and metrics listeners and the background loops. The
-// listeners go first: a taken port stops the service before anything runs.
-// On a signal the listeners drain their requests in flight, then the loops
-// stop: a request may wait for its projection until its very end.
+// listeners are opened first: a taken port stops the service before any
+// loop starts. On a signal the listeners drain their requests in flight,
+// then the loops stop: a request may wait for its projection until its end.
 func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	for _, w := range cfg.Warnings {

@@ -14,13 +14,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"partners/internal/apitest"
 	"partners/internal/pgtest"
 )
 
@@ -226,14 +226,14 @@ func (b binary) developmentRunsTwice(t *testing.T) {
 // running is a `partners serve` child.
 type running struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *apitest.SafeBuffer
 	done   chan error
 }
 
 // start runs serve and waits until addr answers /readyz.
 func (b binary) start(t *testing.T, env map[string]string, addr string) *running {
 	t.Helper()
-	r := &running{stderr: &syncBuffer{}, done: make(chan error, 1)}
+	r := &running{stderr: &apitest.SafeBuffer{}, done: make(chan error, 1)}
 	r.cmd = b.command(context.Background(), maps.Clone(env), "serve")
 	r.cmd.Stdout, r.cmd.Stderr = io.Discard, r.stderr
 	if err := r.cmd.Start(); err != nil {
@@ -314,22 +314,4 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
-}
-
-// syncBuffer is a bytes.Buffer a child process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -115,7 +115,6 @@ func concat(parts ...[]endpoint) []endpoint {
 var coreEndpoints = []endpoint{
 	{method: "GET", path: "/healthz", summary: "Liveness", public: true, status: 200, response: obj(nil, schema{"status": str("")})},
 	{method: "GET", path: "/readyz", summary: "Readiness: database and read models", public: true, status: 200, response: obj(nil, schema{"status": str("")})},
-	{method: "GET", path: "/metrics", summary: "Prometheus metrics", public: true, status: 200, response: str("")},
 	{method: "GET", path: "/openapi.json", summary: "This document", public: true, status: 200, response: schema{"type": "object"}},
 	{method: "POST", path: "/v1/organizations", summary: "Create an organization; the caller becomes its owner", command: true,
 		request: obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor"), "siret": nullable(str(""))}),

@@ -20,7 +20,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"partners/api/auth"
 	"partners/app"
@@ -35,7 +34,9 @@ type Config struct {
 	Projector *projections.Projector
 	Verifier  *auth.Verifier
 	Log       *slog.Logger
-	Metrics   *prometheus.Registry
+	// Metrics is where the edge records its metrics. It is never served on
+	// the API's listener: cmd/partners serves it on its own.
+	Metrics *prometheus.Registry
 
 	// TrustedProxies lists the proxies whose X-Forwarded-For is believed;
 	// empty means the client address is the TCP peer's.
@@ -103,7 +104,6 @@ func New(cfg Config) (*Server, error) {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", serveOpenAPI)
 
 	v1 := e.Group("/v1", s.authenticate, s.rateLimit)

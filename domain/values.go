@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/net/idna"
 )
 
 // This file holds the value types of the domain. Each one keeps its value in
@@ -97,26 +98,37 @@ const (
 	emailMaxLocalLength = 64  // RFC 5321, local part, in bytes
 	emailMaxLabelLength = 63  // RFC 1035, one domain label, in bytes
 	msgEmail            = "must be a valid email address, such as name@example.com"
+	msgEmailTooLong     = "is too long for an email address (at most 254 characters)"
 )
 
-// Email is an email address, trimmed and lower-cased, so that two Email
-// values are the same address exactly when they are ==.
+// Email is an email address in its one ASCII form: a lower-cased ASCII
+// local part and the domain's IDNA ASCII form. Two Email values are the same
+// address exactly when they are ==, and only then: no Unicode look-alike of
+// an address (a Kelvin sign for a K, a full-width letter...) ever compares
+// equal to it unless DNS would deliver to the very same domain.
 type Email struct{ address string }
 
 // ParseEmail accepts a bare address (no display name, no comment): at most
-// 254 characters, one '@', a local part of 1 to 64 characters and a domain
-// of dot-separated labels (letters, digits, hyphens) with at least one dot.
-// The result is trimmed and lower-cased.
+// 254 bytes in its ASCII form, one '@', a local part of 1 to 64 ASCII
+// characters and a domain of at least two dot-separated labels.
+//
+// The local part must be ASCII: mail servers compare it byte for byte, so
+// folding a Unicode one (strings.ToLower turns the Kelvin sign into "k")
+// would hand one person's invitations to another. The domain may be written
+// in Unicode: it is mapped and converted to its IDNA ASCII form (UTS 46,
+// what resolvers do), so its spellings that DNS resolves to one domain are
+// one domain, and every other one stays distinct.
 func ParseEmail(s string) (Email, error) {
-	if !utf8.ValidString(s) { // checked first: ToLower would replace bad bytes
+	if !utf8.ValidString(s) {
 		return Email{}, Invalid("email", msgEmail)
 	}
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return Email{}, Invalid("email", msgRequired)
 	}
-	if len(s) > emailMaxLength {
-		return Email{}, Invalid("email", "is too long for an email address (at most 254 characters)")
+	// Bounds the work below; the real limit applies to the ASCII form.
+	if len(s) > 4*emailMaxLength {
+		return Email{}, Invalid("email", msgEmailTooLong)
 	}
 	if hasSpaceOrControl(s) || strings.Count(s, "@") != 1 {
 		return Email{}, Invalid("email", msgEmail)
@@ -125,11 +137,19 @@ func ParseEmail(s string) (Email, error) {
 	if local == "" {
 		return Email{}, Invalid("email", msgEmail)
 	}
+	if !isASCII(local) {
+		return Email{}, Invalid("email", "must have only ASCII letters, digits and punctuation before the @")
+	}
 	if len(local) > emailMaxLocalLength {
 		return Email{}, Invalid("email", "has too long a part before the @ (at most 64 characters)")
 	}
-	if !validEmailDomain(domain) {
+	domain, ok := emailDomainASCII(domain)
+	if !ok {
 		return Email{}, Invalid("email", msgEmail)
+	}
+	s = asciiLower(local) + "@" + domain
+	if len(s) > emailMaxLength {
+		return Email{}, Invalid("email", msgEmailTooLong)
 	}
 	// net/mail checks the local part's syntax. It also accepts forms such as
 	// "Bob <b@x.fr>" or "<b@x.fr>": only an address it reads back unchanged
@@ -141,24 +161,52 @@ func ParseEmail(s string) (Email, error) {
 	return Email{address: s}, nil
 }
 
-// validEmailDomain checks a domain of at least two labels, each 1 to 63
-// letters, digits or hyphens, not starting or ending with a hyphen.
-func validEmailDomain(d string) bool {
-	labels := strings.Split(d, ".")
+// emailDomainASCII returns d's IDNA ASCII form (lower-case, A-labels for
+// Unicode labels) when d is a valid domain of at least two labels, each 1 to
+// 63 letters, digits or hyphens, not starting or ending with a hyphen.
+func emailDomainASCII(d string) (string, bool) {
+	// Lookup applies the UTS 46 mapping (case, full-width forms, compatibility
+	// characters) and the STD3 rules (letters, digits and hyphens only), and
+	// refuses A-labels that do not decode to a valid label.
+	a, err := idna.Lookup.ToASCII(d)
+	if err != nil {
+		return "", false
+	}
+	labels := strings.Split(a, ".")
 	if len(labels) < 2 {
-		return false
+		return "", false
 	}
 	for _, l := range labels {
 		if l == "" || len(l) > emailMaxLabelLength || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
+			return "", false
 		}
-		for _, r := range l {
-			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-				return false
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; c != '-' && (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+				return "", false
 			}
 		}
 	}
+	return a, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
 	return true
+}
+
+// asciiLower lower-cases A to Z only: the Unicode case mappings are the
+// look-alike traps ParseEmail refuses.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // MustParseEmail is ParseEmail for tests and constants; it panics on error.
@@ -176,7 +224,8 @@ func (e Email) String() string { return e.address }
 // IsZero reports whether the email is absent.
 func (e Email) IsZero() bool { return e.address == "" }
 
-// Domain returns the part after the '@', or "" when absent.
+// Domain returns the part after the '@' in its IDNA ASCII form, or "" when
+// absent.
 func (e Email) Domain() string {
 	_, d, _ := strings.Cut(e.address, "@")
 	return d

@@ -67,7 +67,8 @@ func TestParseEmail(t *testing.T) {
 		{"plus and subdomain", "a+tag@mail.example.co.uk", "a+tag@mail.example.co.uk", "mail.example.co.uk"},
 		{"hyphen inside label", "x@my-company.fr", "x@my-company.fr", "my-company.fr"},
 		{"digits", "42@123.fr", "42@123.fr", "123.fr"},
-		{"international", "élodie@société.fr", "élodie@société.fr", "société.fr"},
+		{"international domain, kept in its ASCII form", "Elodie@Société.FR", "elodie@xn--socit-esab.fr", "xn--socit-esab.fr"},
+		{"A-label domain", "elodie@XN--SOCIT-ESAB.fr", "elodie@xn--socit-esab.fr", "xn--socit-esab.fr"},
 		{"local part of 64", local64 + "@x.fr", local64 + "@x.fr", "x.fr"},
 		{"label of 63", "a@" + strings.Repeat("b", 63) + ".fr", "a@" + strings.Repeat("b", 63) + ".fr", strings.Repeat("b", 63) + ".fr"},
 		{"total of 254", local64 + "@" + domain189, local64 + "@" + domain189, domain189},
@@ -123,6 +124,9 @@ func TestParseEmail(t *testing.T) {
 		{"double dot in local part", "bob..martin@example.fr"},
 		{"domain literal", "bob@[192.168.0.1]"},
 		{"comma", "bob,alice@example.fr"},
+		{"international local part", "élodie@société.fr"},
+		{"A-label that does not decode", "bob@xn--zz.fr"},
+		{"long Unicode domain, too long once in ASCII", "a@" + strings.Repeat(strings.Repeat("é", 30)+".", 8) + "fr"},
 	}
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +147,71 @@ func TestEmailEquality(t *testing.T) {
 	}
 	if c := domain.MustParseEmail("bob@example.com"); a == c {
 		t.Errorf("got %q == %q, want different", a, c)
+	}
+}
+
+// The Unicode case mappings and compatibility forms that make two different
+// strings look, or lower-case, alike. In the local part every one is refused
+// (mail servers compare it byte for byte: "\u212Aate" is not "kate"); in the
+// domain each is read as DNS reads it, so it is either the very domain its
+// ASCII twin is, or a distinct one, never a third person's.
+func TestEmailLookAlikes(t *testing.T) {
+	traps := []struct {
+		name, r string
+	}{
+		{"Kelvin sign U+212A", "\u212A"},
+		{"dotted capital I U+0130", "\u0130"},
+		{"long s U+017F", "\u017F"},
+		{"full-width k U+FF4B", "\uFF4B"},
+		{"full-width capital K U+FF2B", "\uFF2B"},
+		{"Cyrillic a U+0430", "\u0430"},
+	}
+	for _, tc := range traps {
+		t.Run("local part/"+tc.name, func(t *testing.T) {
+			in := tc.r + "ate@acme.com"
+			got, err := domain.ParseEmail(in)
+			valuesCheckInvalid(t, err, "email")
+			if !got.IsZero() {
+				t.Errorf("ParseEmail(%q) = %q; want refused", in, got)
+			}
+		})
+	}
+
+	// In the domain: the ASCII form DNS resolves, never an ASCII twin that
+	// DNS does not.
+	domains := []struct {
+		name, in, want string
+	}{
+		{"Kelvin sign is K for DNS", "kate@\u212Acme.com", "kate@kcme.com"},
+		{"long s is s for DNS", "kate@\u017Fony.com", "kate@sony.com"},
+		{"full-width letters are ASCII for DNS", "kate@\uFF41\uFF43\uFF4D\uFF45.com", "kate@acme.com"},
+		{"full-width dot", "kate@acme\uFF0Ecom", "kate@acme.com"},
+		{"dotted capital I is not i", "kate@\u0130bm.com", "kate@xn--ibm-8dc.com"},
+		{"Cyrillic a is not a", "kate@\u0430cme.com", "kate@xn--cme-5cd.com"},
+		{"sharp s is not ss", "kate@fa\u00DF.de", "kate@xn--fa-hia.de"},
+	}
+	for _, tc := range domains {
+		t.Run("domain/"+tc.name, func(t *testing.T) {
+			got, err := domain.ParseEmail(tc.in)
+			if err != nil {
+				t.Fatalf("ParseEmail(%q): %v; want %q", tc.in, err, tc.want)
+			}
+			if got.String() != tc.want {
+				t.Errorf("ParseEmail(%q) = %q; want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+
+	// The pairs the issue names: never the same address.
+	kate := domain.MustParseEmail("kate@acme.com")
+	for _, in := range []string{"\u212Aate@acme.com", "\uFF4Bate@acme.com", "kate@\u0430cme.com", "\u017Fate@acme.com"} {
+		if got, err := domain.ParseEmail(in); err == nil && got == kate {
+			t.Errorf("ParseEmail(%q) = %q, the same as kate@acme.com", in, got)
+		}
+	}
+	iBM := domain.MustParseEmail("bob@ibm.com")
+	if got := domain.MustParseEmail("bob@\u0130BM.com"); got == iBM {
+		t.Errorf("bob@\u0130BM.com = %q, the same as bob@ibm.com", got)
 	}
 }
 

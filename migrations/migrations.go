@@ -7,8 +7,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,20 +39,21 @@ func Migrate(ctx context.Context, databaseURL string) error {
 	return nil
 }
 
-// EnsureDatabase creates the database named in databaseURL when it does not
-// exist yet, connecting to the server's "postgres" database to do so.
+// EnsureDatabase creates the database named in databaseURL (a URL or libpq
+// key=value settings) when it does not exist yet, connecting to the server's
+// "postgres" database to do so. Its errors never repeat databaseURL: it may
+// hold a password.
 func EnsureDatabase(ctx context.Context, databaseURL string) error {
-	u, err := url.Parse(databaseURL)
+	admin, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
-		return fmt.Errorf("database url: %w", err)
+		return errors.New("database url cannot be parsed")
 	}
-	name := strings.TrimPrefix(u.Path, "/")
+	name := admin.Database
 	if name == "" {
 		return errors.New("database url names no database")
 	}
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
+	admin.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, admin)
 	if err != nil {
 		return fmt.Errorf("connect to create database %q: %w", name, err)
 	}

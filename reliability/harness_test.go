@@ -109,8 +109,11 @@ func freePort(t testing.TB) int {
 }
 
 // serviceEnv is the environment of a child `partners` process: the parent's
-// environment without any PARTNERS_* variable, plus the test's.
-func serviceEnv(dbURL, addr, smtpURL string) []string {
+// environment without any PARTNERS_* variable, plus the test's. It is
+// development, said explicitly (real keys, but a plain-text SMTP server on
+// loopback, which production refuses), and each replica serves its metrics
+// on its own address.
+func serviceEnv(dbURL, addr, metricsAddr, smtpURL string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PARTNERS_") {
@@ -118,8 +121,10 @@ func serviceEnv(dbURL, addr, smtpURL string) []string {
 		}
 	}
 	return append(env,
+		"PARTNERS_ENV=development",
 		"PARTNERS_DATABASE_URL="+dbURL,
 		"PARTNERS_HTTP_ADDR="+addr,
+		"PARTNERS_METRICS_ADDR="+metricsAddr,
 		"PARTNERS_SMTP_URL="+smtpURL,
 		"PARTNERS_JWT_SECRET="+jwtSecret,
 		"PARTNERS_DATA_KEY="+dataKey,
@@ -137,11 +142,13 @@ func serviceEnv(dbURL, addr, smtpURL string) []string {
 // service is one `partners serve` child process, restartable on the same
 // address. Its stderr (JSON logs) is appended to one file across restarts.
 type service struct {
-	name    string
-	env     []string
-	Addr    string
-	URL     string
-	logPath string
+	name string
+	env  []string
+	Addr string
+	URL  string
+	// MetricsURL is its own metrics listener's /metrics.
+	MetricsURL string
+	logPath    string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -152,13 +159,15 @@ type service struct {
 func newService(t *testing.T, name, dbURL, smtpURL string) *service {
 	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	// The log outlives a failed test, for the post-mortem.
 	dir, err := os.MkdirTemp("", "partners-reliability-log-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &service{name: name, env: serviceEnv(dbURL, addr, smtpURL), Addr: addr, URL: "http://" + addr,
-		logPath: filepath.Join(dir, name+".log")}
+	s := &service{name: name, env: serviceEnv(dbURL, addr, metricsAddr, smtpURL), Addr: addr, URL: "http://" + addr,
+		MetricsURL: "http://" + metricsAddr + "/metrics",
+		logPath:    filepath.Join(dir, name+".log")}
 	t.Cleanup(func() {
 		if t.Failed() {
 			s.quit() // its goroutines' stacks go to the log

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,19 @@ func TestTwoReplicas(t *testing.T) {
 	a.Start(t)
 	b.Start(t)
 	t.Logf("replicas ready in %s and %s", a.WaitReady(t, time.Minute).Round(time.Millisecond), b.WaitReady(t, time.Minute).Round(time.Millisecond))
+	// Each replica serves its metrics on its own listener, none on the API.
+	for _, s := range []*service{a, b} {
+		for u, want := range map[string]int{s.MetricsURL: http.StatusOK, s.URL + "/metrics": http.StatusNotFound} {
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatalf("GET %s: %v", u, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Fatalf("GET %s: %d; want %d", u, resp.StatusCode, want)
+			}
+		}
+	}
 
 	d := newDriver(t, a.URL, b.URL)
 	load, stopLoad := context.WithTimeout(ctx, 90*time.Second)

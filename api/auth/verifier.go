@@ -215,10 +215,18 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 	return p, nil
 }
 
-// NormalizeEmail returns email trimmed of surrounding whitespace and
-// lower-cased, the form in which [Principal.Email] is exposed.
+// NormalizeEmail returns email trimmed of surrounding whitespace with A to Z
+// lower-cased, the form in which [Principal.Email] is exposed. Only ASCII is
+// folded: Unicode case mapping turns look-alikes into another person's
+// address (the Kelvin sign lower-cases to "k"), which domain.ParseEmail must
+// see, and refuse.
 func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, strings.TrimSpace(email))
 }
 
 // keyFunc dispatches on the token's algorithm, so that each algorithm is only

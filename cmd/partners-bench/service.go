@@ -96,7 +96,12 @@ func (c *childStarter) start(ctx context.Context, dbURL string, extra map[string
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
+	// Development said explicitly: a -jwt-secret without PARTNERS_ENV is
+	// refused. No metrics listener: the harness reads none, and replicas
+	// started side by side would contend for its port.
 	env := map[string]string{
+		"PARTNERS_ENV":          "development",
+		"PARTNERS_METRICS_ADDR": "off",
 		"PARTNERS_DATABASE_URL": dbURL,
 		"PARTNERS_HTTP_ADDR":    addr,
 		"PARTNERS_PUBLIC_URL":   "http://" + addr,

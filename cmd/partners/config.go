@@ -4,20 +4,25 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"partners/api/auth"
 	"partners/eventstore"
+	"partners/notify/mail"
 )
 
 // Config is everything the service reads from its environment.
 type Config struct {
 	DatabaseURL    string
 	HTTPAddr       string
+	MetricsAddr    string // "" when off
 	PublicURL      string
-	Env            string
+	Env            string // development or production
 	JWTSecret      string
 	JWKSURL        string
 	JWTIssuer      string
@@ -36,9 +41,23 @@ type Config struct {
 	ProjectorBatch int
 	ProjectorPoll  time.Duration
 	MailLease      time.Duration
+	// Warnings are what serve says loudly at start: settings that are
+	// allowed but not safe beyond one machine.
+	Warnings []string
 }
 
-// LoadConfig reads PARTNERS_* variables, applying the documented defaults.
+// Production reports whether the service runs with PARTNERS_ENV=production.
+func (c Config) Production() bool { return c.Env == envProduction }
+
+const (
+	envDevelopment = "development"
+	envProduction  = "production"
+	metricsOff     = "off"
+)
+
+// LoadConfig reads PARTNERS_* variables, applying the documented defaults,
+// and fails closed: see checkEnv, checkProduction and checkDevelopment. It
+// is a pure function of getenv. No error it returns contains a password.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	get := func(k, def string) string {
 		if v := strings.TrimSpace(getenv(k)); v != "" {
@@ -49,7 +68,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		DatabaseURL: get("PARTNERS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/partners?sslmode=disable"),
 		PublicURL:   strings.TrimRight(get("PARTNERS_PUBLIC_URL", "http://localhost:8080"), "/"),
-		Env:         get("PARTNERS_ENV", "development"),
+		Env:         get("PARTNERS_ENV", ""),
 		JWTSecret:   getenv("PARTNERS_JWT_SECRET"),
 		JWKSURL:     get("PARTNERS_JWKS_URL", ""),
 		JWTIssuer:   get("PARTNERS_JWT_ISSUER", ""),
@@ -59,12 +78,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MailDir:     get("PARTNERS_MAIL_DIR", "./mail"),
 		DataKey:     getenv("PARTNERS_DATA_KEY"),
 		LogLevel:    get("PARTNERS_LOG_LEVEL", "info"),
+		HTTPAddr:    get("PARTNERS_HTTP_ADDR", ""),
+		MetricsAddr: get("PARTNERS_METRICS_ADDR", "127.0.0.1:9464"),
 		DBMaxConns:  16,
 	}
 	switch get("PARTNERS_RATE_LIMITS", "on") {
 	case "on":
 	case "off":
 		c.RateLimitsOff = true
+		c.Warnings = append(c.Warnings, "rate limits are off (PARTNERS_RATE_LIMITS=off)")
 	default:
 		return c, errors.New("PARTNERS_RATE_LIMITS must be on or off")
 	}
@@ -90,9 +112,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else {
 		c.DBMaxConns = int32(n)
 	}
-	if c.Env != "development" && c.Env != "production" {
-		return c, fmt.Errorf("PARTNERS_ENV must be development or production, not %q", c.Env)
-	}
 	ttl, err := time.ParseDuration(get("PARTNERS_INVITATION_TTL", "720h"))
 	if err != nil || ttl <= 0 {
 		return c, errors.New("PARTNERS_INVITATION_TTL must be a positive duration such as 720h")
@@ -107,34 +126,185 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, s)
 		}
 	}
-	if c.Env == "production" {
-		if c.JWTSecret == "" && c.JWKSURL == "" {
-			return c, errors.New("production needs PARTNERS_JWT_SECRET or PARTNERS_JWKS_URL")
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		return c, err
+	}
+	if c.HTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			return c, fmt.Errorf("PARTNERS_HTTP_ADDR must be host:port, such as 127.0.0.1:8080 or :8080, not %q", c.HTTPAddr)
 		}
-		if c.SMTPURL == "" {
-			return c, errors.New("production needs PARTNERS_SMTP_URL")
+	}
+	if c.MetricsAddr == metricsOff {
+		c.MetricsAddr = ""
+	} else if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		return c, fmt.Errorf("PARTNERS_METRICS_ADDR must be host:port, such as 127.0.0.1:9464, or off, not %q", c.MetricsAddr)
+	}
+	if c.SMTPURL != "" {
+		if _, _, err := mail.SMTPTransport(c.SMTPURL); err != nil {
+			return c, fmt.Errorf("PARTNERS_SMTP_URL: %w", err)
 		}
-		if c.DataKey == "" {
-			return c, errors.New("production needs PARTNERS_DATA_KEY (the key that wraps personal-data keys)")
+	}
+
+	if err := checkEnv(&c); err != nil {
+		return c, err
+	}
+	if c.Production() {
+		if err := checkProduction(&c); err != nil {
+			return c, err
 		}
 	}
 	if c.JWTSecret == "" && c.JWKSURL == "" {
-		c.JWTSecret, c.DevSecret = auth.DevelopmentSecret, true
+		c.JWTSecret = auth.DevelopmentSecret
 	}
 	if c.DataKey == "" {
-		c.DataKey, c.DevDataKey = eventstore.DevelopmentDataKey, true
+		c.DataKey = eventstore.DevelopmentDataKey
 	}
-	c.HTTPAddr = get("PARTNERS_HTTP_ADDR", ":8080")
+	// By value, not by absence: the published values typed in by hand are
+	// just as public.
+	c.DevSecret = c.JWTSecret == auth.DevelopmentSecret
+	c.DevDataKey = c.DataKey == eventstore.DevelopmentDataKey
+	return c, checkDevelopment(&c)
+}
+
+// checkEnv refuses a configuration that looks meant for a real deployment
+// (a secret, a key, a mail server, a listener beyond this machine) but does
+// not say which environment it is: the operator forgot PARTNERS_ENV, and
+// guessing development would serve published keys.
+func checkEnv(c *Config) error {
+	switch c.Env {
+	case envDevelopment, envProduction:
+		return nil
+	case "":
+	default:
+		return fmt.Errorf("PARTNERS_ENV must be development or production, not %q", c.Env)
+	}
+	var set []string
+	for _, s := range []struct {
+		name string
+		set  bool
+	}{
+		{"PARTNERS_JWT_SECRET", c.JWTSecret != ""},
+		{"PARTNERS_JWKS_URL", c.JWKSURL != ""},
+		{"PARTNERS_DATA_KEY", c.DataKey != ""},
+		{"PARTNERS_SMTP_URL", c.SMTPURL != ""},
+		{"PARTNERS_HTTP_ADDR (not a loopback address)", c.HTTPAddr != "" && !loopbackAddr(c.HTTPAddr)},
+		{"PARTNERS_METRICS_ADDR (not a loopback address)", c.MetricsAddr != "" && !loopbackAddr(c.MetricsAddr)},
+	} {
+		if s.set {
+			set = append(set, s.name)
+		}
+	}
+	if len(set) > 0 {
+		return fmt.Errorf("%s set but PARTNERS_ENV is not: set PARTNERS_ENV=production for a deployment "+
+			"(or PARTNERS_ENV=development to run with these settings on this machine)", strings.Join(set, ", "))
+	}
+	c.Env = envDevelopment
+	c.Warnings = append(c.Warnings, "DEVELOPMENT MODE (PARTNERS_ENV is unset): loopback only, published development secret and data key. "+
+		"Set PARTNERS_ENV=production and its settings for anything else.")
+	return nil
+}
+
+// checkProduction lists everything production refuses, all at once, so that
+// an operator fixes the deployment in one pass.
+func checkProduction(c *Config) error {
+	var problems []string
+	refuse := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	switch {
+	case c.JWTSecret == "" && c.JWKSURL == "":
+		refuse("production needs PARTNERS_JWT_SECRET or PARTNERS_JWKS_URL")
+	case c.JWTSecret == auth.DevelopmentSecret:
+		refuse("PARTNERS_JWT_SECRET is the published development secret: anyone can sign tokens with it")
+	}
+	if c.JWKSURL != "" && (c.JWTIssuer == "" || c.JWTAudience == "") {
+		refuse("PARTNERS_JWKS_URL needs PARTNERS_JWT_ISSUER and PARTNERS_JWT_AUDIENCE: " +
+			"without them a token your identity provider issued for another application is accepted")
+	}
+	switch {
+	case c.DataKey == "":
+		refuse("production needs PARTNERS_DATA_KEY (the key that wraps personal-data keys)")
+	case c.DataKey == eventstore.DevelopmentDataKey:
+		refuse("PARTNERS_DATA_KEY is the published development data key: personal data sealed under it is readable by anyone")
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+		refuse("PARTNERS_PUBLIC_URL must be an https:// URL (http:// only for localhost): invitation links carry secret tokens")
+	}
+	if c.SMTPURL == "" {
+		refuse("production needs PARTNERS_SMTP_URL")
+	} else if encrypted, verified, err := mail.SMTPTransport(c.SMTPURL); err == nil {
+		if !encrypted {
+			refuse("PARTNERS_SMTP_URL must use TLS (smtps://, or smtp:// with ?starttls=required): emails carry invitation tokens")
+		} else if !verified {
+			c.Warnings = append(c.Warnings, "PARTNERS_SMTP_URL has insecure_skip_verify=true: the mail server's certificate is not checked")
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New("PARTNERS_ENV=production refuses to start:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+// checkDevelopment keeps the published secret and data key on this
+// machine: with either, the API only ever listens on a loopback address.
+func checkDevelopment(c *Config) error {
+	published := c.DevSecret || c.DevDataKey
+	switch {
+	case c.HTTPAddr == "" && published:
+		c.HTTPAddr = "127.0.0.1:8080"
+	case c.HTTPAddr == "":
+		c.HTTPAddr = ":8080"
+	case published && !loopbackAddr(c.HTTPAddr):
+		return fmt.Errorf("PARTNERS_HTTP_ADDR %q is not a loopback address, but the published development %s in use: "+
+			"listen on 127.0.0.1, or set PARTNERS_JWT_SECRET (or PARTNERS_JWKS_URL) and PARTNERS_DATA_KEY", c.HTTPAddr, publishedNames(c))
+	}
 	if c.DevSecret {
-		// Anyone can mint tokens for the development secret: never listen
-		// beyond this machine with it.
-		host, port, err := net.SplitHostPort(c.HTTPAddr)
-		if err != nil {
-			return c, fmt.Errorf("PARTNERS_HTTP_ADDR: %w", err)
-		}
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			c.HTTPAddr = net.JoinHostPort("127.0.0.1", port)
-		}
+		c.Warnings = append(c.Warnings, "DEVELOPMENT MODE: tokens are signed with the published development secret; listening on loopback only. "+
+			"Set PARTNERS_JWT_SECRET or PARTNERS_JWKS_URL for anything else.")
 	}
-	return c, nil
+	if c.DevDataKey {
+		c.Warnings = append(c.Warnings, "DEVELOPMENT MODE: personal data is sealed under the published development data key. "+
+			"Set PARTNERS_DATA_KEY for anything else.")
+	}
+	return nil
+}
+
+func publishedNames(c *Config) string {
+	switch {
+	case c.DevSecret && c.DevDataKey:
+		return "secret and data key are"
+	case c.DevSecret:
+		return "secret is"
+	default:
+		return "data key is"
+	}
+}
+
+// checkDatabaseURL accepts a postgres:// URL or libpq key=value settings
+// naming a database. Its error never repeats the value, nor pgx's parse
+// error: both may hold the password, and pgx only masks it on a best-effort
+// basis.
+func checkDatabaseURL(s string) error {
+	const forms = "a postgres://user:password@host:5432/dbname URL or key=value settings such as host=127.0.0.1 dbname=partners user=postgres"
+	cfg, err := pgconn.ParseConfig(s)
+	if err != nil {
+		return errors.New("PARTNERS_DATABASE_URL cannot be read: it must be " + forms + " (the value is not repeated here, since it may hold a password)")
+	}
+	if cfg.Database == "" {
+		return errors.New("PARTNERS_DATABASE_URL names no database: it must be " + forms)
+	}
+	return nil
+}
+
+// loopbackAddr reports whether host:port listens on this machine only.
+// ":8080" listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && isLoopbackHost(host)
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

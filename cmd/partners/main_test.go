@@ -35,7 +35,10 @@ func TestConfig(t *testing.T) {
 	if !c.DevSecret || c.HTTPAddr != "127.0.0.1:8080" || c.InvitationTTL != 720*time.Hour || c.SMTPFrom != "partners@localhost" {
 		t.Fatalf("defaults = %+v", c)
 	}
-	c, err = LoadConfig(env(map[string]string{"PARTNERS_JWT_SECRET": strings.Repeat("s", 40), "PARTNERS_HTTP_ADDR": ":9000"}))
+	// Issue 14 point 1: a secret without PARTNERS_ENV is refused, and the
+	// published data key keeps the listener on loopback too.
+	c, err = LoadConfig(env(map[string]string{"PARTNERS_ENV": "development", "PARTNERS_JWT_SECRET": strings.Repeat("s", 40),
+		"PARTNERS_DATA_KEY": strings.Repeat("k", 32), "PARTNERS_HTTP_ADDR": ":9000"}))
 	if err != nil || c.HTTPAddr != ":9000" {
 		t.Fatalf("with a real secret the address is kept: %+v, %v", c.HTTPAddr, err)
 	}

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
 
 	"partners/api"
 	"partners/api/auth"
@@ -72,8 +74,8 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 		return nil, err
 	}
 	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("PARTNERS_DATABASE_URL: %w", err)
+	if err != nil { // LoadConfig read it already; pgx's error may hold the password
+		return nil, errors.New("PARTNERS_DATABASE_URL cannot be read")
 	}
 	boundStatements(pcfg, cfg.DBMaxConns)
 	eventstore.ConfigurePool(pcfg)
@@ -96,13 +98,18 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 	return &services{pool: pool, store: store, app: a, projector: proj, log: log}, nil
 }
 
+// shutdownBound is how long requests in flight may take to finish once the
+// service is told to stop.
+const shutdownBound = 20 * time.Second
+
+// serve runs the API and metrics listeners and the background loops. The
+// listeners are opened first: a taken port stops the service before any
+// loop starts. On a signal the listeners drain their requests in flight,
+// then the loops stop: a request may wait for its projection until its end.
 func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
-	if cfg.DevSecret {
-		log.Warn("DEVELOPMENT MODE: tokens are signed with the public development secret; listening on loopback only. Set PARTNERS_JWT_SECRET or PARTNERS_JWKS_URL for anything else.")
-	}
-	if cfg.DevDataKey {
-		log.Warn("DEVELOPMENT MODE: personal data is sealed under the public development data key. Set PARTNERS_DATA_KEY for anything else.")
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
 	}
 	svc, err := open(ctx, cfg, log)
 	if err != nil {
@@ -124,13 +131,13 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	pipeline := notify.NewPipeline(svc.store, sender, cfg.PublicURL, log)
 	pipeline.Lease = cfg.MailLease
+	registry := prometheus.NewRegistry()
 	apiCfg := api.Config{
-		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log,
+		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log, Metrics: registry,
 		TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 	}
 	if cfg.RateLimitsOff {
 		apiCfg.Limits = api.Limits{Off: true}
-		log.Warn("rate limits are off (PARTNERS_RATE_LIMITS=off)")
 	}
 	if cfg.SMTPURL == "" {
 		apiCfg.ForgetMail = func(ctx context.Context, ref domain.PersonRef) (int, error) {
@@ -154,57 +161,95 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		}
 	}
 
-	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	base := context.WithoutCancel(ctx)
+	apiLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	listeners := []*listener{{name: "api", ln: apiLn, srv: newHTTPServer(cfg.HTTPAddr, srv.Handler(), base)}}
+	if ln, err := listenMetrics(cfg, log); err != nil {
+		apiLn.Close()
+		return err
+	} else if ln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+		listeners = append(listeners, &listener{name: "metrics", ln: ln, srv: newHTTPServer(cfg.MetricsAddr, mux, base)})
+	}
+
+	// The loops outlive the listeners (see above), so they are not in the
+	// listeners' group, and they only log their failures, as a read model
+	// that stops must not take the API down with it.
+	workers, stopWorkers := context.WithCancel(base)
+	defer stopWorkers()
+	var loops errgroup.Group
+	loops.Go(func() error {
 		if err := svc.projector.Run(workers); err != nil {
 			log.Error("projector stopped", "err", err)
 		}
-	}()
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		janitor(workers, svc.store, log)
-	}()
-	go func() {
-		defer wg.Done()
+		return nil
+	})
+	loops.Go(func() error { janitor(workers, svc.store, log); return nil })
+	loops.Go(func() error {
 		if err := reactions.Run(workers); err != nil {
 			log.Error("watermill router stopped", "err", err)
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		_ = pipeline.Run(workers)
-	}()
+		return nil
+	})
+	loops.Go(func() error { _ = pipeline.Run(workers); return nil })
 
-	httpSrv := newHTTPServer(cfg.HTTPAddr, srv.Handler(), context.WithoutCancel(ctx))
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		stopWorkers()
-		wg.Wait()
-		return err
+	// One listener failing stops the other, and the service.
+	served, stopping := errgroup.WithContext(ctx)
+	for _, l := range listeners {
+		log.Info("serving", "listener", l.name, "addr", l.ln.Addr().String(), "public_url", cfg.PublicURL)
+		served.Go(func() error {
+			if err := l.srv.Serve(l.ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("%s listener: %w", l.name, err)
+			}
+			return nil
+		})
+		served.Go(func() error {
+			<-stopping.Done()
+			if l.name == "api" {
+				log.Info("shutting down: finishing requests in flight")
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownBound)
+			defer cancel()
+			return l.srv.Shutdown(sctx)
+		})
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		log.Info("shutting down: finishing requests in flight")
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		err = httpSrv.Shutdown(sctx)
-		cancel()
-	}
+	err = served.Wait()
 	stopWorkers()
-	wg.Wait()
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
+	_ = loops.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// listener is one HTTP server and the socket it serves.
+type listener struct {
+	name string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// listenMetrics opens the operators' listener, nil when it is off. A taken
+// port refuses to start in production (monitoring would silently scrape
+// nothing, or another process), and is only a warning in development, so
+// that the README's command runs twice on one machine.
+func listenMetrics(cfg Config, log *slog.Logger) (net.Listener, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	switch {
+	case err == nil:
+		return ln, nil
+	case cfg.Production():
+		return nil, fmt.Errorf("PARTNERS_METRICS_ADDR: %w (set another address, or off)", err)
+	default:
+		log.Warn("metrics are not served: their address is taken (set PARTNERS_METRICS_ADDR to another address, or off)",
+			"addr", cfg.MetricsAddr, "err", err)
+		return nil, nil
+	}
 }
 
 func notifyFiles(ctx context.Context, svc *services, cfg Config, ref domain.PersonRef) (int, error) {

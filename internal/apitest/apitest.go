@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -216,7 +218,14 @@ type User struct {
 func NewUser(t testing.TB, name string) User {
 	t.Helper()
 	id := uuid.NewString()[:8]
-	u := User{Sub: "user-" + id, Email: strings.ToLower(name) + "." + id + "@example.com", Name: name}
+	// An email's local part is ASCII (domain.ParseEmail): "Zoé" is zo.….
+	local := strings.Map(func(r rune) rune {
+		if r >= utf8.RuneSelf {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, name)
+	u := User{Sub: "user-" + id, Email: local + "." + id + "@example.com", Name: name}
 	u.Token = Token(t, u.Sub, u.Email, u.Name)
 	return u
 }

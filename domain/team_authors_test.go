@@ -276,3 +276,20 @@ func TestAuthorLostRightSaysWhy(t *testing.T) {
 		t.Errorf("withdrawn by the owner: err = %#v; want invitation_revoked without a reason", err)
 	}
 }
+
+// Revocations stored before the reason existed read as they did: withdrawn
+// by the organization, for no stated reason.
+func TestRevocationsOfThePastStillRead(t *testing.T) {
+	for _, typ := range []string{"MemberInvitationRevoked", "AccountantInvitationRevoked"} {
+		e, err := domain.DecodeEvent(typ, 1, []byte(`{"invitation_id":"`+invID.String()+`","organization_id":"`+orgA.String()+`","revoked_by":"olivia"}`))
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		var inv domain.TeamInvitation
+		inv.Apply(memberInv)
+		inv.Apply(e)
+		if inv.Status != domain.StatusRevoked || inv.RevokedFor != "" {
+			t.Fatalf("%s: status %s, reason %q; want revoked for no stated reason", typ, inv.Status, inv.RevokedFor)
+		}
+	}
+}

@@ -111,8 +111,8 @@ var (
 		{method: "POST", path: "/v1/member-invitations/{id}/accept", summary: "Join as the invited colleague: with the link's token from any account, or without it with the invited verified email",
 			command: true, request: tokenBody, status: 200, response: ref("TeamInvitationAccepted")},
 		{method: "POST", path: "/v1/member-invitations/{id}/revoke", summary: "Withdraw a colleague invitation", command: true, status: 200, response: ref("TeamInvitation")},
-		{method: "PATCH", path: "/v1/organizations/{org}/members/{user_id}", summary: "Change a colleague's role (owners change any role; admins members only; the last owner stays)",
+		{method: "PATCH", path: "/v1/organizations/{org}/members/{user_id}", summary: "Change a colleague's role (owners change any role; admins members only; the last owner stays); their pending invitations the new role may not grant are revoked",
 			command: true, request: obj([]string{"role"}, schema{"role": enum("owner", "admin", "member")}), status: 200, response: ref("TeamMember")},
-		{method: "DELETE", path: "/v1/organizations/{org}/members/{user_id}", summary: "Remove a colleague (not the last owner)", command: true, status: 204},
+		{method: "DELETE", path: "/v1/organizations/{org}/members/{user_id}", summary: "Remove a colleague (not the last owner); their pending invitations are revoked", command: true, status: 204},
 	}
 )

@@ -81,18 +81,117 @@ func memberChange(st *OrganizationState, userID string, res eventstore.Result, e
 	return MemberChange{Member: st.Org.Members[userID], Since: st.Since[userID], Result: res}, nil
 }
 
-// ChangeMemberRole gives a colleague another team role.
+// ChangeMemberRole gives a colleague another team role; the invitations
+// they sent that the new role may not grant are revoked with it.
 func (a *App) ChangeMemberRole(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string, role domain.Role) (MemberChange, error) {
-	st, res, err := changeOrganization(ctx, a, actor, org, "ChangeMemberRole", domain.DecideChangeMemberRole,
+	st, res, err := changeTeam(ctx, a, actor, org, userID, "ChangeMemberRole", domain.DecideChangeMemberRole,
 		domain.ChangeMemberRole{UserID: userID, Role: role, Actor: actor})
 	return memberChange(st, userID, res, err)
 }
 
-// RemoveMember removes a colleague from the team.
+// RemoveMember removes a colleague from the team, and revokes with it the
+// invitations they sent that are still pending.
 func (a *App) RemoveMember(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error) {
-	_, res, err := changeOrganization(ctx, a, actor, org, "RemoveMember", domain.DecideRemoveMember,
+	_, res, err := changeTeam(ctx, a, actor, org, userID, "RemoveMember", domain.DecideRemoveMember,
 		domain.RemoveMember{UserID: userID, Actor: actor})
 	return res, err
+}
+
+// =============================================================================
+// Invitations die with their author's right (domain/team_authors.go)
+
+// changeTeam runs a change to the team that may take from userID the
+// right to grant invitations. The pending invitations userID sent that
+// the change leaves them unable to grant are revoked in the same batch,
+// each invitation's stream at the version it was decided on: an
+// acceptance that races the change loses, or wins and is not revoked.
+// An invitation sent while the change was being decided escapes the
+// list; its acceptance is refused by the domain all the same.
+func changeTeam[C any](ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, userID, command string,
+	decide func(*domain.Organization, C) ([]domain.Event, error), c C) (*OrganizationState, eventstore.Result, error) {
+	return update(ctx, a, actor, command, organizationFold, organizationStream(org),
+		func(t *attempt, st *OrganizationState) ([]domain.Event, error) {
+			evs, err := decide(st.Org, c)
+			if err != nil || len(evs) == 0 {
+				return evs, err
+			}
+			sent, err := a.sentBy(ctx, org, userID)
+			if err != nil {
+				return nil, err
+			}
+			invs := make([]domain.AuthoredInvitation, len(sent))
+			for i, s := range sent {
+				invs[i] = s.inv
+			}
+			for i, ended := range domain.DecideAuthorsInvitations(st.Org, invs, domain.AuthorsChange{Events: evs, Actor: actor, Now: a.Now()}) {
+				if len(ended) > 0 {
+					sent[i].end(t, ended)
+				}
+			}
+			return evs, nil
+		})
+}
+
+// sentInvitation is an invitation a member sent, as a team change loaded
+// it: what the rule reads, and how its revocation is appended.
+type sentInvitation struct {
+	inv domain.AuthoredInvitation
+	end func(t *attempt, evs []domain.Event)
+}
+
+// sentBy loads every colleague, accountant and collaborator invitation
+// userID sent in org, whatever its status (the domain tells the pending
+// ones).
+func (a *App) sentBy(ctx context.Context, org uuid.UUID, userID string) ([]sentInvitation, error) {
+	refs, err := a.Store.StreamsStartedWith(ctx, org, []string{domain.MemberInvitationSent{}.EventType(),
+		domain.AccountantInvitationSent{}.EventType(), domain.CollaboratorInvited{}.EventType()}, map[string]string{"invited_by": userID})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sentInvitation, 0, len(refs))
+	for _, r := range refs {
+		var si sentInvitation
+		s := stream{r.ID, r.Type}
+		if r.Type == domain.CollaboratorInvitationStreamType {
+			si, err = sentIn(ctx, a, collaborators, s, func(i *domain.CollaboratorInvitation) string {
+				return collaborators.pendingKey(i.OrganizationID, i.EmailRef)
+			})
+		} else if kind, ok := teamKinds[r.Type]; ok {
+			k := teamInvitations(kind)
+			si, err = sentIn(ctx, a, k, s, func(i *domain.TeamInvitation) string { return k.pendingKey(i.OrganizationID, i.EmailRef) })
+		} else {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, si)
+	}
+	return out, nil
+}
+
+var teamKinds = map[string]domain.TeamInvitationKind{
+	domain.TeamInvitationMember.StreamType():     domain.TeamInvitationMember,
+	domain.TeamInvitationAccountant.StreamType(): domain.TeamInvitationAccountant,
+}
+
+// sentIn loads one invitation of kind k. Its revocation frees the pending
+// slot (slot names it), so the email may be invited again, but keeps the
+// token's reservation: the link still finds the invitation, and answers
+// that it was revoked rather than that it is unknown.
+func sentIn[P interface {
+	tokenInvitation
+	domain.AuthoredInvitation
+}](ctx context.Context, a *App, k tokenKind[P], s stream, slot func(P) string) (sentInvitation, error) {
+	l, err := k.fold.load(ctx, a, s)
+	if err != nil {
+		return sentInvitation{}, err
+	}
+	return sentInvitation{inv: l.state, end: func(t *attempt, evs []domain.Event) {
+		id, _ := l.state.Link()
+		l.append(t, evs)
+		t.batch.Release = append(t.batch.Release, eventstore.Release{Key: slot(l.state), Holder: id.String()})
+	}}, nil
 }
 
 // RevokeAccountantAccess withdraws an accountant's access; every decision

@@ -80,10 +80,13 @@ type MemberInvitationAccepted struct {
 }
 
 // MemberInvitationRevoked: the organization withdrew the invitation.
+// Reason is empty when an owner or admin withdrew it, or
+// ReasonAuthorLostRight (events stored before it existed have none).
 type MemberInvitationRevoked struct {
 	InvitationID   uuid.UUID `json:"invitation_id"`
 	OrganizationID uuid.UUID `json:"organization_id"`
 	RevokedBy      string    `json:"revoked_by"`
+	Reason         string    `json:"reason,omitempty"`
 }
 
 // AccountantInvitationSent: GrantAccountantAccess, an owner or admin
@@ -112,11 +115,12 @@ type AccountantInvitationAccepted struct {
 }
 
 // AccountantInvitationRevoked: the organization withdrew the invitation
-// before it was accepted.
+// before it was accepted. Reason as for MemberInvitationRevoked.
 type AccountantInvitationRevoked struct {
 	InvitationID   uuid.UUID `json:"invitation_id"`
 	OrganizationID uuid.UUID `json:"organization_id"`
 	RevokedBy      string    `json:"revoked_by"`
+	Reason         string    `json:"reason,omitempty"`
 }
 
 func (MemberInvitationSent) EventType() string         { return "MemberInvitationSent" }
@@ -158,7 +162,10 @@ type TeamInvitation struct {
 	// Role is the role the invitee joins with: admin or member for a
 	// colleague, accountant for an accountant.
 	Role       Role
+	InvitedBy  string
 	AcceptedBy string
+	// RevokedFor is the revocation's reason (team_authors.go), if any.
+	RevokedFor string
 }
 
 // Apply evolves the state by one event.
@@ -167,16 +174,18 @@ func (i *TeamInvitation) Apply(e Event) {
 	switch e := e.(type) {
 	case MemberInvitationSent:
 		*i = TeamInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusSent, i.Version),
-			Kind: TeamInvitationMember, OrganizationID: e.OrganizationID, Role: e.Role}
+			Kind: TeamInvitationMember, OrganizationID: e.OrganizationID, Role: e.Role, InvitedBy: e.InvitedBy}
 	case AccountantInvitationSent:
 		*i = TeamInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusSent, i.Version),
-			Kind: TeamInvitationAccountant, OrganizationID: e.OrganizationID, Role: RoleAccountant}
+			Kind: TeamInvitationAccountant, OrganizationID: e.OrganizationID, Role: RoleAccountant, InvitedBy: e.InvitedBy}
 	case MemberInvitationAccepted:
 		i.Status, i.AcceptedBy = StatusAccepted, e.UserID
 	case AccountantInvitationAccepted:
 		i.Status, i.AcceptedBy = StatusAccepted, e.UserID
-	case MemberInvitationRevoked, AccountantInvitationRevoked:
-		i.Status = StatusRevoked
+	case MemberInvitationRevoked:
+		i.Status, i.RevokedFor = StatusRevoked, e.Reason
+	case AccountantInvitationRevoked:
+		i.Status, i.RevokedFor = StatusRevoked, e.Reason
 	}
 }
 
@@ -240,7 +249,7 @@ func DecideSendTeamInvitation(o *Organization, c SendTeamInvitation) ([]Event, e
 		if c.Role != RoleAdmin && c.Role != RoleMember {
 			return nil, Invalid("role", `must be "admin" or "member"`)
 		}
-		if c.Role == RoleAdmin && o.Members[c.Actor.UserID].Role != RoleOwner {
+		if !o.MayGrant(c.Actor.UserID, c.Role) {
 			return nil, (&Error{Code: CodeNotAllowed, Message: "Only owners can invite admins; admins invite members."}).
 				With("action", string(ActionMembersManage))
 		}
@@ -307,6 +316,9 @@ func DecideAcceptTeamInvitation(inv *TeamInvitation, o *Organization, c AcceptTe
 	}
 	via, err := entitled(inv.EmailRef, c.Actor, c.TokenGiven, c.TokenValid)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := diedWithAuthor(o, inv, c.Now); err != nil {
 		return nil, nil, err
 	}
 	if err := inv.answerable(c.Now, teamRefusals); err != nil {

@@ -157,14 +157,27 @@ type CollaborationRequestRejected struct {
 	RejectedBy     string    `json:"rejected_by"`
 }
 
-func (CollaboratorInvited) EventType() string          { return "CollaboratorInvited" }
-func (CollaboratorActivated) EventType() string        { return "CollaboratorActivated" }
-func (CollaborationRequested) EventType() string       { return "CollaborationRequested" }
-func (CollaborationRequestApproved) EventType() string { return "CollaborationRequestApproved" }
-func (CollaborationRequestRejected) EventType() string { return "CollaborationRequestRejected" }
+// CollaboratorInvitationRevoked: the organization withdrew the account
+// before its activation; Reason says why (ReasonAuthorLostRight).
+type CollaboratorInvitationRevoked struct {
+	InvitationID   uuid.UUID `json:"invitation_id"`
+	OrganizationID uuid.UUID `json:"organization_id"`
+	RevokedBy      string    `json:"revoked_by"`
+	Reason         string    `json:"reason,omitempty"`
+}
+
+func (CollaboratorInvited) EventType() string           { return "CollaboratorInvited" }
+func (CollaboratorInvitationRevoked) EventType() string { return "CollaboratorInvitationRevoked" }
+func (CollaboratorActivated) EventType() string         { return "CollaboratorActivated" }
+func (CollaborationRequested) EventType() string        { return "CollaborationRequested" }
+func (CollaborationRequestApproved) EventType() string  { return "CollaborationRequestApproved" }
+func (CollaborationRequestRejected) EventType() string  { return "CollaborationRequestRejected" }
 
 func (e CollaboratorInvited) OrganizationIDs() []uuid.UUID   { return []uuid.UUID{e.OrganizationID} }
 func (e CollaboratorActivated) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
+func (e CollaboratorInvitationRevoked) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.OrganizationID}
+}
 func (e CollaborationRequestApproved) OrganizationIDs() []uuid.UUID {
 	return []uuid.UUID{e.OrganizationID}
 }
@@ -175,6 +188,7 @@ func (e CollaborationRequestRejected) OrganizationIDs() []uuid.UUID {
 func init() {
 	register(EventSpec{New: func() Event { return &CollaboratorInvited{} }})
 	register(EventSpec{New: func() Event { return &CollaboratorActivated{} }})
+	register(EventSpec{New: func() Event { return &CollaboratorInvitationRevoked{} }})
 	register(EventSpec{New: func() Event { return &CollaborationRequested{} }})
 	register(EventSpec{New: func() Event { return &CollaborationRequestApproved{} }})
 	register(EventSpec{New: func() Event { return &CollaborationRequestRejected{} }})
@@ -185,16 +199,19 @@ func init() {
 
 // CollaboratorInvitation is the aggregate of one collaborator account
 // created by an owner or admin, until its activation. Its Status is
-// invited or activated.
+// invited, activated or revoked.
 type CollaboratorInvitation struct {
 	InvitationCore[CollaboratorStatus]
 	OrganizationID  uuid.UUID
+	InvitedBy       string
 	FirstName       Personal
 	LastName        Personal
 	Phone           Personal
 	CanPurchase     bool
 	CanSeeAllOrders bool
 	ActivatedBy     string
+	// RevokedFor is the revocation's reason (team_authors.go), if any.
+	RevokedFor string
 }
 
 // Apply evolves the state by one event.
@@ -203,19 +220,22 @@ func (i *CollaboratorInvitation) Apply(e Event) {
 	switch e := e.(type) {
 	case CollaboratorInvited:
 		*i = CollaboratorInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusInvited, i.Version),
-			OrganizationID: e.OrganizationID, FirstName: e.FirstName, LastName: e.LastName, Phone: e.Phone,
+			OrganizationID: e.OrganizationID, InvitedBy: e.InvitedBy, FirstName: e.FirstName, LastName: e.LastName, Phone: e.Phone,
 			CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders}
 	case CollaboratorActivated:
 		i.Status, i.ActivatedBy = StatusActivated, e.UserID
+	case CollaboratorInvitationRevoked:
+		i.Status, i.RevokedFor = StatusCollaboratorRevoked, e.Reason
 	}
 }
 
 // collaboratorRefusals is what a collaborator account's activation link
 // says when it can no longer be used.
 var collaboratorRefusals = refusals{
-	answered: "This collaborator account was already %s.",
-	expired:  "This activation link has expired. Ask the organization that created your account to create it again.",
-	pending:  "A collaborator account for this email already waits for its activation.",
+	answered:  "This collaborator account was already %s.",
+	withdrawn: "This collaborator account was withdrawn by the organization that created it.",
+	expired:   "This activation link has expired. Ask the organization that created your account to create it again.",
+	pending:   "A collaborator account for this email already waits for its activation.",
 }
 
 // InviteCollaborator creates a collaborator account.
@@ -283,6 +303,9 @@ type ActivateCollaborator struct {
 func DecideActivateCollaborator(inv *CollaboratorInvitation, o *Organization, c ActivateCollaborator) (invEvents, orgEvents []Event, err error) {
 	if !inv.Exists() || !o.Exists() || o.ID != inv.OrganizationID {
 		return nil, nil, ErrActivationLinkInvalid()
+	}
+	if err := diedWithAuthor(o, inv, c.Now); err != nil {
+		return nil, nil, err
 	}
 	if err := inv.answerable(c.Now, collaboratorRefusals); err != nil {
 		return nil, nil, err

@@ -24,7 +24,7 @@ func applyTeam(s *teamState, e domain.Event) {
 	case domain.MemberInvitationSent, domain.MemberInvitationAccepted, domain.MemberInvitationRevoked,
 		domain.AccountantInvitationSent, domain.AccountantInvitationAccepted, domain.AccountantInvitationRevoked:
 		s.inv.Apply(e)
-	case domain.CollaboratorInvited, domain.CollaboratorActivated:
+	case domain.CollaboratorInvited, domain.CollaboratorActivated, domain.CollaboratorInvitationRevoked:
 		s.collab.Apply(e)
 	case domain.CollaborationRequested, domain.CollaborationRequestApproved, domain.CollaborationRequestRejected:
 		s.req.Apply(e)

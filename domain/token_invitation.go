@@ -67,13 +67,15 @@ type CollaboratorStatus struct{ s string }
 var (
 	StatusInvited   = CollaboratorStatus{"invited"}
 	StatusActivated = CollaboratorStatus{"activated"}
+	// StatusCollaboratorRevoked: withdrawn before its activation.
+	StatusCollaboratorRevoked = CollaboratorStatus{"revoked"}
 	// StatusActivationExpired: the activation link expired unused.
 	StatusActivationExpired = CollaboratorStatus{"expired"}
 )
 
 // CollaboratorStatuses lists every collaborator invitation status.
 func CollaboratorStatuses() []CollaboratorStatus {
-	return []CollaboratorStatus{StatusInvited, StatusActivated, StatusActivationExpired}
+	return []CollaboratorStatus{StatusInvited, StatusActivated, StatusCollaboratorRevoked, StatusActivationExpired}
 }
 
 // ParseCollaboratorStatus accepts exactly one of CollaboratorStatuses' words.
@@ -96,7 +98,7 @@ func (s *CollaboratorStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (s CollaboratorStatus) waiting() bool             { return s == StatusInvited }
-func (CollaboratorStatus) withdrawn() bool             { return false }
+func (s CollaboratorStatus) withdrawn() bool           { return s == StatusCollaboratorRevoked }
 func (CollaboratorStatus) expired() CollaboratorStatus { return StatusActivationExpired }
 
 // invitationStatus is what the core needs of a kind's statuses: which one

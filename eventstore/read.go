@@ -407,3 +407,30 @@ func (s *Store) StreamOrganizationLog(ctx context.Context, org uuid.UUID, after 
 	}
 	return flush()
 }
+
+// StreamRef names a stream and its type.
+type StreamRef struct{ ID, Type string }
+
+// StreamsStartedWith lists the organization's streams whose first event is
+// of one of the types and whose payload holds match (clear, non-personal
+// fields compared as JSON containment), oldest first. The app finds with
+// it the invitations a member sent.
+func (s *Store) StreamsStartedWith(ctx context.Context, org uuid.UUID, eventTypes []string, match map[string]string) ([]StreamRef, error) {
+	doc, err := json.Marshal(match)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.stream_id, e.stream_type FROM organization_streams os
+		  JOIN events e ON e.stream_id = os.stream_id AND e.stream_version = 1
+		 WHERE os.organization_id = $1 AND e.event_type = ANY($2) AND e.data @> $3::jsonb
+		 ORDER BY e.position`, org, eventTypes, string(doc))
+	if err != nil {
+		return nil, fmt.Errorf("streams started with: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[StreamRef])
+	if err != nil {
+		return nil, fmt.Errorf("streams started with: %w", err)
+	}
+	return out, nil
+}

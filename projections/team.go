@@ -68,14 +68,14 @@ func (TeamInvitations) Apply(w *Writer, ev *eventstore.Event) {
 
 // CollaboratorInvitations keeps the collaborator accounts created by an
 // owner or admin: the profile typed at creation (shown in the list of
-// collaborators once activated) and whether it was activated.
+// collaborators once activated) and whether it was activated or revoked.
 type CollaboratorInvitations struct{}
 
 func (CollaboratorInvitations) Name() string     { return "collaborator_invitations" }
 func (CollaboratorInvitations) Tables() []string { return []string{"rm_collaborator_invitations"} }
 
 func (CollaboratorInvitations) EventTypes() []string {
-	return []string{"CollaboratorInvited", "CollaboratorActivated"}
+	return []string{"CollaboratorInvited", "CollaboratorActivated", "CollaboratorInvitationRevoked"}
 }
 func (CollaboratorInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
@@ -89,6 +89,8 @@ func (CollaboratorInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	case domain.CollaboratorActivated:
 		w.Exec(`UPDATE rm_collaborator_invitations SET status = 'activated', activated_at = $2, activated_by = $3, version = $4
 			WHERE id = $1 AND version < $4`, e.InvitationID, ev.RecordedAt, e.UserID, v)
+	case domain.CollaboratorInvitationRevoked:
+		w.Exec(`UPDATE rm_collaborator_invitations SET status = 'revoked', version = $2 WHERE id = $1 AND version < $2`, e.InvitationID, v)
 	}
 }
 

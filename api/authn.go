@@ -10,7 +10,7 @@ import (
 // authenticate requires a valid bearer token on every /v1 route (the
 // invitation preview excepted, see publicPaths).
 func (s *Server) authenticate(c *gin.Context) {
-	if publicPaths[c.FullPath()] {
+	if publicPaths[c.Request.Method+" "+c.FullPath()] {
 		c.Next()
 		return
 	}
@@ -30,9 +30,9 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
-// publicPaths are /v1 routes that need no token.
+// publicPaths are the /v1 routes (method and path) that need no token.
 var publicPaths = map[string]bool{
-	"/v1/invitations/preview": true,
+	"POST /v1/invitations/preview": true,
 }
 
 func principalOf(c *gin.Context) (auth.Principal, bool) {

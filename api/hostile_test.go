@@ -33,8 +33,10 @@ func TestHostileInputNever500(t *testing.T) {
 		{Method: "GET", Path: "/v1/organizations/" + org + "/partners?q=%25%5F%5C" + long[:300]},
 		{Method: "GET", Path: "/v1/organizations/%00/members"},
 		{Method: "GET", Path: "/v1/organizations/" + long + "/members"},
+		{Method: "POST", Path: "/v1/invitations/preview", Body: `{"token":"` + long + `"}`},
+		{Method: "POST", Path: "/v1/invitations/preview"},
+		{Method: "POST", Path: "/v1/invitations/preview", Body: `{"token":["x"]}`},
 		{Method: "GET", Path: "/v1/invitations/preview?token=" + long},
-		{Method: "GET", Path: "/v1/invitations/preview"},
 		{Method: "POST", Path: "/v1/organizations", Body: `{"name":"` + string([]byte{0xff, 0xfe, 0xfd}) + `","side":"client"}`},
 		{Method: "POST", Path: "/v1/organizations", Body: strings.Repeat("[", 100000)},
 		{Method: "POST", Path: "/v1/organizations", Body: `{"name":"x","side":"client","siret":12345678901234}`},
@@ -153,8 +155,8 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	acme, _ := s.CreateOrganization(t, claire, "Acme", "client")
 	plomb, _ := s.CreateOrganization(t, samir, "Plomberie", "subcontractor")
 	id, token, _ := invite(t, s, claire, acme, "samir.pro@example.org")
-	s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + token})
-	s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + token + "x"})
+	previewOf(t, s, token)
+	previewOf(t, s, token+"x")
 	post(t, s, samir, "/v1/invitations/claim", map[string]any{"token": token, "organization_id": plomb})
 	post(t, s, samir, "/v1/invitations/claim", map[string]any{"token": "wrong-" + token[6:], "organization_id": plomb})
 	res := post(t, s, claire, "/v1/invitations/"+id+"/resend", nil)

@@ -23,7 +23,7 @@ func (s *Server) invitationRoutes(v1 *gin.RouterGroup) {
 	s.get(v1, "/organizations/:org/badges", reads{member: domain.ActionInvitationsRead,
 		live: []string{"organizations", "invitations_received", "collaboration_requests"}}, s.badges)
 	s.get(v1, "/organizations/:org/partners", reads{member: domain.ActionPartnersRead, replayed: []string{"partners"}}, s.partners)
-	s.get(v1, "/invitations/preview", reads{}, s.previewInvitation)
+	s.query(v1, http.MethodPost, "/invitations/preview", reads{}, s.previewInvitation)
 	v1.POST("/invitations/claim", s.command(s.claimInvitation))
 	v1.POST("/invitations/:id/accept", s.command(s.acceptInvitation))
 	v1.POST("/invitations/:id/decline", s.command(s.declineInvitation))
@@ -31,11 +31,13 @@ func (s *Server) invitationRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/invitations/:id/resend", s.command(s.resendInvitation))
 }
 
-// invitationView is a partner invitation as a command answers it.
+// invitationView is a partner invitation as a command answers it. Email
+// is only ever shown to the inviter: an organization answering (the
+// addressee knows its email; a claimer must never learn it) sees none.
 type invitationView struct {
 	ID          uuid.UUID  `json:"id"`
 	Status      string     `json:"status"`
-	Email       string     `json:"email"`
+	Email       *string    `json:"email,omitempty"`
 	ExpiresAt   time.Time  `json:"expires_at"`
 	Inviter     inviterRef `json:"inviter"`
 	InviteeSide string     `json:"invitee_side"`
@@ -48,10 +50,21 @@ type inviterRef struct {
 	Side string    `json:"side"`
 }
 
-func (s *Server) viewInvitation(inv *domain.Invitation) invitationView {
-	v := invitationView{ID: inv.ID, Status: inv.StatusAt(s.cfg.App.Now()).String(), Email: inv.Email.Value, ExpiresAt: inv.ExpiresAt.UTC(),
+// inviterView is the invitation as its inviter sees it: with the email and
+// whoever claimed it.
+func (s *Server) inviterView(inv *domain.Invitation) invitationView {
+	v := s.answererView(inv, inv.ClaimedBy)
+	email := inv.Email.Value
+	v.Email = &email
+	return v
+}
+
+// answererView is the invitation as the organization org, answering it,
+// sees it: without the email, and with a claim only when org made it.
+func (s *Server) answererView(inv *domain.Invitation, org uuid.UUID) invitationView {
+	v := invitationView{ID: inv.ID, Status: inv.StatusAt(s.cfg.App.Now()).String(), ExpiresAt: inv.ExpiresAt.UTC(),
 		Inviter: inviterRef{ID: inv.InviterOrg, Name: inv.InviterName, Side: inv.InviterSide.String()}, InviteeSide: inv.InviteeSide.String()}
-	if inv.ClaimedBy != uuid.Nil {
+	if inv.ClaimedBy != uuid.Nil && inv.ClaimedBy == org {
 		c := inv.ClaimedBy
 		v.ClaimedBy = &c
 	}
@@ -213,6 +226,7 @@ func (s *Server) partners(c *gin.Context) (any, error) {
 }
 
 type previewView struct {
+	ID      uuid.UUID `json:"id"`
 	Inviter struct {
 		Name string `json:"name"`
 		Side string `json:"side"`
@@ -223,13 +237,19 @@ type previewView struct {
 }
 
 // previewInvitation is what the link's landing page shows, without
-// authentication: only the inviter's name and side, never the email.
+// authentication: only the inviter's name and side, never the email, and
+// the id to answer it with. The token comes in the body, never in the URL,
+// so that it stays out of proxies' and servers' logs.
 func (s *Server) previewInvitation(c *gin.Context) (any, error) {
-	inv, _, err := s.cfg.App.InvitationByToken(c.Request.Context(), c.Query("token"))
+	var req tokenRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return nil, err
+	}
+	inv, _, err := s.cfg.App.InvitationByToken(c.Request.Context(), deref(req.Token))
 	if err != nil {
 		return nil, err
 	}
-	v := previewView{InviteeSide: inv.InviteeSide.String(), Status: inv.StatusAt(s.cfg.App.Now()).String(), ExpiresAt: inv.ExpiresAt.UTC()}
+	v := previewView{ID: inv.ID, InviteeSide: inv.InviteeSide.String(), Status: inv.StatusAt(s.cfg.App.Now()).String(), ExpiresAt: inv.ExpiresAt.UTC()}
 	v.Inviter.Name, v.Inviter.Side = inv.InviterName, inv.InviterSide.String()
 	return v, nil
 }
@@ -262,7 +282,7 @@ func (s *Server) claimInvitation(c *gin.Context, body []byte) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	return answer{status: http.StatusOK, position: res.Position, body: s.viewInvitation(inv), people: []domain.PersonRef{inv.EmailRef}}, nil
+	return answer{status: http.StatusOK, position: res.Position, body: s.answererView(inv, org), people: []domain.PersonRef{inv.EmailRef}}, nil
 }
 
 type answerRequest struct {
@@ -301,7 +321,7 @@ func (s *Server) acceptInvitation(c *gin.Context, body []byte) (answer, error) {
 		return answer{}, err
 	}
 	return answer{status: http.StatusOK, position: acc.Result.Position, people: []domain.PersonRef{acc.Invitation.EmailRef},
-		body: gin.H{"invitation": s.viewInvitation(acc.Invitation), "partnership": partnershipView{
+		body: gin.H{"invitation": s.answererView(acc.Invitation, org), "partnership": partnershipView{
 			ClientID: acc.Partnership.ClientID, SubcontractorID: acc.Partnership.SubcontractorID, Since: acc.Result.RecordedAt.UTC()}}}, nil
 }
 
@@ -314,7 +334,7 @@ func (s *Server) declineInvitation(c *gin.Context, body []byte) (answer, error) 
 	if err != nil {
 		return answer{}, err
 	}
-	return answer{status: http.StatusOK, position: res.Position, body: s.viewInvitation(inv), people: []domain.PersonRef{inv.EmailRef}}, nil
+	return answer{status: http.StatusOK, position: res.Position, body: s.answererView(inv, org), people: []domain.PersonRef{inv.EmailRef}}, nil
 }
 
 func (s *Server) revokeInvitation(c *gin.Context, body []byte) (answer, error) {
@@ -329,7 +349,7 @@ func (s *Server) revokeInvitation(c *gin.Context, body []byte) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	return answer{status: http.StatusOK, position: res.Position, body: s.viewInvitation(inv), people: []domain.PersonRef{inv.EmailRef}}, nil
+	return answer{status: http.StatusOK, position: res.Position, body: s.inviterView(inv), people: []domain.PersonRef{inv.EmailRef}}, nil
 }
 
 func (s *Server) resendInvitation(c *gin.Context, body []byte) (answer, error) {
@@ -360,8 +380,9 @@ func (s *Server) resendInvitation(c *gin.Context, body []byte) (answer, error) {
 
 var (
 	invitationComponents = schema{
-		"Invitation": obj([]string{"id", "status", "email", "expires_at", "inviter", "invitee_side", "claimed_by"}, schema{
-			"id": str("uuid"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "email": str("email"),
+		"Invitation": obj([]string{"id", "status", "expires_at", "inviter", "invitee_side", "claimed_by"}, schema{
+			"id": str("uuid"), "status": enum("sent", "accepted", "declined", "revoked", "expired"),
+			"email":      schema{"type": "string", "format": "email", "description": "only in the inviter's answers (revoke): an answering organization is never shown it"},
 			"expires_at": str("date-time"), "inviter": ref("Inviter"), "invitee_side": enum("client", "subcontractor"),
 			"claimed_by": nullable(str("uuid")),
 		}),
@@ -370,10 +391,10 @@ var (
 			"id": str("uuid"), "status": enum("sent", "expired"), "email": str("email"), "expires_at": str("date-time"),
 			"invitation_url": nullable(str("uri")), "token": nullable(str("")),
 		}),
-		"SentInvitationRow": obj([]string{"id", "email", "status", "message", "sent_at", "expires_at", "answered_at", "partner"}, schema{
+		"SentInvitationRow": obj([]string{"id", "email", "status", "message", "sent_at", "expires_at", "answered_at", "partner", "claimed_by"}, schema{
 			"id": str("uuid"), "email": str("email"), "status": enum("sent", "accepted", "declined", "revoked", "expired"),
 			"message": str(""), "sent_at": str("date-time"), "expires_at": str("date-time"), "answered_at": nullable(str("date-time")),
-			"partner": schema{"oneOf": []any{schema{"type": "null"}, obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")})}},
+			"partner": orgRefOrNull, "claimed_by": orgRefOrNull,
 		}),
 		"ReceivedInvitationRow": obj([]string{"id", "status", "message", "sent_at", "expires_at", "inviter"}, schema{
 			"id": str("uuid"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "message": str(""),
@@ -384,8 +405,9 @@ var (
 			"since": str("date-time"), "invitation_id": str("uuid"),
 		}),
 	}
-	answerBody = obj([]string{"organization_id"}, schema{"organization_id": str("uuid"), "reason": str("")})
-	statusQ    = []string{"status", "limit", "cursor", "as_of"}
+	orgRefOrNull = schema{"oneOf": []any{schema{"type": "null"}, obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")})}}
+	answerBody   = obj([]string{"organization_id"}, schema{"organization_id": str("uuid"), "reason": str("")})
+	statusQ      = []string{"status", "limit", "cursor", "as_of"}
 
 	invitationEndpoints = []endpoint{
 		{method: "POST", path: "/v1/organizations/{org}/invitations", summary: "Invite a partner by email (InviteSubcontractor from a client, InviteClient from a subcontractor)", command: true,
@@ -396,8 +418,9 @@ var (
 		{method: "GET", path: "/v1/organizations/{org}/badges", summary: "Badge counts", status: 200,
 			response: obj([]string{"pending_invitations", "pending_collaboration_requests"}, schema{"pending_invitations": integer, "pending_collaboration_requests": integer})},
 		{method: "GET", path: "/v1/organizations/{org}/partners", summary: "The partner panel", status: 200, response: listOfSchema(ref("Partner")), query: []string{"q", "limit", "cursor", "as_of"}},
-		{method: "GET", path: "/v1/invitations/preview", summary: "What the invitation link's landing page shows (no authentication)", public: true, status: 200, query: []string{"token"},
-			response: obj([]string{"inviter", "invitee_side", "status", "expires_at"}, schema{"inviter": obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor")}),
+		{method: "POST", path: "/v1/invitations/preview", summary: "What the invitation link's landing page shows (no authentication; a query: the token in the body keeps it out of URLs)",
+			public: true, status: 200, request: obj([]string{"token"}, schema{"token": str("")}),
+			response: obj([]string{"id", "inviter", "invitee_side", "status", "expires_at"}, schema{"id": str("uuid"), "inviter": obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor")}),
 				"invitee_side": enum("client", "subcontractor"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "expires_at": str("date-time")})},
 		{method: "POST", path: "/v1/invitations/claim", summary: "Attach an invitation to one of your organizations with the link's token", command: true,
 			request: obj([]string{"token", "organization_id"}, schema{"token": str(""), "organization_id": str("uuid")}), status: 200, response: ref("Invitation")},

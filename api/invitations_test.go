@@ -35,6 +35,12 @@ func invite(t *testing.T, s *apitest.Server, u apitest.User, org, email string, 
 	return m["id"].(string), m["token"].(string), r.Position
 }
 
+// previewOf asks what a link's landing page shows, without signing in.
+func previewOf(t *testing.T, s *apitest.Server, token string) apitest.Response {
+	t.Helper()
+	return s.Do(t, apitest.Request{Method: "POST", Path: "/v1/invitations/preview", Body: map[string]any{"token": token}})
+}
+
 func post(t *testing.T, s *apitest.Server, u apitest.User, path string, body any) apitest.Response {
 	t.Helper()
 	return s.Do(t, apitest.Request{Method: "POST", Path: path, Token: u.Token, Body: body})
@@ -127,7 +133,7 @@ func TestSeed000SignedUpWithAnotherEmail(t *testing.T) {
 	}
 	apitest.Expect(t, post(t, s, sub, "/v1/invitations/"+id+"/accept", map[string]any{"organization_id": plomberie}), http.StatusNotFound, "not_found")
 
-	preview := s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + token})
+	preview := previewOf(t, s, token)
 	apitest.Expect(t, preview, http.StatusOK)
 	if p := preview.JSON(t); p["inviter"].(map[string]any)["name"] != "Acme Travaux" || p["invitee_side"] != "subcontractor" || p["status"] != "sent" {
 		t.Fatalf("preview = %s", preview.Body)
@@ -161,7 +167,7 @@ func TestSeed000SignedUpWithAnotherEmail(t *testing.T) {
 		t.Fatalf("panel = %v; want the subcontractor", panel)
 	}
 	// The token was single use.
-	apitest.Expect(t, s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + token}), http.StatusNotFound, "not_found")
+	apitest.Expect(t, previewOf(t, s, token), http.StatusNotFound, "not_found")
 }
 
 // Seed 004: the same from either side, customer (Kunde) or provider (Anbieter).
@@ -265,8 +271,8 @@ func TestInvitationRefusals(t *testing.T) {
 		if newToken == oldToken || res.JSON(t)["status"] != "sent" {
 			t.Fatalf("resend answer = %s; want a new token and status sent", res.Body)
 		}
-		apitest.Expect(t, s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + oldToken}), http.StatusNotFound)
-		apitest.Expect(t, s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + newToken}), http.StatusOK)
+		apitest.Expect(t, previewOf(t, s, oldToken), http.StatusNotFound)
+		apitest.Expect(t, previewOf(t, s, newToken), http.StatusOK)
 		apitest.Expect(t, post(t, s, fourth, "/v1/invitations/"+id+"/accept", map[string]any{"organization_id": fOrg}), http.StatusOK)
 	})
 	t.Run("ErrMemberMayNotInvite", func(t *testing.T) {
@@ -276,7 +282,7 @@ func TestInvitationRefusals(t *testing.T) {
 		apitest.Expect(t, post(t, s, client, "/v1/organizations/"+acme+"/invitations", map[string]any{"email": "not-an-email"}), http.StatusUnprocessableEntity, "validation_failed")
 		apitest.Expect(t, post(t, s, client, "/v1/organizations/"+acme+"/invitations", map[string]any{"email": "a@example.com", "locale": "it"}), http.StatusUnprocessableEntity, "validation_failed")
 		apitest.Expect(t, post(t, s, client, "/v1/invitations/claim", map[string]any{"token": "short", "organization_id": acme}), http.StatusNotFound, "not_found")
-		apitest.Expect(t, s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + strings.Repeat("A", 43)}), http.StatusNotFound, "not_found")
+		apitest.Expect(t, previewOf(t, s, strings.Repeat("A", 43)), http.StatusNotFound, "not_found")
 		apitest.Expect(t, s.Get(t, client, "/v1/organizations/"+acme+"/invitations/sent?status=lost", 0), http.StatusUnprocessableEntity, "validation_failed")
 	})
 }

@@ -130,7 +130,6 @@ var queryParams = map[string]schema{
 	"as_of":  {"name": "as_of", "in": "query", "description": "answer as of this instant, replayed from the events", "schema": str("date-time")},
 	"status": {"name": "status", "in": "query", "schema": enum("sent", "accepted", "declined", "revoked", "expired")},
 	"q":      {"name": "q", "in": "query", "description": "part of the partner's name", "schema": str("")},
-	"token":  {"name": "token", "in": "query", "required": true, "schema": str("")},
 	"format": {"name": "format", "in": "query", "schema": enum("json", "csv", "jsonl")},
 	"email":  {"name": "email", "in": "query", "required": true, "schema": str("email")},
 	"company": {"name": "company", "in": "query",

@@ -346,7 +346,8 @@ func TestEveryCommandEveryRole(t *testing.T) {
 	}
 	routed := map[string]bool{}
 	for _, rt := range s.API.Routes() {
-		if isCommand(rt.Method) {
+		// The preview is a query under POST: its token stays out of URLs.
+		if isCommand(rt.Method) && rt.Path != "/v1/invitations/preview" {
 			routed[rt.Method+" "+rt.Path] = true
 		}
 	}

@@ -69,8 +69,14 @@ func orgOf(c *gin.Context) uuid.UUID { return scopeOf(c).org }
 // get registers a query: the frame waits for ?min_position=, checks the
 // caller's membership, runs the handler and writes its answer.
 func (s *Server) get(r gin.IRoutes, path string, rd reads, f queryFunc) {
+	s.query(r, http.MethodGet, path, rd, f)
+}
+
+// query is get under another method: POST for a query whose input is a
+// secret (a link's token) that must stay out of URLs and proxies' logs.
+func (s *Server) query(r gin.IRoutes, method, path string, rd reads, f queryFunc) {
 	wait := rd.waitFor()
-	r.GET(path, func(c *gin.Context) {
+	r.Handle(method, path, func(c *gin.Context) {
 		if err := s.waitApplied(c, wait); err != nil {
 			writeProblem(c, err)
 			return

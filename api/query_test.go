@@ -23,8 +23,8 @@ func TestQueryFrame(t *testing.T) {
 	apitest.Expect(t, s.Get(t, claire, "/v1/organizations/"+acme+"/member-invitations"+future, pos), http.StatusOK)
 	apitest.Expect(t, s.Get(t, claire, "/v1/organizations/"+acme+future, pos), http.StatusOK)
 	// No read model: ?min_position= is not theirs to read either.
-	apitest.Expect(t, s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=x&min_position=oops", Token: claire.Token}),
-		http.StatusNotFound)
+	apitest.Expect(t, s.Do(t, apitest.Request{Method: "POST", Path: "/v1/invitations/preview?min_position=oops", Token: claire.Token,
+		Body: map[string]any{"token": "x"}}), http.StatusNotFound)
 	// Scoped to an organization: outsiders learn nothing.
 	apitest.Expect(t, s.Get(t, apitest.NewUser(t, "Mallory"), "/v1/organizations/"+acme+"/members", pos), http.StatusNotFound, "not_found")
 }

@@ -44,7 +44,7 @@ var limitedRoutes = map[string]string{
 	"POST /v1/organizations/:org/member-invitations": "invite",
 	"POST /v1/organizations/:org/accountants":        "invite",
 	"POST /v1/organizations/:org/collaborators":      "invite",
-	"GET /v1/invitations/preview":                    "token",
+	"POST /v1/invitations/preview":                   "token",
 	"POST /v1/invitations/claim":                     "token",
 	"POST /v1/member-invitations/:id/accept":         "token",
 	"POST /v1/accountant-invitations/:id/accept":     "token",

@@ -35,10 +35,10 @@ func TestRateLimits(t *testing.T) {
 
 	t.Run("FailedTokensPerIP", func(t *testing.T) {
 		for i := 0; i < 3; i++ {
-			r := s.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + strings.Repeat("x", 42) + strconv.Itoa(i)})
+			r := previewOf(t, s, strings.Repeat("x", 42)+strconv.Itoa(i))
 			apitest.Expect(t, r, http.StatusNotFound, "not_found")
 		}
-		r := replica.Do(t, apitest.Request{Method: "GET", Path: "/v1/invitations/preview?token=" + strings.Repeat("y", 43)})
+		r := previewOf(t, replica, strings.Repeat("y", 43))
 		apitest.Expect(t, r, http.StatusTooManyRequests, "rate_limited")
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatal("429 without Retry-After")

@@ -13,8 +13,16 @@ import (
 // InvitationTTL is how long a partner invitation stays open by default.
 const InvitationTTL = 30 * 24 * time.Hour
 
-var invitations = newTokenKind[domain.Invitation]("invitation", domain.InvitationStream, domain.InvitationStreamType,
-	"pending-invitation")
+// invitations are partner invitations. Their fold keeps who last sent each
+// one, from the events' metadata, so a claim can tell them.
+var invitations = tokenKindOf(foldSpec[*domain.Invitation]{
+	kind:  "invitation",
+	empty: func() *domain.Invitation { return &domain.Invitation{} },
+	apply: func(i *domain.Invitation, e eventstore.Event) {
+		i.ApplyRecorded(e.Data, e.Meta.Actor.UserID, e.Meta.Actor.Email)
+	},
+	clone: func(i *domain.Invitation) *domain.Invitation { c := *i; return &c },
+}, domain.InvitationStream, domain.InvitationStreamType, "pending-invitation")
 
 func (a *App) ttl() time.Duration {
 	if a.InvitationTTL > 0 {
@@ -88,15 +96,6 @@ func (a *App) ClaimInvitation(ctx context.Context, actor domain.Actor, token str
 	return inv, res, err
 }
 
-// loadInvitation loads a partner invitation that exists.
-func (a *App) loadInvitation(ctx context.Context, id uuid.UUID) (loaded[*domain.Invitation], error) {
-	l, err := invitations.fold.load(ctx, a, invitations.stream(id))
-	if err == nil && !l.state.Exists() {
-		err = domain.ErrInvitationNotFound()
-	}
-	return l, err
-}
-
 // Accepted is the outcome of AcceptInvitation.
 type Accepted struct {
 	Invitation  *domain.Invitation
@@ -110,7 +109,9 @@ type Accepted struct {
 func (a *App) AcceptInvitation(ctx context.Context, actor domain.Actor, id, org uuid.UUID) (Accepted, error) {
 	var out Accepted
 	res, err := a.run(ctx, actor, "AcceptInvitation", func(t *attempt) error {
-		l, err := a.loadInvitation(ctx, id)
+		// An id never sent is decided like one not addressed to the caller,
+		// so that the two answer alike.
+		l, err := invitations.fold.load(ctx, a, invitations.stream(id))
 		if err != nil {
 			return err
 		}
@@ -122,14 +123,16 @@ func (a *App) AcceptInvitation(ctx context.Context, actor domain.Actor, id, org 
 		if l.state.InviterSide == domain.SideSubcontractor {
 			client, sub = org, l.state.InviterOrg
 		}
-		_, partnershipVersion, err := a.Store.ReadStream(ctx, domain.PartnershipStream(client, sub))
-		if err != nil {
-			return err
+		partnershipVersion := 0
+		if l.state.Exists() {
+			if _, partnershipVersion, err = a.Store.ReadStream(ctx, domain.PartnershipStream(client, sub)); err != nil {
+				return err
+			}
 		}
 		if partnershipVersion > 0 {
 			// The partnership may come from this very invitation, accepted
 			// since it was read: read it again so the answer says so.
-			if l, err = a.loadInvitation(ctx, id); err != nil {
+			if l, err = invitations.fold.load(ctx, a, invitations.stream(id)); err != nil {
 				return err
 			}
 		}
@@ -154,15 +157,25 @@ func (a *App) AcceptInvitation(ctx context.Context, actor domain.Actor, id, org 
 	return out, err
 }
 
-// DeclineInvitation closes the invitation with no partnership.
+// DeclineInvitation closes the invitation with no partnership, or, when
+// the decliner only claimed it, drops the claim: the invitation, its token
+// and its pending slot stay, for its email.
 func (a *App) DeclineInvitation(ctx context.Context, actor domain.Actor, id, org uuid.UUID, reason string) (*domain.Invitation, eventstore.Result, error) {
-	return a.closeInvitation(ctx, actor, id, "DeclineInvitation", func(inv *domain.Invitation) ([]domain.Event, error) {
-		decliner, err := a.LoadOrganization(ctx, org)
-		if err != nil {
-			return nil, err
-		}
-		return domain.DecideDeclineInvitation(inv, decliner, domain.DeclineInvitation{Reason: reason, Actor: actor, Now: a.Now()})
-	})
+	// An id never sent is decided like one not addressed to the caller.
+	return update(ctx, a, actor, "DeclineInvitation", invitations.fold, invitations.stream(id),
+		func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
+			decliner, err := a.LoadOrganization(ctx, org)
+			if err != nil {
+				return nil, err
+			}
+			evs, err := domain.DecideDeclineInvitation(inv, decliner, domain.DeclineInvitation{Reason: reason, Actor: actor, Now: a.Now()})
+			if err == nil && len(evs) > 0 {
+				if _, declined := evs[0].(domain.InvitationDeclined); declined {
+					closing(t, invitations.pendingKey(inv.InviterOrg, inv.EmailRef), inv)
+				}
+			}
+			return evs, err
+		})
 }
 
 // RevokeInvitation withdraws an invitation, by its inviter.

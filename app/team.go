@@ -265,9 +265,9 @@ func (a *App) AcceptTeamInvitation(ctx context.Context, actor domain.Actor, kind
 		if err != nil {
 			return err
 		}
-		if inv = li.state; !inv.Exists() {
-			return domain.ErrInvitationNotFound()
-		}
+		// An id never sent is decided like one not addressed to the
+		// caller, so that the two answer alike.
+		inv = li.state
 		lo, err := organizationFold.load(ctx, a, organizationStream(inv.OrganizationID))
 		if err != nil {
 			return err

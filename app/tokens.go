@@ -83,7 +83,13 @@ func newTokenKind[T any, P interface {
 	*T
 	tokenInvitation
 }](fold string, streamID func(uuid.UUID) string, streamType, pending string) tokenKind[P] {
-	return tokenKind[P]{fold: aggregateFold[T, P](fold), pending: pending,
+	return tokenKindOf(aggregateFold[T, P](fold), streamID, streamType, pending)
+}
+
+// tokenKindOf is newTokenKind for a kind whose fold reads more than the
+// events' payloads.
+func tokenKindOf[P tokenInvitation](fold foldSpec[P], streamID func(uuid.UUID) string, streamType, pending string) tokenKind[P] {
+	return tokenKind[P]{fold: fold, pending: pending,
 		stream: func(id uuid.UUID) stream { return stream{streamID(id), streamType} }}
 }
 

@@ -50,6 +50,33 @@ type InvitationClaimed struct {
 	ClaimedByEmail        Personal  `json:"claimed_by_email"`
 }
 
+// InvitationClaimNoticeSent: the person who last sent the invitation is
+// told by email that an organization claimed it, so that a link that
+// reached the wrong hands can be revoked. It is apart from InvitationClaimed
+// because it touches the inviter alone: it names the invited email and the
+// sender's, and nothing the claiming organization is shown may hold either.
+type InvitationClaimNoticeSent struct {
+	InvitationID          uuid.UUID `json:"invitation_id"`
+	InviterOrganizationID uuid.UUID `json:"inviter_organization_id"`
+	OrganizationID        uuid.UUID `json:"organization_id"`
+	OrganizationName      string    `json:"organization_name"`
+	SenderID              string    `json:"sender_id"`
+	SenderEmail           Personal  `json:"sender_email"`
+	Email                 Personal  `json:"email"`
+	Locale                string    `json:"locale"`
+}
+
+// InvitationClaimDropped: the claiming organization declined. Only its
+// claim ends: the invitation stays sent to its email, and another
+// organization may claim it.
+type InvitationClaimDropped struct {
+	InvitationID          uuid.UUID `json:"invitation_id"`
+	InviterOrganizationID uuid.UUID `json:"inviter_organization_id"`
+	OrganizationID        uuid.UUID `json:"organization_id"`
+	DroppedBy             string    `json:"dropped_by"`
+	Reason                Personal  `json:"reason"`
+}
+
 // InvitationAccepted: the addressed organization accepted; the partnership
 // exists from now on.
 type InvitationAccepted struct {
@@ -107,16 +134,24 @@ type PartnershipEstablished struct {
 	InvitationID       uuid.UUID `json:"invitation_id"`
 }
 
-func (InvitationSent) EventType() string         { return "InvitationSent" }
-func (InvitationClaimed) EventType() string      { return "InvitationClaimed" }
-func (InvitationAccepted) EventType() string     { return "InvitationAccepted" }
-func (InvitationDeclined) EventType() string     { return "InvitationDeclined" }
-func (InvitationRevoked) EventType() string      { return "InvitationRevoked" }
-func (InvitationResent) EventType() string       { return "InvitationResent" }
-func (PartnershipEstablished) EventType() string { return "PartnershipEstablished" }
+func (InvitationSent) EventType() string            { return "InvitationSent" }
+func (InvitationClaimed) EventType() string         { return "InvitationClaimed" }
+func (InvitationClaimNoticeSent) EventType() string { return "InvitationClaimNoticeSent" }
+func (InvitationClaimDropped) EventType() string    { return "InvitationClaimDropped" }
+func (InvitationAccepted) EventType() string        { return "InvitationAccepted" }
+func (InvitationDeclined) EventType() string        { return "InvitationDeclined" }
+func (InvitationRevoked) EventType() string         { return "InvitationRevoked" }
+func (InvitationResent) EventType() string          { return "InvitationResent" }
+func (PartnershipEstablished) EventType() string    { return "PartnershipEstablished" }
 
 func (e InvitationSent) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.InviterOrganizationID} }
 func (e InvitationClaimed) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.InviterOrganizationID, e.OrganizationID}
+}
+func (e InvitationClaimNoticeSent) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.InviterOrganizationID}
+}
+func (e InvitationClaimDropped) OrganizationIDs() []uuid.UUID {
 	return []uuid.UUID{e.InviterOrganizationID, e.OrganizationID}
 }
 func (e InvitationAccepted) OrganizationIDs() []uuid.UUID {
@@ -135,6 +170,8 @@ func init() {
 	register(EventSpec{Version: 2, New: func() Event { return &InvitationSent{} },
 		Upcast: map[int]func(json.RawMessage) (json.RawMessage, error){1: upcastInvitationSentV1}})
 	register(EventSpec{New: func() Event { return &InvitationClaimed{} }})
+	register(EventSpec{New: func() Event { return &InvitationClaimNoticeSent{} }})
+	register(EventSpec{New: func() Event { return &InvitationClaimDropped{} }})
 	register(EventSpec{New: func() Event { return &InvitationAccepted{} }})
 	register(EventSpec{New: func() Event { return &InvitationDeclined{} }})
 	register(EventSpec{New: func() Event { return &InvitationRevoked{} }})
@@ -153,6 +190,16 @@ type Invitation struct {
 	Message     Personal
 	Locale      string
 	ClaimedBy   uuid.UUID
+	// SentBy is who last sent the invitation (InvitationSent or
+	// InvitationResent): the one told of a claim. See ApplyRecorded.
+	SentBy Sender
+}
+
+// Sender is the person who sent an invitation, as the event's metadata
+// recorded them; the email is theirs, as personal data.
+type Sender struct {
+	UserID string
+	Email  Personal
 }
 
 // Apply evolves the state by one event.
@@ -165,6 +212,8 @@ func (i *Invitation) Apply(e Event) {
 			InviteeSide: e.InviteeSide, Message: e.Message, Locale: e.Locale}
 	case InvitationClaimed:
 		i.ClaimedBy = e.OrganizationID
+	case InvitationClaimDropped:
+		i.ClaimedBy = uuid.Nil
 	case InvitationAccepted:
 		i.Status = StatusAccepted
 	case InvitationDeclined:
@@ -173,6 +222,20 @@ func (i *Invitation) Apply(e Event) {
 		i.Status = StatusRevoked
 	case InvitationResent:
 		i.TokenHash, i.ExpiresAt, i.Locale = e.TokenHash, e.ExpiresAt, e.Locale
+	}
+}
+
+// ApplyRecorded evolves the state by one stored event and who caused it:
+// the sender of InvitationSent and InvitationResent travels in the event's
+// metadata, not in its payload, so Apply alone cannot keep it. An event
+// without an actor keeps the sender known before.
+func (i *Invitation) ApplyRecorded(e Event, actorID string, actorEmail Personal) {
+	i.Apply(e)
+	switch e.(type) {
+	case InvitationSent, InvitationResent:
+		if actorID != "" {
+			i.SentBy = Sender{UserID: actorID, Email: actorEmail}
+		}
 	}
 }
 
@@ -188,19 +251,29 @@ var (
 	partnerInviter = refusals{answered: partnerAnswer.answered, withdrawn: "This invitation was already withdrawn."}
 )
 
-// AddressedTo reports whether an organization may answer the invitation:
-// it claimed it, or (unclaimed) one of its owners or admins has the invited
-// email, verified.
+// AddressedTo reports whether an organization may answer the invitation,
+// and how: it claimed it, or one of its owners or admins has the invited
+// email, verified. A claim never takes the invitation away from its email:
+// both may answer, and the first answer wins.
 func (i *Invitation) AddressedTo(o *Organization) (bool, string) {
-	if i.ClaimedBy != uuid.Nil {
-		return i.ClaimedBy == o.ID, "claim"
+	if i.ClaimedBy != uuid.Nil && i.ClaimedBy == o.ID {
+		return true, "claim"
 	}
-	for _, m := range o.Members {
-		if (m.Role == RoleOwner || m.Role == RoleAdmin) && m.EmailVerified && m.Email.Owner == i.EmailRef {
-			return true, "email"
-		}
+	if i.addressedByEmail(o) {
+		return true, "email"
 	}
 	return false, ""
+}
+
+// addressedByEmail reports whether one of the organization's owners or
+// admins has the invited email, verified.
+func (i *Invitation) addressedByEmail(o *Organization) bool {
+	for _, m := range o.Members {
+		if (m.Role == RoleOwner || m.Role == RoleAdmin) && m.EmailVerified && m.Email.Owner == i.EmailRef {
+			return true
+		}
+	}
+	return false
 }
 
 // SendInvitation invites a partner by email (InviteSubcontractor from a
@@ -245,8 +318,11 @@ type ClaimInvitation struct {
 	Now   time.Time
 }
 
-// DecideClaimInvitation attaches an invitation to the claiming organization.
-// Claiming twice by the same organization changes nothing.
+// DecideClaimInvitation attaches an invitation to the claiming organization
+// and tells the person who sent it. Claiming twice by the same
+// organization changes nothing. A claim is exclusive, but never needed by
+// the organization the invitation's email addresses: it answers as it is,
+// whoever claimed.
 func DecideClaimInvitation(inv *Invitation, claimer *Organization, c ClaimInvitation) ([]Event, error) {
 	if err := claimer.Require(c.Actor, ActionInvitationsAnswer); err != nil {
 		return nil, err
@@ -267,8 +343,14 @@ func DecideClaimInvitation(inv *Invitation, claimer *Organization, c ClaimInvita
 	default:
 		return nil, Errorf(CodeAlreadyClaimed, "Another organization already claimed this invitation.")
 	}
-	return []Event{InvitationClaimed{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
-		OrganizationID: claimer.ID, OrganizationName: claimer.Name, ClaimedBy: c.Actor.UserID, ClaimedByEmail: c.Actor.EmailPersonal()}}, nil
+	evs := []Event{InvitationClaimed{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
+		OrganizationID: claimer.ID, OrganizationName: claimer.Name, ClaimedBy: c.Actor.UserID, ClaimedByEmail: c.Actor.EmailPersonal()}}
+	if to := inv.SentBy.Email; to.Value != "" && !to.IsForgotten() {
+		evs = append(evs, InvitationClaimNoticeSent{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
+			OrganizationID: claimer.ID, OrganizationName: claimer.Name, SenderID: inv.SentBy.UserID, SenderEmail: to,
+			Email: inv.Email, Locale: inv.Locale})
+	}
+	return evs, nil
 }
 
 func sameSide(inv *Invitation) *Error {
@@ -350,16 +432,23 @@ type DeclineInvitation struct {
 }
 
 // DecideDeclineInvitation closes the invitation without a partnership; the
-// inviter may invite again later.
+// inviter may invite again later. A decline by an organization that only
+// claimed it drops its claim: the invitation stays sent to its email.
 func DecideDeclineInvitation(inv *Invitation, decliner *Organization, c DeclineInvitation) ([]Event, error) {
-	if _, err := answering(inv, decliner, c.Actor, c.Now); err != nil {
+	via, err := answering(inv, decliner, c.Actor, c.Now)
+	if err != nil {
 		return nil, err
 	}
 	if len([]rune(c.Reason)) > 1000 {
 		return nil, Invalid("c.Reason", "must be at most 1000 characters")
 	}
+	reason := c.Actor.EmailPersonal().withValue(c.Reason)
+	if via == "claim" && !inv.addressedByEmail(decliner) {
+		return []Event{InvitationClaimDropped{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
+			OrganizationID: decliner.ID, DroppedBy: c.Actor.UserID, Reason: reason}}, nil
+	}
 	return []Event{InvitationDeclined{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
-		OrganizationID: decliner.ID, DeclinedBy: c.Actor.UserID, Reason: c.Actor.EmailPersonal().withValue(c.Reason)}}, nil
+		OrganizationID: decliner.ID, DeclinedBy: c.Actor.UserID, Reason: reason}}, nil
 }
 
 // inviterCheck is shared by revoke and resend: only the inviter's owners and
@@ -368,7 +457,7 @@ func inviterCheck(inv *Invitation, inviter *Organization, actor Actor) error {
 	if !inv.Exists() || inv.InviterOrg != inviter.ID {
 		return ErrInvitationNotFound()
 	}
-	if err := inviter.Require(actor, ActionPartnersInvite); err != nil {
+	if err := requireOn(inviter, actor, ActionPartnersInvite); err != nil {
 		return err
 	}
 	return inv.open(partnerInviter)

@@ -129,8 +129,8 @@ func TestAcceptInvitation(t *testing.T) {
 		{name: "OK addressed by the owner's verified email", given: []domain.Event{sentEv}, when: accept(&w.plomberie, samir, false, t0), then: []domain.Event{accepted}},
 		{name: "OK addressed by a claim", given: []domain.Event{sentEv, claimedByB}, when: accept(&w.plomberie, samir, false, t0), then: []domain.Event{viaClaim}},
 		{name: "ErrNotAddressed: unverified email", given: []domain.Event{sentEv}, when: accept(&unverified, samir, false, t0), err: domain.CodeNotFound},
-		{name: "ErrNotAddressed: claimed by another", given: []domain.Event{sentEv, domain.InvitationClaimed{InvitationID: invID, OrganizationID: orgC}},
-			when: accept(&w.plomberie, samir, false, t0), err: domain.CodeNotFound},
+		{name: "OK addressed by email though another organization claimed it", given: []domain.Event{sentEv, domain.InvitationClaimed{InvitationID: invID, OrganizationID: orgC}},
+			when: accept(&w.plomberie, samir, false, t0), then: []domain.Event{accepted}},
 		{name: "ErrOwnInvitation", given: []domain.Event{sentEv}, when: accept(&w.acme, claire, false, t0), err: domain.CodeOwnInvitation},
 		{name: "ErrExpired", given: []domain.Event{sentEv}, when: accept(&w.plomberie, samir, false, t0.Add(ttl+time.Second)), err: domain.CodeInvitationExpired},
 		{name: "ErrRevoked", given: []domain.Event{sentEv, domain.InvitationRevoked{InvitationID: invID}}, when: accept(&w.plomberie, samir, false, t0), err: domain.CodeInvitationRevoked},
@@ -184,5 +184,96 @@ func TestDeclineRevokeResend(t *testing.T) {
 	i.Apply(domain.InvitationResent{InvitationID: invID, TokenHash: "h2", ExpiresAt: t0.Add(2 * ttl)})
 	if got := i.StatusAt(t0.Add(ttl + time.Hour)); got != domain.StatusSent || i.TokenHash != "h2" {
 		t.Fatalf("after resend: status %q token %q; want sent with the new token", got, i.TokenHash)
+	}
+}
+
+// A claim never locks out the invited address (issue 14): the person who
+// sent the invitation is told of it; the email's addressee may still
+// answer, and the first answer wins; the claimer's decline only drops its
+// claim.
+func TestClaimNeverLocksOutTheEmail(t *testing.T) {
+	w := newWorld()
+	// Yann owns a subcontractor that signed up with another email: the
+	// claimer.
+	yann := actor("yann", "yann@ydb.fr")
+	var ydb domain.Organization
+	for _, e := range []domain.Event{created(orgD, "YDB", domain.SideSubcontractor), joined(orgD, yann, domain.RoleOwner)} {
+		ydb.Apply(e)
+	}
+	// The invitation as its stream's fold sees it: Claire sent it.
+	sentByClaire := func(i *domain.Invitation, e domain.Event) { i.ApplyRecorded(e, claire.UserID, claire.EmailPersonal()) }
+	claimed := domain.InvitationClaimed{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgD,
+		OrganizationName: "YDB", ClaimedBy: "yann", ClaimedByEmail: yann.EmailPersonal()}
+	notice := domain.InvitationClaimNoticeSent{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgD,
+		OrganizationName: "YDB", SenderID: "claire", SenderEmail: claire.EmailPersonal(), Email: samir.EmailPersonal(), Locale: "fr"}
+	resentByMarc := domain.InvitationResent{InvitationID: invID, InviterOrganizationID: orgA, TokenHash: "h2", ExpiresAt: t0.Add(ttl), Locale: "de"}
+	claim := func(o *domain.Organization, a domain.Actor) func(i *domain.Invitation) ([]domain.Event, error) {
+		return func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideClaimInvitation(i, o, domain.ClaimInvitation{Actor: a, Now: t0})
+		}
+	}
+	accept := func(o *domain.Organization, a domain.Actor) func(i *domain.Invitation) ([]domain.Event, error) {
+		return func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideAcceptInvitation(i, o, domain.AcceptInvitation{Actor: a, Now: t0})
+		}
+	}
+	decline := func(o *domain.Organization, a domain.Actor) func(i *domain.Invitation) ([]domain.Event, error) {
+		return func(i *domain.Invitation) ([]domain.Event, error) {
+			return domain.DecideDeclineInvitation(i, o, domain.DeclineInvitation{Reason: "pas nous", Actor: a, Now: t0})
+		}
+	}
+	byEmail := domain.InvitationAccepted{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
+		OrganizationName: "Plomberie", AcceptedBy: "samir", ClientID: orgA, SubcontractorID: orgB, Via: "email"}
+	byClaim := domain.InvitationAccepted{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgD,
+		OrganizationName: "YDB", AcceptedBy: "yann", ClientID: orgA, SubcontractorID: orgD, Via: "claim"}
+	dropped := domain.InvitationClaimDropped{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgD,
+		DroppedBy: "yann", Reason: domain.PersonalOf(yann.EmailRef, "pas nous")}
+	declinedByEmail := domain.InvitationDeclined{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
+		DeclinedBy: "samir", Reason: domain.PersonalOf(samir.EmailRef, "pas nous")}
+	run(t, sentByClaire, []scenario[domain.Invitation]{
+		{name: "OK claim: the sender is told, in the invitation's language", given: []domain.Event{sentEv},
+			when: claim(&ydb, yann), then: []domain.Event{claimed, notice}},
+		{name: "OK claim after a resend: whoever resent it is told", given: []domain.Event{sentEv},
+			when: func(i *domain.Invitation) ([]domain.Event, error) {
+				i.ApplyRecorded(resentByMarc, marc.UserID, marc.EmailPersonal())
+				return claim(&ydb, yann)(i)
+			},
+			then: []domain.Event{claimed, domain.InvitationClaimNoticeSent{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgD,
+				OrganizationName: "YDB", SenderID: "marc", SenderEmail: marc.EmailPersonal(), Email: samir.EmailPersonal(), Locale: "de"}}},
+		{name: "OK the addressee accepts after a claim", given: []domain.Event{sentEv, claimed, notice},
+			when: accept(&w.plomberie, samir), then: []domain.Event{byEmail}},
+		{name: "OK the claimer accepts", given: []domain.Event{sentEv, claimed, notice},
+			when: accept(&ydb, yann), then: []domain.Event{byClaim}},
+		{name: "ErrFirstAnswerWins: the claimer after the addressee", given: []domain.Event{sentEv, claimed, byEmail},
+			when: accept(&ydb, yann), err: domain.CodeInvitationAnswered},
+		{name: "ErrFirstAnswerWins: the addressee after the claimer", given: []domain.Event{sentEv, claimed, byClaim},
+			when: accept(&w.plomberie, samir), err: domain.CodeInvitationAnswered},
+		{name: "OK the claimer's decline drops its claim only", given: []domain.Event{sentEv, claimed, notice},
+			when: decline(&ydb, yann), then: []domain.Event{dropped}},
+		{name: "OK the addressee's decline closes it, claimed or not", given: []domain.Event{sentEv, claimed, notice},
+			when: decline(&w.plomberie, samir), then: []domain.Event{declinedByEmail}},
+		{name: "OK after a dropped claim the addressee still accepts", given: []domain.Event{sentEv, claimed, dropped},
+			when: accept(&w.plomberie, samir), then: []domain.Event{byEmail}},
+		{name: "ErrNotAddressed: a dropped claim gives the claimer nothing", given: []domain.Event{sentEv, claimed, dropped},
+			when: accept(&ydb, yann), err: domain.CodeNotFound},
+		{name: "OK after a dropped claim another organization may claim", given: []domain.Event{sentEv, claimed, dropped},
+			when: claim(&ydb, yann), then: []domain.Event{claimed, notice}},
+		{name: "ErrAnswered: after the addressee declined, the claimer may not claim", given: []domain.Event{sentEv, claimed, declinedByEmail},
+			when: claim(&ydb, yann), err: domain.CodeInvitationAnswered},
+	})
+	// The state behind the inviter's "Invitations sent": a dropped claim
+	// leaves the invitation sent to its email, claimed by nobody.
+	var i domain.Invitation
+	for _, e := range []domain.Event{sentEv, claimed, dropped} {
+		sentByClaire(&i, e)
+	}
+	if i.Status != domain.StatusSent || i.ClaimedBy != uuid.Nil || i.TokenHash != "h1" {
+		t.Fatalf("after a dropped claim: status %v, claimed by %v, token %q; want sent, nobody, the same token", i.Status, i.ClaimedBy, i.TokenHash)
+	}
+	// A sender forgotten meanwhile is told nothing.
+	var forgotten domain.Invitation
+	forgotten.ApplyRecorded(sentEv, "claire", domain.ForgottenOf(claire.EmailRef))
+	if evs, err := domain.DecideClaimInvitation(&forgotten, &ydb, domain.ClaimInvitation{Actor: yann, Now: t0}); err != nil || len(evs) != 1 {
+		t.Fatalf("claim with a forgotten sender = %+v, %v; want the claim alone", evs, err)
 	}
 }

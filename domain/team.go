@@ -285,10 +285,10 @@ type AcceptTeamInvitation struct {
 }
 
 // errNotYourInvitation is the answer to a caller who can neither show the
-// link's token nor has the invited email. It is the same whether the token
-// is wrong or missing.
+// invitation's token nor has its invited email, verified, and to an id
+// never sent: the two read the same, so an id tells an outsider nothing.
 func errNotYourInvitation() *Error {
-	return Errorf(CodeInvalidToken, "This invitation cannot be accepted from your account without its link. "+
+	return Errorf(CodeInvalidToken, "No invitation of yours has this id. "+
 		"Open the link from the invitation email: it lets you accept from any account.")
 }
 
@@ -312,7 +312,7 @@ func entitled(ref PersonRef, c Actor, given, valid bool) (string, error) {
 // events and the organization's (the invitee joins with the invited role).
 func DecideAcceptTeamInvitation(inv *TeamInvitation, o *Organization, c AcceptTeamInvitation) (invEvents, orgEvents []Event, err error) {
 	if !inv.Exists() || !o.Exists() || o.ID != inv.OrganizationID {
-		return nil, nil, ErrInvitationNotFound()
+		return nil, nil, errNotYourInvitation()
 	}
 	via, err := entitled(inv.EmailRef, c.Actor, c.TokenGiven, c.TokenValid)
 	if err != nil {
@@ -349,7 +349,7 @@ func DecideRevokeTeamInvitation(inv *TeamInvitation, o *Organization, c RevokeTe
 	if !inv.Exists() || o.ID != inv.OrganizationID {
 		return nil, ErrInvitationNotFound()
 	}
-	if err := o.Require(c.Actor, ActionMembersManage); err != nil {
+	if err := requireOn(o, c.Actor, ActionMembersManage); err != nil {
 		return nil, err
 	}
 	if err := inv.open(teamRefusals); err != nil {

@@ -296,7 +296,7 @@ func TestAcceptTeamInvitation(t *testing.T) {
 		{name: "ErrAccepted", given: with(memberInv, domain.MemberInvitationAccepted{InvitationID: invID, UserID: "x"}), when: accept(newbie, true, true, t0),
 			err: domain.CodeInvitationAnswered},
 		{name: "ErrAlreadyMember", given: with(memberInv), when: accept(plain, true, true, t0), err: domain.CodeAlreadyMember},
-		{name: "ErrUnknown", given: team(), when: accept(newbie, true, true, t0), err: domain.CodeNotFound},
+		{name: "ErrUnknownReadsAsNotYours", given: team(), when: accept(newbie, true, true, t0), err: domain.CodeInvalidToken},
 	})
 }
 

@@ -176,6 +176,17 @@ func (c *InvitationCore[S]) IsPending(now time.Time) bool { return c.StatusAt(no
 // ErrInvitationNotFound is what anyone who may not see an invitation learns.
 func ErrInvitationNotFound() *Error { return Errorf(CodeNotFound, "No such invitation.") }
 
+// requireOn checks the actor on the organization that sent an invitation.
+// Someone who is not its member learns what an id never sent answers (not
+// "no such organization"), so a known id reads as an unknown one.
+func requireOn(o *Organization, actor Actor, a Action) error {
+	err := o.Require(actor, a)
+	if ErrorCode(err) == CodeNotFound {
+		return ErrInvitationNotFound()
+	}
+	return err
+}
+
 // refusals are what a kind of invitation says to an answer it can no
 // longer take. answered is a format of the status's word.
 type refusals struct {

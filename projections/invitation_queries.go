@@ -25,6 +25,9 @@ type SentInvitationView struct {
 	ExpiresAt  time.Time   `json:"expires_at"`
 	AnsweredAt *time.Time  `json:"answered_at"`
 	Partner    *PartnerRef `json:"partner"`
+	// ClaimedBy is the organization that claimed the invitation with its
+	// link, so that a link that reached the wrong hands can be revoked.
+	ClaimedBy *PartnerRef `json:"claimed_by"`
 }
 
 // statusFilter turns a status into SQL on a table with status and
@@ -43,7 +46,7 @@ func (r Reader) SentInvitations(ctx context.Context, org uuid.UUID, status strin
 		after = str(p.After, 0)
 	}
 	rows, err := r.Q.Query(ctx, `
-		SELECT id, email, status, message, sent_at, expires_at, answered_at, partner_id, partner_name
+		SELECT id, email, status, message, sent_at, expires_at, answered_at, partner_id, partner_name, claimed_by_id, claimed_by_name
 		  FROM rm_invitations_sent i
 		 WHERE organization_id = $1 AND `+statusFilter("i")+`
 		   AND ($4 = '' OR (sent_at, id::text) < ($4::timestamptz, $5))
@@ -54,10 +57,13 @@ func (r Reader) SentInvitations(ctx context.Context, org uuid.UUID, status strin
 	}
 	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (SentInvitationView, error) {
 		var v SentInvitationView
-		var pid *uuid.UUID
-		var pname *string
-		if err := row.Scan(&v.ID, &v.Email, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &pid, &pname); err != nil {
+		var pid, cid *uuid.UUID
+		var pname, cname *string
+		if err := row.Scan(&v.ID, &v.Email, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &pid, &pname, &cid, &cname); err != nil {
 			return v, err
+		}
+		if cid != nil {
+			v.ClaimedBy = &PartnerRef{ID: *cid, Name: deref(cname)}
 		}
 		if v.Status == "sent" && !now.Before(v.ExpiresAt) {
 			v.Status = "expired"
@@ -97,12 +103,13 @@ type ReceivedInvitationView struct {
 }
 
 // receivedWhere selects the invitations addressed to an organization (the
-// org placeholder) of a side: claimed by it, answered by it, or
-// (unclaimed) sent to the verified email of one of its owners or admins.
+// org placeholder) of a side: claimed by it, answered by it, or, until
+// someone answers, sent to the verified email of one of its owners or
+// admins, whoever claimed it.
 func receivedWhere(org, side string) string {
 	return `r.invitee_side = ` + side + ` AND r.inviter_id <> ` + org + ` AND (
 		r.claimed_by = ` + org + ` OR r.answered_by = ` + org + `
-		OR (r.claimed_by IS NULL AND r.answered_by IS NULL AND r.email_ref IN (
+		OR (r.answered_by IS NULL AND r.email_ref IN (
 			SELECT email_ref FROM rm_received_addressees WHERE organization_id = ` + org + ` AND active)))`
 }
 

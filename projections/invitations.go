@@ -17,7 +17,8 @@ func (SentInvitations) Name() string     { return "invitations_sent" }
 func (SentInvitations) Tables() []string { return []string{"rm_invitations_sent"} }
 
 func (SentInvitations) EventTypes() []string {
-	return []string{"InvitationSent", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked", "InvitationResent", "InvitationClaimed"}
+	return []string{"InvitationSent", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked", "InvitationResent", "InvitationClaimed",
+		"InvitationClaimDropped"}
 }
 func (SentInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
@@ -41,13 +42,17 @@ func (SentInvitations) Apply(w *Writer, ev *eventstore.Event) {
 		w.Exec(`UPDATE rm_invitations_sent SET expires_at = $2, sent_at = $3, version = $4 WHERE id = $1 AND version < $4`,
 			e.InvitationID, e.ExpiresAt, ev.RecordedAt, v)
 	case domain.InvitationClaimed:
-		w.Exec(`UPDATE rm_invitations_sent SET version = $2 WHERE id = $1 AND version < $2`, e.InvitationID, v)
+		w.Exec(`UPDATE rm_invitations_sent SET claimed_by_id = $2, claimed_by_name = $3, version = $4 WHERE id = $1 AND version < $4`,
+			e.InvitationID, e.OrganizationID, e.OrganizationName, v)
+	case domain.InvitationClaimDropped:
+		w.Exec(`UPDATE rm_invitations_sent SET claimed_by_id = NULL, claimed_by_name = NULL, version = $2 WHERE id = $1 AND version < $2`,
+			e.InvitationID, v)
 	}
 }
 
 // ReceivedInvitations is "My invitations": the invitations addressed to an
-// organization, by the verified email of one of its owners or admins, or by
-// its claim. It keeps its own copy of who the owners and admins are.
+// organization, by the verified email of one of its owners or admins
+// (claimed or not), or by its claim. It keeps its own copy of who the owners and admins are.
 type ReceivedInvitations struct{}
 
 func (ReceivedInvitations) Name() string { return "invitations_received" }
@@ -55,7 +60,7 @@ func (ReceivedInvitations) Tables() []string {
 	return []string{"rm_received_invitations", "rm_received_addressees"}
 }
 func (ReceivedInvitations) EventTypes() []string {
-	return []string{"MemberJoined", "MemberRoleChanged", "MemberRemoved", "AccountantAccessRevoked", "CollaboratorRemoved", "InvitationSent", "InvitationClaimed", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked", "InvitationResent"}
+	return []string{"MemberJoined", "MemberRoleChanged", "MemberRemoved", "AccountantAccessRevoked", "CollaboratorRemoved", "InvitationSent", "InvitationClaimed", "InvitationClaimDropped", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked", "InvitationResent"}
 }
 
 func (ReceivedInvitations) Apply(w *Writer, ev *eventstore.Event) {
@@ -80,6 +85,8 @@ func (ReceivedInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	case domain.InvitationClaimed:
 		w.Exec(`UPDATE rm_received_invitations SET claimed_by = $2, version = $3 WHERE id = $1 AND version < $3`,
 			e.InvitationID, e.OrganizationID, v)
+	case domain.InvitationClaimDropped:
+		w.Exec(`UPDATE rm_received_invitations SET claimed_by = NULL, version = $2 WHERE id = $1 AND version < $2`, e.InvitationID, v)
 	case domain.InvitationAccepted:
 		w.Exec(`UPDATE rm_received_invitations SET status = 'accepted', answered_by = $2, answered_at = $3, version = $4
 			WHERE id = $1 AND version < $4`, e.InvitationID, e.OrganizationID, ev.RecordedAt, v)

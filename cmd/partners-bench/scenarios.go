@@ -192,7 +192,7 @@ func scenarioInviteClaim(ctx context.Context, c *client) error {
 		return err
 	}
 	if c.reads {
-		if _, err := c.call(ctx, "GET /v1/invitations/preview", nil, "/v1/invitations/preview?token="+url.QueryEscape(token), nil, http.StatusOK); err != nil {
+		if _, err := c.call(ctx, "POST /v1/invitations/preview", nil, "/v1/invitations/preview", map[string]any{"token": token}, http.StatusOK); err != nil {
 			return err
 		}
 	}

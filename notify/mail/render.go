@@ -38,13 +38,19 @@ const (
 	// Data: OrganizationName (required), FirstName, Link, CanPurchase,
 	// CanSeeAllOrders.
 	KindCollaboratorActivation Kind = "collaborator_activation"
+	// KindInvitationClaimed: the person who sent a partner invitation is
+	// told that an organization claimed it with the link, and how to
+	// revoke it. Data: OrganizationName (the claiming organization,
+	// required), Email (the invited email, optional), Link (their
+	// "Invitations sent").
+	KindInvitationClaimed Kind = "invitation_claimed"
 )
 
 // Kinds returns every supported kind.
 func Kinds() []Kind {
 	return []Kind{
 		KindPartnerInvitation, KindContractShared, KindAccountantInvitation,
-		KindMemberInvitation, KindCollaboratorActivation,
+		KindMemberInvitation, KindCollaboratorActivation, KindInvitationClaimed,
 	}
 }
 
@@ -75,6 +81,7 @@ type Data struct {
 	ExpiresAt        time.Time // zero means "no expiry shown"
 	CanPurchase      bool
 	CanSeeAllOrders  bool
+	Email            string // an email address the text names
 }
 
 // Content is a rendered e-mail: a one-line subject, a plain-text body and an
@@ -194,6 +201,7 @@ type view struct {
 	Expires          string
 	CanPurchase      bool
 	CanSeeAllOrders  bool
+	Email            string
 }
 
 // layoutData feeds the shared text and HTML layouts.
@@ -222,6 +230,7 @@ func newView(kind Kind, lc localeCommon, d Data) (view, error) {
 		RecipientName:    oneLine(d.RecipientName),
 		ContractTitle:    oneLine(d.ContractTitle),
 		FirstName:        oneLine(d.FirstName),
+		Email:            oneLine(d.Email),
 		Message:          multiLine(d.Message),
 		Link:             strings.TrimSpace(d.Link),
 		CanPurchase:      d.CanPurchase,
@@ -284,7 +293,7 @@ func newView(kind Kind, lc localeCommon, d Data) (view, error) {
 			return view{}, invalid("%v", err)
 		}
 		v.Role = role
-	case KindCollaboratorActivation:
+	case KindCollaboratorActivation, KindInvitationClaimed:
 		if err := required("OrganizationName", v.OrganizationName); err != nil {
 			return view{}, err
 		}

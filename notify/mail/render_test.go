@@ -346,3 +346,51 @@ func TestRenderSingleLineFields(t *testing.T) {
 		t.Errorf("Subject = %q, want prefix %q", c.Subject, want)
 	}
 }
+
+// The claim notice (issue 14): in each language it names the claiming
+// organization and the invited email, and says how to revoke the
+// invitation, with the link to the sender's "Invitations sent".
+func TestRenderClaimNotice(t *testing.T) {
+	const link = "https://app.partners.local/organizations/7e88/invitations/sent"
+	d := mail.Data{OrganizationName: "Mallory <SARL>", Email: "samir@plomberie.fr", Link: link}
+	for _, tc := range []struct {
+		locale mail.Locale
+		want   []string
+	}{
+		{mail.LocaleEN, []string{"Mallory <SARL> used the link of your partner invitation to samir@plomberie.fr",
+			"revoke the invitation in your Invitations sent", "its link stops working at once", "because you sent this invitation"}},
+		{mail.LocaleFR, []string{"Mallory <SARL> a utilisé le lien de votre invitation de partenaire envoyée à samir@plomberie.fr",
+			"révoquez l'invitation dans vos Invitations envoyées", "son lien cesse aussitôt de fonctionner", "parce que vous avez envoyé cette invitation"}},
+		{mail.LocaleDE, []string{"Mallory <SARL> hat den Link Ihrer Partnereinladung an samir@plomberie.fr verwendet",
+			"widerrufen Sie die Einladung unter Gesendete Einladungen", "funktioniert dann sofort nicht mehr", "weil Sie diese Einladung gesendet haben"}},
+	} {
+		t.Run(string(tc.locale), func(t *testing.T) {
+			c, err := mail.Render(mail.KindInvitationClaimed, tc.locale, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(c.Subject, "Mallory <SARL>") || !strings.Contains(c.Subject, "samir@plomberie.fr") {
+				t.Errorf("Subject = %q; want the claiming organization and the invited email", c.Subject)
+			}
+			for _, w := range append(tc.want, link) {
+				if !strings.Contains(c.Text, w) {
+					t.Errorf("Text lacks %q:\n%s", w, c.Text)
+				}
+				if ew := html.EscapeString(w); !strings.Contains(c.HTML, ew) {
+					t.Errorf("HTML lacks %q:\n%s", ew, c.HTML)
+				}
+			}
+			if strings.Contains(c.HTML, "<SARL>") {
+				t.Errorf("HTML shows the organization's name unescaped:\n%s", c.HTML)
+			}
+		})
+	}
+	// A forgotten invited email is left out, the sentence still reads.
+	c, err := mail.Render(mail.KindInvitationClaimed, mail.LocaleEN, mail.Data{OrganizationName: "YDB", Link: link})
+	if err != nil || !strings.Contains(c.Text, "YDB used the link of your partner invitation to attach it") {
+		t.Fatalf("without the email: %v\n%s", err, c.Text)
+	}
+	if _, err := mail.Render(mail.KindInvitationClaimed, mail.LocaleEN, mail.Data{Link: link}); !errors.Is(err, mail.ErrInvalidData) {
+		t.Fatalf("without the organization: err = %v; want ErrInvalidData", err)
+	}
+}

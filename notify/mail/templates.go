@@ -251,6 +251,38 @@ var wording = map[Kind]map[Locale]kindText{
 			Action: "Konto aktivieren",
 		},
 	},
+	KindInvitationClaimed: {
+		LocaleEN: {
+			Subject:  "{{.OrganizationName}} claimed your partner invitation{{with .Email}} to {{.}}{{end}}",
+			Greeting: "Hello,",
+			Paragraphs: []string{
+				"{{.OrganizationName}} used the link of your partner invitation{{with .Email}} to {{.}}{{end}} to attach it to their organization: they may now accept it.",
+				"If you do not know {{.OrganizationName}}, or the link was not meant for them, revoke the invitation in your Invitations sent: its link stops working at once, and you may invite again.",
+			},
+			Action: "Review your invitations sent",
+			Notes:  []string{"You receive this email because you sent this invitation."},
+		},
+		LocaleFR: {
+			Subject:  "{{.OrganizationName}} a réclamé votre invitation de partenaire{{with .Email}} envoyée à {{.}}{{end}}",
+			Greeting: "Bonjour,",
+			Paragraphs: []string{
+				"{{.OrganizationName}} a utilisé le lien de votre invitation de partenaire{{with .Email}} envoyée à {{.}}{{end}} pour la rattacher à son organisation : elle peut maintenant l'accepter.",
+				"Si vous ne connaissez pas {{.OrganizationName}}, ou si le lien ne lui était pas destiné, révoquez l'invitation dans vos Invitations envoyées : son lien cesse aussitôt de fonctionner, et vous pourrez inviter à nouveau.",
+			},
+			Action: "Voir mes invitations envoyées",
+			Notes:  []string{"Vous recevez cet e-mail parce que vous avez envoyé cette invitation."},
+		},
+		LocaleDE: {
+			Subject:  "{{.OrganizationName}} hat Ihre Partnereinladung{{with .Email}} an {{.}}{{end}} übernommen",
+			Greeting: "Guten Tag,",
+			Paragraphs: []string{
+				"{{.OrganizationName}} hat den Link Ihrer Partnereinladung{{with .Email}} an {{.}}{{end}} verwendet, um sie der eigenen Organisation zuzuordnen: Sie kann die Einladung jetzt annehmen.",
+				"Falls Sie {{.OrganizationName}} nicht kennen oder der Link nicht für sie bestimmt war, widerrufen Sie die Einladung unter Gesendete Einladungen: Ihr Link funktioniert dann sofort nicht mehr, und Sie können erneut einladen.",
+			},
+			Action: "Gesendete Einladungen ansehen",
+			Notes:  []string{"Sie erhalten diese E-Mail, weil Sie diese Einladung gesendet haben."},
+		},
+	},
 }
 
 // catalog is wording compiled once at start-up; a malformed snippet is a

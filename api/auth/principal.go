@@ -11,8 +11,9 @@ type Principal struct {
 	Subject string
 	// Email is the "email" claim, trimmed and lower-cased; it may be "".
 	Email string
-	// EmailVerified is false only when the token carries "email_verified": false,
-	// in which case Email must not be treated as addressing anyone.
+	// EmailVerified is true only when the token carries "email_verified":
+	// true (or omits it and the verifier assumes verified emails); when
+	// false, Email must not be treated as addressing anyone.
 	EmailVerified bool
 	// Name is the optional "name" claim.
 	Name string

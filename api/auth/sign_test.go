@@ -22,7 +22,7 @@ func TestSignHS256RoundTrip(t *testing.T) {
 			name: "minimal",
 			cfg:  auth.Config{Secret: testSecret},
 			spec: auth.TokenSpec{Subject: "user-1", TTL: time.Hour},
-			want: auth.Principal{Subject: "user-1", EmailVerified: true},
+			want: auth.Principal{Subject: "user-1", EmailVerified: false},
 		},
 		{
 			name: "full",
@@ -30,7 +30,7 @@ func TestSignHS256RoundTrip(t *testing.T) {
 			spec: auth.TokenSpec{
 				Subject: "user-2", Email: " Bob@Example.org ", Name: "Bob",
 				Scopes: []string{auth.ScopeAdmin, "partners:read"}, TTL: 15 * time.Minute,
-				Issuer: testIssuer, Audience: testAudience,
+				Issuer: testIssuer, Audience: testAudience, EmailVerified: ptr(true),
 			},
 			want: auth.Principal{
 				Subject: "user-2", Email: "bob@example.org", EmailVerified: true, Name: "Bob",

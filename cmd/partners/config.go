@@ -36,6 +36,10 @@ type Config struct {
 	ProjectorBatch int
 	ProjectorPoll  time.Duration
 	MailLease      time.Duration
+
+	// AssumeEmailVerified: PARTNERS_JWT_EMAIL_VERIFIED=assume, for an
+	// identity provider that omits the claim (see auth.Config).
+	AssumeEmailVerified bool
 }
 
 // LoadConfig reads PARTNERS_* variables, applying the documented defaults.
@@ -67,6 +71,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.RateLimitsOff = true
 	default:
 		return c, errors.New("PARTNERS_RATE_LIMITS must be on or off")
+	}
+	switch get("PARTNERS_JWT_EMAIL_VERIFIED", "require") {
+	case "require":
+	case "assume":
+		c.AssumeEmailVerified = true
+	default:
+		return c, errors.New("PARTNERS_JWT_EMAIL_VERIFIED must be require or assume")
 	}
 	if v := get("PARTNERS_PROJECTOR_BATCH", "1000"); v != "" {
 		n, err := strconv.Atoi(v)

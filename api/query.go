@@ -67,15 +67,14 @@ func scopeOf(c *gin.Context) scope {
 // orgOf is the organization of a query scoped to one, the caller checked.
 func orgOf(c *gin.Context) uuid.UUID { return scopeOf(c).org }
 
-// get registers a query: the frame waits for ?min_position=, checks the
-// caller's membership, runs the handler and writes its answer.
+// get registers a query: the frame checks the caller's membership, waits
+// for ?min_position=, runs the handler and writes its answer. The
+// membership is read from the events, which no position is ahead of, so it
+// is checked first: someone removed or revoked is answered at once, and
+// never holds a wait on an organization they do not belong to.
 func (s *Server) get(r gin.IRoutes, path string, rd reads, f queryFunc) {
 	wait := rd.waitFor()
 	r.GET(path, func(c *gin.Context) {
-		if err := s.waitApplied(c, wait); err != nil {
-			writeProblem(c, err)
-			return
-		}
 		sc := scope{replayed: rd.replayed}
 		if rd.member != "" {
 			var err error
@@ -83,6 +82,10 @@ func (s *Server) get(r gin.IRoutes, path string, rd reads, f queryFunc) {
 				writeProblem(c, err)
 				return
 			}
+		}
+		if err := s.waitApplied(c, wait); err != nil {
+			writeProblem(c, err)
+			return
 		}
 		c.Set(keyScope, sc)
 		v, err := f(c)

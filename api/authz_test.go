@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -158,6 +159,27 @@ func TestMemberEmailFollowsVerifiedToken(t *testing.T) {
 	}
 	if got := memberEmails(t, s, owner, org, pos); got[admin.Sub] != moved.Email {
 		t.Fatalf("members = %v; want %s for the admin", got, moved.Email)
+	}
+}
+
+// A command on the organization's path records the new email too, once.
+func TestMemberEmailRecordedByACommand(t *testing.T) {
+	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{})
+	owner := apitest.NewUser(t, "Olivia")
+	org, _ := s.CreateOrganization(t, owner, "Acme", "client")
+	moved := owner
+	moved.Email = "olivia." + uuid.NewString()[:8] + "@acme-group.example"
+	moved.Token = apitest.Token(t, owner.Sub, moved.Email, owner.Name)
+	for i := range 2 {
+		r := call(t, s, moved, "POST", orgPath(org, "/member-invitations"), map[string]any{"email": fmt.Sprintf("c%d.%s", i, moved.Email), "role": "member"})
+		apitest.Expect(t, r, http.StatusCreated)
+	}
+	n, pos := orgEvents(t, s, org)
+	if n["MemberEmailChanged"] != 1 {
+		t.Fatalf("events = %v; want exactly one MemberEmailChanged", n)
+	}
+	if got := memberEmails(t, s, owner, org, pos); got[owner.Sub] != moved.Email {
+		t.Fatalf("members = %v; want %s for the owner", got, moved.Email)
 	}
 }
 

@@ -68,5 +68,7 @@ func (s *Server) actor(c *gin.Context) domain.Actor {
 	if err != nil {
 		email = domain.Email{}
 	}
-	return s.cfg.App.ActorFor(p.Subject, email, p.EmailVerified && !email.IsZero(), p.Name)
+	act := s.cfg.App.ActorFor(p.Subject, email, p.EmailVerified && !email.IsZero(), p.Name)
+	act.TokenIssuedAt = p.IssuedAt
+	return act
 }

@@ -178,8 +178,13 @@ func TestMemberEmailRecordedByACommand(t *testing.T) {
 	if n["MemberEmailChanged"] != 1 {
 		t.Fatalf("events = %v; want exactly one MemberEmailChanged", n)
 	}
+	// Read with the older token, still valid elsewhere: it does not
+	// change the email back.
 	if got := memberEmails(t, s, owner, org, pos); got[owner.Sub] != moved.Email {
 		t.Fatalf("members = %v; want %s for the owner", got, moved.Email)
+	}
+	if n, _ := orgEvents(t, s, org); n["MemberEmailChanged"] != 1 {
+		t.Fatalf("events after a request with the older token = %v; want still one MemberEmailChanged", n)
 	}
 }
 

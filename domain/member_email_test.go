@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"testing"
+	"time"
 
 	"partners/domain"
 )
@@ -19,9 +20,15 @@ func withEmail(a domain.Actor, email string, verified bool) domain.Actor {
 	return b
 }
 
+// issued is a with a token issued at second s of t0.
+func issued(a domain.Actor, s int) domain.Actor {
+	a.TokenIssuedAt = t0.Add(time.Duration(s) * time.Second)
+	return a
+}
+
 func emailChanged(a domain.Actor, role domain.Role) domain.Event {
 	return domain.MemberEmailChanged{OrganizationID: orgA, UserID: a.UserID, Email: a.EmailPersonal(), EmailRef: a.EmailRef,
-		Name: a.NamePersonal(), Role: role}
+		Name: a.NamePersonal(), Role: role, TokenIssuedAt: a.TokenIssuedAt}
 }
 
 // A member's email is the one of their latest verified token: recorded
@@ -47,6 +54,15 @@ func TestRecordMemberEmail(t *testing.T) {
 			joined(orgA, unverifiedOwner, domain.RoleOwner)},
 			when: recordEmail(owner), then: []domain.Event{emailChanged(owner, domain.RoleOwner)}},
 		{name: "OK an outsider records nothing", given: team(), when: recordEmail(outsider), then: nil},
+		{name: "OK a newer token's email is recorded", given: with(emailChanged(issued(moved, 10), domain.RoleAdmin)),
+			when: recordEmail(issued(withEmail(admin, "adam@acme-holding.fr", true), 11)),
+			then: []domain.Event{emailChanged(issued(withEmail(admin, "adam@acme-holding.fr", true), 11), domain.RoleAdmin)}},
+		{name: "OK an older token still in use does not change it back", given: with(emailChanged(issued(moved, 10), domain.RoleAdmin)),
+			when: recordEmail(issued(admin, 9)), then: nil},
+		{name: "OK a token issued the same second does not either", given: with(emailChanged(issued(moved, 10), domain.RoleAdmin)),
+			when: recordEmail(issued(admin, 10)), then: nil},
+		{name: "OK once changed, a token without iat changes nothing", given: with(emailChanged(issued(moved, 10), domain.RoleAdmin)),
+			when: recordEmail(admin), then: nil},
 		{name: "OK a removed member records nothing", given: with(domain.MemberRemoved{OrganizationID: orgA, UserID: "adam", Role: domain.RoleAdmin}),
 			when: recordEmail(moved), then: nil},
 	})

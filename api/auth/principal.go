@@ -1,6 +1,9 @@
 package auth
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // ScopeAdmin is the scope that opens the admin endpoints.
 const ScopeAdmin = "partners:admin"
@@ -19,6 +22,8 @@ type Principal struct {
 	Name string
 	// Scopes are the space-separated entries of the "scope" claim.
 	Scopes []string
+	// IssuedAt is the "iat" claim (UTC); zero when the token does not say.
+	IssuedAt time.Time
 }
 
 // HasScope reports whether the principal was granted scope s.

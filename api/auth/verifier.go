@@ -220,6 +220,9 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 	if scopes := strings.Fields(c.Scope); len(scopes) > 0 {
 		p.Scopes = scopes
 	}
+	if c.IssuedAt != nil {
+		p.IssuedAt = c.IssuedAt.UTC()
+	}
 	return p, nil
 }
 

@@ -50,6 +50,7 @@ func TestVerify(t *testing.T) {
 			EmailVerified: true,
 			Name:          "Alice",
 			Scopes:        []string{"partners:read"},
+			IssuedAt:      testNow,
 		}
 		if f != nil {
 			f(&p)
@@ -172,6 +173,8 @@ func TestVerify(t *testing.T) {
 		{name: "email_verified null", verifier: "secret", token: hs(map[string]any{"email_verified": json.RawMessage("null")}),
 			want: withPrincipal(func(p *auth.Principal) { p.EmailVerified = false })},
 		{name: "email_verified as a string is refused", verifier: "secret", token: hs(map[string]any{"email_verified": "false"}), wantErr: "malformed"},
+		{name: "iat absent", verifier: "secret", token: hs(map[string]any{"iat": nil}),
+			want: withPrincipal(func(p *auth.Principal) { p.IssuedAt = time.Time{} })},
 		{name: "name absent", verifier: "secret", token: hs(map[string]any{"name": nil}),
 			want: withPrincipal(func(p *auth.Principal) { p.Name = "" })},
 

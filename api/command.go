@@ -33,6 +33,10 @@ var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 // Idempotency-Key, and answers with X-Event-Position.
 func (s *Server) command(f commandFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if err := s.enterOrganization(c); err != nil {
+			writeProblem(c, err)
+			return
+		}
 		body, err := io.ReadAll(c.Request.Body)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

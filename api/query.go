@@ -22,8 +22,9 @@ type queryFunc func(c *gin.Context) (any, error)
 // reads is what a query reads, said once on its route.
 type reads struct {
 	// member scopes the query to the path's organization: the caller must
-	// belong to it and be allowed this action (read from the members read
-	// model). Outsiders learn nothing: the organization is "not found".
+	// belong to it and be allowed this action (read from the organization's
+	// events, see Server.member). Outsiders learn nothing: the organization
+	// is "not found".
 	member domain.Action
 	// live read models are read as they are, even with ?as_of=.
 	live []string
@@ -66,8 +67,11 @@ func scopeOf(c *gin.Context) scope {
 // orgOf is the organization of a query scoped to one, the caller checked.
 func orgOf(c *gin.Context) uuid.UUID { return scopeOf(c).org }
 
-// get registers a query: the frame waits for ?min_position=, checks the
-// caller's membership, runs the handler and writes its answer.
+// get registers a query: the frame checks the caller's membership, waits
+// for ?min_position=, runs the handler and writes its answer. The
+// membership is read from the events, which no position is ahead of, so it
+// is checked first: someone removed or revoked is answered at once, and
+// never holds a wait on an organization they do not belong to.
 func (s *Server) get(r gin.IRoutes, path string, rd reads, f queryFunc) {
 	s.query(r, http.MethodGet, path, rd, f)
 }
@@ -77,10 +81,6 @@ func (s *Server) get(r gin.IRoutes, path string, rd reads, f queryFunc) {
 func (s *Server) query(r gin.IRoutes, method, path string, rd reads, f queryFunc) {
 	wait := rd.waitFor()
 	r.Handle(method, path, func(c *gin.Context) {
-		if err := s.waitApplied(c, wait); err != nil {
-			writeProblem(c, err)
-			return
-		}
 		sc := scope{replayed: rd.replayed}
 		if rd.member != "" {
 			var err error
@@ -88,6 +88,10 @@ func (s *Server) query(r gin.IRoutes, method, path string, rd reads, f queryFunc
 				writeProblem(c, err)
 				return
 			}
+		}
+		if err := s.waitApplied(c, wait); err != nil {
+			writeProblem(c, err)
+			return
 		}
 		c.Set(keyScope, sc)
 		v, err := f(c)
@@ -127,14 +131,15 @@ func (s *Server) waitApplied(c *gin.Context, names []string) error {
 func orgParam(c *gin.Context) (uuid.UUID, error) { return pathUUID(c, "org", "organization") }
 
 // member checks that the caller belongs to the path's organization and may
-// do the action.
+// do the action, from the organization's events (app.Enter): a read model
+// may lag behind a revocation already acknowledged, the events never do.
+// An ?as_of= answer is authorized the same way, by today's membership.
 func (s *Server) member(c *gin.Context, action domain.Action) (uuid.UUID, domain.Grant, error) {
 	org, err := orgParam(c)
 	if err != nil {
 		return uuid.Nil, domain.Grant{}, err
 	}
-	p, _ := principalOf(c)
-	g, err := s.reader().Grant(c.Request.Context(), org, p.Subject)
+	g, err := s.cfg.App.Enter(c.Request.Context(), s.actor(c), org)
 	if err != nil {
 		return uuid.Nil, g, err
 	}

@@ -22,9 +22,9 @@ type authorizationView struct {
 	Reason  string  `json:"reason"`
 }
 
-// authorize answers from the members read model (so ?min_position= with a
-// revocation's or a removal's position answers without it), for a member
-// of the organization asking.
+// authorize answers from the organization's events (so an answer given
+// after a revocation or a removal was acknowledged is without it, however
+// far the read models are), for a member of the organization asking.
 func (s *Server) authorize(c *gin.Context) (any, error) {
 	var v domain.Validation
 	action := domain.ParseField(&v, "action", c.Query("action"), domain.ParseAction)
@@ -37,7 +37,7 @@ func (s *Server) authorize(c *gin.Context) (any, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	g, err := s.reader().Grant(c.Request.Context(), orgOf(c), userID)
+	g, err := s.cfg.App.GrantOf(c.Request.Context(), orgOf(c), userID)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"maps"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -14,6 +15,9 @@ type Actor struct {
 	EmailRef      PersonRef
 	EmailVerified bool
 	Name          string
+	// TokenIssuedAt is when the token was issued ("iat"); zero when it
+	// does not say. Of two tokens, the later one's email is the member's.
+	TokenIssuedAt time.Time
 }
 
 // EmailPersonal is the actor's email as personal data.
@@ -116,6 +120,29 @@ type CollaboratorRemoved struct {
 	RemovedBy      string    `json:"removed_by"`
 }
 
+// MemberEmailChanged: a member's token now carries another verified email
+// than the one recorded (a member's email is the one of their latest
+// token, not the one they joined with). Name is the token's, keyed to the
+// new email like everything else about them. TokenIssuedAt is when that
+// token was issued: an older token still in use elsewhere does not change
+// it back. It repeats the role, so read models that look people up by
+// email (partner invitations addressed to owners and admins, collaboration
+// requests to owners) follow the change without reading anything else.
+type MemberEmailChanged struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	UserID         string    `json:"user_id"`
+	Email          Personal  `json:"email"`
+	EmailRef       PersonRef `json:"email_ref"`
+	Name           Personal  `json:"name"`
+	Role           Role      `json:"role"`
+	TokenIssuedAt  time.Time `json:"token_issued_at"`
+}
+
+func (MemberEmailChanged) EventType() string { return "MemberEmailChanged" }
+func (e MemberEmailChanged) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.OrganizationID}
+}
+
 func (OrganizationCreated) EventType() string            { return "OrganizationCreated" }
 func (MemberJoined) EventType() string                   { return "MemberJoined" }
 func (MemberRoleChanged) EventType() string              { return "MemberRoleChanged" }
@@ -142,6 +169,7 @@ func init() {
 	register(EventSpec{New: func() Event { return &AccountantAccessRevoked{} }})
 	register(EventSpec{New: func() Event { return &CollaboratorPermissionsChanged{} }})
 	register(EventSpec{New: func() Event { return &CollaboratorRemoved{} }})
+	register(EventSpec{New: func() Event { return &MemberEmailChanged{} }})
 }
 
 // Member is a membership as the organization sees it.
@@ -153,6 +181,9 @@ type Member struct {
 	Role            Role
 	CanPurchase     bool
 	CanSeeAllOrders bool
+	// EmailSince is when the token that recorded Email was issued; zero
+	// when it is the email they joined with (or the token did not say).
+	EmailSince time.Time
 }
 
 // Organization is the aggregate of a company account and its memberships.
@@ -186,6 +217,11 @@ func (o *Organization) Apply(e Event) {
 	case CollaboratorPermissionsChanged:
 		if m, ok := o.Members[e.UserID]; ok {
 			m.CanPurchase, m.CanSeeAllOrders = e.CanPurchase, e.CanSeeAllOrders
+			o.Members[e.UserID] = m
+		}
+	case MemberEmailChanged:
+		if m, ok := o.Members[e.UserID]; ok {
+			m.Email, m.Name, m.EmailVerified, m.EmailSince = e.Email, e.Name, true, e.TokenIssuedAt
 			o.Members[e.UserID] = m
 		}
 	case MemberRemoved:
@@ -474,6 +510,33 @@ func DecideRemoveCollaborator(o *Organization, c RemoveCollaborator) ([]Event, e
 	return []Event{CollaboratorRemoved{OrganizationID: o.ID, UserID: c.UserID, RemovedBy: c.Actor.UserID}}, nil
 }
 
+// RecordMemberEmail brings a member's recorded email up to their token's.
+type RecordMemberEmail struct {
+	Actor Actor
+}
+
+// DecideRecordMemberEmail records the actor's verified email when it is
+// not the one recorded (nor recorded as verified). An email the token does
+// not vouch for changes nothing: it would let anyone who can put any
+// address in a token be addressed as that person. Nor does a token issued
+// before the one that recorded the current email (or one that does not say
+// when it was issued, once a change was recorded): a person using an old
+// and a new token at once would otherwise change it back and forth.
+func DecideRecordMemberEmail(o *Organization, c RecordMemberEmail) ([]Event, error) {
+	m, ok := o.Members[c.Actor.UserID]
+	if !ok || !c.Actor.EmailVerified || c.Actor.EmailRef == "" {
+		return nil, nil
+	}
+	if m.EmailVerified && m.Email.Owner == c.Actor.EmailRef {
+		return nil, nil
+	}
+	if !m.EmailSince.IsZero() && !c.Actor.TokenIssuedAt.After(m.EmailSince) {
+		return nil, nil
+	}
+	return []Event{MemberEmailChanged{OrganizationID: o.ID, UserID: m.UserID, Email: c.Actor.EmailPersonal(),
+		EmailRef: c.Actor.EmailRef, Name: c.Actor.NamePersonal(), Role: m.Role, TokenIssuedAt: c.Actor.TokenIssuedAt}}, nil
+}
+
 // Clone is a copy that shares nothing with o.
 func (o *Organization) Clone() *Organization {
 	c := *o
@@ -484,5 +547,5 @@ func (o *Organization) Clone() *Organization {
 // OrganizationEventTypes are the event types an organization's stream holds.
 func OrganizationEventTypes() []string {
 	return []string{"OrganizationCreated", "MemberJoined", "MemberRoleChanged", "MemberRemoved",
-		"AccountantAccessRevoked", "CollaboratorPermissionsChanged", "CollaboratorRemoved"}
+		"AccountantAccessRevoked", "CollaboratorPermissionsChanged", "CollaboratorRemoved", "MemberEmailChanged"}
 }

@@ -60,7 +60,7 @@ func (ReceivedInvitations) Tables() []string {
 	return []string{"rm_received_invitations", "rm_received_addressees"}
 }
 func (ReceivedInvitations) EventTypes() []string {
-	return []string{"MemberJoined", "MemberRoleChanged", "MemberRemoved", "AccountantAccessRevoked", "CollaboratorRemoved", "InvitationSent", "InvitationClaimed", "InvitationClaimDropped", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked", "InvitationResent"}
+	return []string{"MemberJoined", "MemberRoleChanged", "MemberEmailChanged", "MemberRemoved", "AccountantAccessRevoked", "CollaboratorRemoved", "InvitationSent", "InvitationClaimed", "InvitationClaimDropped", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked", "InvitationResent"}
 }
 
 func (ReceivedInvitations) Apply(w *Writer, ev *eventstore.Event) {
@@ -70,6 +70,8 @@ func (ReceivedInvitations) Apply(w *Writer, ev *eventstore.Event) {
 		addressee(w, e.OrganizationID, e.UserID, e.Email.Owner, addresses(e.Role, e.EmailVerified), v)
 	case domain.MemberRoleChanged:
 		addressee(w, e.OrganizationID, e.UserID, e.EmailRef, addresses(e.Role, e.EmailVerified), v)
+	case domain.MemberEmailChanged:
+		addressee(w, e.OrganizationID, e.UserID, e.EmailRef, addresses(e.Role, true), v)
 	case domain.MemberRemoved:
 		addressee(w, e.OrganizationID, e.UserID, "", false, v)
 	case domain.AccountantAccessRevoked:

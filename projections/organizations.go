@@ -26,9 +26,9 @@ func (Organizations) Apply(w *Writer, ev *eventstore.Event) {
 }
 
 // Members is the read model of memberships: who is in which organization,
-// with which role and collaborator flags, and how they joined. It is what
-// membership checks and GET /authorize read, so a revocation or a removal
-// applied here takes effect for every check made with its position.
+// with which role and collaborator flags, and how they joined. Lists read
+// it; membership checks do not (they read the organization's events, which
+// never lag behind a revocation, see app.GrantOf).
 //
 // Every membership event is in its organization's stream. Members leave
 // (their row is deleted), so a row cannot keep the version that would stop
@@ -73,6 +73,9 @@ func (Members) Apply(w *Writer, ev *eventstore.Event) {
 	case domain.MemberRoleChanged:
 		w.Exec(`UPDATE rm_members SET role = $4, version = $2 WHERE organization_id = $1 AND user_id = $3 AND `+memberGuard,
 			org, v, e.UserID, e.Role.String())
+	case domain.MemberEmailChanged:
+		w.Exec(`UPDATE rm_members SET email = $4, email_ref = $5, name = $6, version = $2
+			WHERE organization_id = $1 AND user_id = $3 AND `+memberGuard, org, v, e.UserID, e.Email.Value, string(e.EmailRef), e.Name.Value)
 	case domain.CollaboratorPermissionsChanged:
 		w.Exec(`UPDATE rm_members SET can_purchase = $4, can_see_all_orders = $5, version = $2
 			WHERE organization_id = $1 AND user_id = $3 AND `+memberGuard, org, v, e.UserID, e.CanPurchase, e.CanSeeAllOrders)

@@ -43,7 +43,8 @@ func (r Reader) Organization(ctx context.Context, id uuid.UUID) (OrganizationVie
 }
 
 // Grant is a user's standing in an organization per the members read
-// model; zero when not a member.
+// model; zero when not a member. It may lag behind the events: never
+// authorize with it (app.GrantOf answers from the events).
 func (r Reader) Grant(ctx context.Context, org uuid.UUID, userID string) (domain.Grant, error) {
 	rows, err := r.Q.Query(ctx, `SELECT role, can_purchase, can_see_all_orders FROM rm_members WHERE organization_id = $1 AND user_id = $2`, org, userID)
 	if err != nil {

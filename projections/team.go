@@ -106,7 +106,7 @@ func (CollaborationRequests) Tables() []string {
 	return []string{"rm_collaboration_requests", "rm_collaboration_answers", "rm_collaboration_organizations", "rm_collaboration_members"}
 }
 func (CollaborationRequests) EventTypes() []string {
-	return []string{"OrganizationCreated", "MemberJoined", "MemberRoleChanged", "MemberRemoved", "AccountantAccessRevoked", "CollaboratorRemoved", "CollaborationRequested", "CollaborationRequestApproved", "CollaborationRequestRejected"}
+	return []string{"OrganizationCreated", "MemberJoined", "MemberRoleChanged", "MemberEmailChanged", "MemberRemoved", "AccountantAccessRevoked", "CollaboratorRemoved", "CollaborationRequested", "CollaborationRequestApproved", "CollaborationRequestRejected"}
 }
 
 func (CollaborationRequests) Apply(w *Writer, ev *eventstore.Event) {
@@ -128,6 +128,8 @@ func (CollaborationRequests) Apply(w *Writer, ev *eventstore.Event) {
 		w.Exec(upsert, e.OrganizationID, e.UserID, string(e.Email.Owner), e.EmailVerified, e.Role.String(), v)
 	case domain.MemberRoleChanged:
 		w.Exec(upsert, e.OrganizationID, e.UserID, string(e.EmailRef), e.EmailVerified, e.Role.String(), v)
+	case domain.MemberEmailChanged:
+		w.Exec(upsert, e.OrganizationID, e.UserID, string(e.EmailRef), true, e.Role.String(), v)
 	case domain.MemberRemoved:
 		w.Exec(setRole, e.OrganizationID, e.UserID, "", v)
 	case domain.AccountantAccessRevoked:

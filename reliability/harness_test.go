@@ -387,7 +387,9 @@ func newUser(t testing.TB, name string, scopes ...string) user {
 	t.Helper()
 	id := uuid.NewString()[:12]
 	u := user{Sub: "rel-" + id, Email: strings.ToLower(name) + "." + id + "@example.com", Name: name}
-	tok, err := auth.SignHS256([]byte(jwtSecret), auth.TokenSpec{Subject: u.Sub, Email: u.Email, Name: u.Name, Scopes: scopes, TTL: 2 * time.Hour}, time.Now())
+	verified := true
+	tok, err := auth.SignHS256([]byte(jwtSecret), auth.TokenSpec{Subject: u.Sub, Email: u.Email, EmailVerified: &verified, Name: u.Name,
+		Scopes: scopes, TTL: 2 * time.Hour}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

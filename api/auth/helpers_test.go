@@ -146,16 +146,17 @@ func newVerifier(t *testing.T, cfg auth.Config) *auth.Verifier {
 	return v
 }
 
-// claims returns a valid claim set; entries of over replace or (when nil)
-// delete the defaults.
+// claims returns a valid claim set (with a verified email); entries of over
+// replace or (when nil) delete the defaults.
 func claims(over map[string]any) jwt.MapClaims {
 	c := jwt.MapClaims{
-		"sub":   "user-1",
-		"email": "alice@example.com",
-		"name":  "Alice",
-		"scope": "partners:read",
-		"iat":   testNow.Unix(),
-		"exp":   testNow.Add(time.Hour).Unix(),
+		"sub":            "user-1",
+		"email":          "alice@example.com",
+		"email_verified": true,
+		"name":           "Alice",
+		"scope":          "partners:read",
+		"iat":            testNow.Unix(),
+		"exp":            testNow.Add(time.Hour).Unix(),
 	}
 	for k, v := range over {
 		if v == nil {

@@ -1,6 +1,9 @@
 package auth
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // ScopeAdmin is the scope that opens the admin endpoints.
 const ScopeAdmin = "partners:admin"
@@ -11,13 +14,16 @@ type Principal struct {
 	Subject string
 	// Email is the "email" claim, trimmed and lower-cased; it may be "".
 	Email string
-	// EmailVerified is false only when the token carries "email_verified": false,
-	// in which case Email must not be treated as addressing anyone.
+	// EmailVerified is true only when the token carries "email_verified":
+	// true (or omits it and the verifier assumes verified emails); when
+	// false, Email must not be treated as addressing anyone.
 	EmailVerified bool
 	// Name is the optional "name" claim.
 	Name string
 	// Scopes are the space-separated entries of the "scope" claim.
 	Scopes []string
+	// IssuedAt is the "iat" claim (UTC); zero when the token does not say.
+	IssuedAt time.Time
 }
 
 // HasScope reports whether the principal was granted scope s.

@@ -19,7 +19,8 @@ type TokenSpec struct {
 	TTL      time.Duration // must be positive; exp = now + TTL
 	Issuer   string        // omitted when ""
 	Audience string        // omitted when ""
-	// EmailVerified is omitted when nil (which verifiers read as true).
+	// EmailVerified is omitted when nil, which verifiers read as unverified
+	// unless configured to assume otherwise.
 	EmailVerified *bool
 }
 

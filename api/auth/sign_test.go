@@ -22,7 +22,7 @@ func TestSignHS256RoundTrip(t *testing.T) {
 			name: "minimal",
 			cfg:  auth.Config{Secret: testSecret},
 			spec: auth.TokenSpec{Subject: "user-1", TTL: time.Hour},
-			want: auth.Principal{Subject: "user-1", EmailVerified: true},
+			want: auth.Principal{Subject: "user-1", EmailVerified: false, IssuedAt: testNow},
 		},
 		{
 			name: "full",
@@ -30,24 +30,24 @@ func TestSignHS256RoundTrip(t *testing.T) {
 			spec: auth.TokenSpec{
 				Subject: "user-2", Email: " Bob@Example.org ", Name: "Bob",
 				Scopes: []string{auth.ScopeAdmin, "partners:read"}, TTL: 15 * time.Minute,
-				Issuer: testIssuer, Audience: testAudience,
+				Issuer: testIssuer, Audience: testAudience, EmailVerified: ptr(true),
 			},
 			want: auth.Principal{
 				Subject: "user-2", Email: "bob@example.org", EmailVerified: true, Name: "Bob",
-				Scopes: []string{auth.ScopeAdmin, "partners:read"},
+				Scopes: []string{auth.ScopeAdmin, "partners:read"}, IssuedAt: testNow,
 			},
 		},
 		{
 			name: "email verified false",
 			cfg:  auth.Config{Secret: testSecret},
 			spec: auth.TokenSpec{Subject: "user-3", Email: "c@example.org", TTL: time.Hour, EmailVerified: ptr(false)},
-			want: auth.Principal{Subject: "user-3", Email: "c@example.org", EmailVerified: false},
+			want: auth.Principal{Subject: "user-3", Email: "c@example.org", EmailVerified: false, IssuedAt: testNow},
 		},
 		{
 			name: "email verified true",
 			cfg:  auth.Config{Secret: testSecret},
 			spec: auth.TokenSpec{Subject: "user-4", Email: "d@example.org", TTL: time.Hour, EmailVerified: ptr(true)},
-			want: auth.Principal{Subject: "user-4", Email: "d@example.org", EmailVerified: true},
+			want: auth.Principal{Subject: "user-4", Email: "d@example.org", EmailVerified: true, IssuedAt: testNow},
 		},
 	}
 	for _, tt := range tests {

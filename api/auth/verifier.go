@@ -62,6 +62,12 @@ type Config struct {
 	Audience   string           // "" = not checked
 	HTTPClient *http.Client     // optional, for JWKS fetching
 	Now        func() time.Time // optional clock for tests
+
+	// AssumeEmailVerified reads a token without "email_verified" as
+	// verified, for an identity provider that only issues verified emails
+	// and omits the claim (PARTNERS_JWT_EMAIL_VERIFIED=assume). Otherwise
+	// only "email_verified": true vouches for the email.
+	AssumeEmailVerified bool
 }
 
 // String describes the configuration without revealing the secret, so that
@@ -71,8 +77,8 @@ func (c Config) String() string {
 	if len(c.Secret) > 0 {
 		secret = "set"
 	}
-	return fmt.Sprintf("auth.Config{Secret: %s, JWKSURL: %q, Issuer: %q, Audience: %q}",
-		secret, c.JWKSURL, c.Issuer, c.Audience)
+	return fmt.Sprintf("auth.Config{Secret: %s, JWKSURL: %q, Issuer: %q, Audience: %q, AssumeEmailVerified: %t}",
+		secret, c.JWKSURL, c.Issuer, c.Audience, c.AssumeEmailVerified)
 }
 
 // GoString is like String, for %#v.
@@ -85,7 +91,9 @@ type Verifier struct {
 	methods  []string        // accepted "alg" values, derived from the key sources
 	issuer   string
 	audience string
-	parser   *jwt.Parser
+	// assumeVerified is what an absent "email_verified" reads as.
+	assumeVerified bool
+	parser         *jwt.Parser
 	// stop ends the JWKS refresh goroutine. It is only called when
 	// NewVerifier fails; otherwise the goroutine lives as long as the ctx
 	// given to NewVerifier.
@@ -107,7 +115,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if ctx == nil {
 		return nil, errors.New("auth: nil context")
 	}
-	v := &Verifier{issuer: cfg.Issuer, audience: cfg.Audience}
+	v := &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, assumeVerified: cfg.AssumeEmailVerified}
 
 	if len(cfg.Secret) > 0 {
 		if err := checkSecret(cfg.Secret); err != nil {
@@ -206,13 +214,26 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 	p := Principal{
 		Subject:       c.Subject,
 		Email:         NormalizeEmail(c.Email),
-		EmailVerified: c.EmailVerified == nil || *c.EmailVerified,
+		EmailVerified: v.emailVerified(c.EmailVerified),
 		Name:          c.Name,
 	}
 	if scopes := strings.Fields(c.Scope); len(scopes) > 0 {
 		p.Scopes = scopes
 	}
+	if c.IssuedAt != nil {
+		p.IssuedAt = c.IssuedAt.UTC()
+	}
 	return p, nil
+}
+
+// emailVerified reads the "email_verified" claim. An email addresses
+// invitations and memberships, so a provider's silence does not vouch for
+// it unless the operator said this provider only issues verified emails.
+func (v *Verifier) emailVerified(claim *bool) bool {
+	if claim == nil {
+		return v.assumeVerified
+	}
+	return *claim
 }
 
 // NormalizeEmail returns email trimmed of surrounding whitespace with A to Z

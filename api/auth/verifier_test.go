@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -31,6 +32,8 @@ func TestVerify(t *testing.T) {
 		"jwks+iss+aud": newVerifier(t, auth.Config{
 			JWKSURL: srv.URL, HTTPClient: srv.Client(), Issuer: testIssuer, Audience: testAudience,
 		}),
+		"secret+assume": newVerifier(t, auth.Config{Secret: testSecret, AssumeEmailVerified: true}),
+		"jwks+assume":   newVerifier(t, auth.Config{JWKSURL: srv.URL, HTTPClient: srv.Client(), AssumeEmailVerified: true}),
 	}
 
 	hs := func(over map[string]any) string { return sign(t, jwt.SigningMethodHS256, testSecret, "", claims(over)) }
@@ -47,6 +50,7 @@ func TestVerify(t *testing.T) {
 			EmailVerified: true,
 			Name:          "Alice",
 			Scopes:        []string{"partners:read"},
+			IssuedAt:      testNow,
 		}
 		if f != nil {
 			f(&p)
@@ -156,7 +160,21 @@ func TestVerify(t *testing.T) {
 		{name: "email_verified false RS256", verifier: "jwks", token: rs(kidRSA, map[string]any{"email_verified": false}),
 			want: withPrincipal(func(p *auth.Principal) { p.EmailVerified = false })},
 		{name: "email_verified true", verifier: "secret", token: hs(map[string]any{"email_verified": true}), want: withPrincipal(nil)},
+		// A provider's silence does not vouch for an email, unless the
+		// operator assumes it does.
+		{name: "email_verified absent", verifier: "secret", token: hs(map[string]any{"email_verified": nil}),
+			want: withPrincipal(func(p *auth.Principal) { p.EmailVerified = false })},
+		{name: "email_verified absent RS256", verifier: "jwks", token: rs(kidRSA, map[string]any{"email_verified": nil}),
+			want: withPrincipal(func(p *auth.Principal) { p.EmailVerified = false })},
+		{name: "email_verified absent, assumed", verifier: "secret+assume", token: hs(map[string]any{"email_verified": nil}), want: withPrincipal(nil)},
+		{name: "email_verified absent RS256, assumed", verifier: "jwks+assume", token: rs(kidRSA, map[string]any{"email_verified": nil}), want: withPrincipal(nil)},
+		{name: "email_verified false, assumed", verifier: "secret+assume", token: hs(map[string]any{"email_verified": false}),
+			want: withPrincipal(func(p *auth.Principal) { p.EmailVerified = false })},
+		{name: "email_verified null", verifier: "secret", token: hs(map[string]any{"email_verified": json.RawMessage("null")}),
+			want: withPrincipal(func(p *auth.Principal) { p.EmailVerified = false })},
 		{name: "email_verified as a string is refused", verifier: "secret", token: hs(map[string]any{"email_verified": "false"}), wantErr: "malformed"},
+		{name: "iat absent", verifier: "secret", token: hs(map[string]any{"iat": nil}),
+			want: withPrincipal(func(p *auth.Principal) { p.IssuedAt = time.Time{} })},
 		{name: "name absent", verifier: "secret", token: hs(map[string]any{"name": nil}),
 			want: withPrincipal(func(p *auth.Principal) { p.Name = "" })},
 

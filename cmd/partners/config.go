@@ -44,6 +44,10 @@ type Config struct {
 	// Warnings are what serve says loudly at start: settings that are
 	// allowed but not safe beyond one machine.
 	Warnings []string
+
+	// AssumeEmailVerified: PARTNERS_JWT_EMAIL_VERIFIED=assume, for an
+	// identity provider that omits the claim (see auth.Config).
+	AssumeEmailVerified bool
 }
 
 // Production reports whether the service runs with PARTNERS_ENV=production.
@@ -89,6 +93,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.Warnings = append(c.Warnings, "rate limits are off (PARTNERS_RATE_LIMITS=off)")
 	default:
 		return c, errors.New("PARTNERS_RATE_LIMITS must be on or off")
+	}
+	switch get("PARTNERS_JWT_EMAIL_VERIFIED", "require") {
+	case "require":
+	case "assume":
+		c.AssumeEmailVerified = true
+	default:
+		return c, errors.New("PARTNERS_JWT_EMAIL_VERIFIED must be require or assume")
 	}
 	if v := get("PARTNERS_PROJECTOR_BATCH", "1000"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -121,7 +121,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if cfg.JWTSecret != "" {
 		secret = []byte(cfg.JWTSecret)
 	}
-	verifier, err := auth.NewVerifier(ctx, auth.Config{Secret: secret, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	verifier, err := auth.NewVerifier(ctx, auth.Config{Secret: secret, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		AssumeEmailVerified: cfg.AssumeEmailVerified})
 	if err != nil {
 		return err
 	}

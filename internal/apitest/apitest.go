@@ -230,10 +230,21 @@ func NewUser(t testing.TB, name string) User {
 	return u
 }
 
-// Token signs a token with the test secret.
+// Token signs a token with the test secret; its email is verified.
 func Token(t testing.TB, sub, email, name string, scopes ...string) string {
 	t.Helper()
-	tok, err := auth.SignHS256([]byte(Secret), auth.TokenSpec{Subject: sub, Email: email, Name: name, Scopes: scopes, TTL: time.Hour}, time.Now())
+	verified := true
+	return TokenOf(t, auth.TokenSpec{Subject: sub, Email: email, EmailVerified: &verified, Name: name, Scopes: scopes})
+}
+
+// TokenOf signs spec with the test secret (an hour when spec has no TTL),
+// for tokens that say something else of their email.
+func TokenOf(t testing.TB, spec auth.TokenSpec) string {
+	t.Helper()
+	if spec.TTL == 0 {
+		spec.TTL = time.Hour
+	}
+	tok, err := auth.SignHS256([]byte(Secret), spec, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

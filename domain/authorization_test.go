@@ -35,6 +35,7 @@ var documentedTable = []struct {
 // with both values of each collaborator flag (flags must not matter to any
 // other role), and for someone who is no member at all.
 func TestPermissionTable(t *testing.T) {
+	t.Parallel()
 	var listed []domain.Action
 	for _, row := range documentedTable {
 		for _, a := range row.actions {
@@ -87,6 +88,7 @@ func TestPermissionTable(t *testing.T) {
 }
 
 func TestParseActionRefusesUnknown(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"", "settings", "SETTINGS.READ", "orders.delete", "settings.read "} {
 		if _, err := domain.ParseAction(s); domain.ErrorCode(err) != domain.CodeValidationFailed {
 			t.Errorf("ParseAction(%q) err = %v; want validation_failed", s, err)

@@ -43,6 +43,7 @@ func newWorld() world {
 func applyInv(i *domain.Invitation, e domain.Event) { i.Apply(e) }
 
 func TestSendInvitation(t *testing.T) {
+	t.Parallel()
 	w := newWorld()
 	pending := &domain.Invitation{}
 	pending.Apply(sentEv)
@@ -82,6 +83,7 @@ func TestSendInvitation(t *testing.T) {
 }
 
 func TestClaimInvitation(t *testing.T) {
+	t.Parallel()
 	w := newWorld()
 	claimed := domain.InvitationClaimed{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
 		OrganizationName: "Plomberie", ClaimedBy: "samir", ClaimedByEmail: samir.EmailPersonal()}
@@ -112,6 +114,7 @@ func TestClaimInvitation(t *testing.T) {
 }
 
 func TestAcceptInvitation(t *testing.T) {
+	t.Parallel()
 	w := newWorld()
 	accepted := domain.InvitationAccepted{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
 		OrganizationName: "Plomberie", AcceptedBy: "samir", ClientID: orgA, SubcontractorID: orgB, Via: "email"}
@@ -145,6 +148,7 @@ func TestAcceptInvitation(t *testing.T) {
 }
 
 func TestDeclineRevokeResend(t *testing.T) {
+	t.Parallel()
 	w := newWorld()
 	run(t, applyInv, []scenario[domain.Invitation]{
 		{name: "OK decline", given: []domain.Event{sentEv}, when: func(i *domain.Invitation) ([]domain.Event, error) {

@@ -117,6 +117,7 @@ func showCmd(by domain.Actor, title string, requester uuid.UUID, visible bool, w
 func pstr(s string) *string { return &s }
 
 func TestCreatePortalUser(t *testing.T) {
+	t.Parallel()
 	create := func(by domain.Actor, name, company string) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
 			return domain.DecideCreatePortalUser(&s.org, &domain.PortalUser{}, domain.CreatePortalUser{PortalUserID: puAnna,
@@ -138,6 +139,7 @@ func TestCreatePortalUser(t *testing.T) {
 }
 
 func TestUpdatePortalUser(t *testing.T) {
+	t.Parallel()
 	update := func(by domain.Actor, id uuid.UUID, name, company *string) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
 			u := s.users[id]
@@ -165,6 +167,7 @@ func TestUpdatePortalUser(t *testing.T) {
 }
 
 func TestShowContract(t *testing.T) {
+	t.Parallel()
 	run(t, applyPortal, []scenario[portalState]{
 		{name: "OK: requester, watchers in order, a watcher named twice once", given: portalGiven(),
 			when: showCmd(pMember, " Maintenance 2026 ", puAnna, true, puEmma, puBruno, puEmma),
@@ -212,6 +215,7 @@ func TestShowContract(t *testing.T) {
 // The company error names every offending portal user by id and name, and
 // points to the setting that fixes it.
 func TestCompanyMismatchNamesPortalUsers(t *testing.T) {
+	t.Parallel()
 	var s portalState
 	for _, e := range portalGiven() {
 		applyPortal(&s, e)
@@ -258,6 +262,7 @@ func TestCompanyMismatchNamesPortalUsers(t *testing.T) {
 // Validation errors name the request's field, with the index the request
 // gave.
 func TestShowContractFieldNames(t *testing.T) {
+	t.Parallel()
 	var s portalState
 	for _, e := range portalGiven() {
 		applyPortal(&s, e)
@@ -290,6 +295,7 @@ func TestShowContractFieldNames(t *testing.T) {
 }
 
 func TestShareContractWithWatcher(t *testing.T) {
+	t.Parallel()
 	share := func(by domain.Actor, watcher uuid.UUID) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
 			return domain.DecideShareContractWithWatcher(&s.org, &s.share, domain.ShareContractWithWatcher{
@@ -320,6 +326,7 @@ func TestShareContractWithWatcher(t *testing.T) {
 }
 
 func TestRemoveWatcher(t *testing.T) {
+	t.Parallel()
 	remove := func(by domain.Actor, watcher uuid.UUID) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
 			return domain.DecideRemoveWatcher(&s.org, &s.share, domain.RemoveWatcher{Watcher: s.users[watcher], Actor: by})
@@ -338,6 +345,7 @@ func TestRemoveWatcher(t *testing.T) {
 }
 
 func TestSetAttachmentsVisible(t *testing.T) {
+	t.Parallel()
 	set := func(by domain.Actor, visible bool) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
 			return domain.DecideSetAttachmentsVisible(&s.org, &s.share, domain.SetAttachmentsVisible{Visible: visible, Actor: by})
@@ -355,6 +363,7 @@ func TestSetAttachmentsVisible(t *testing.T) {
 }
 
 func TestWithdrawContract(t *testing.T) {
+	t.Parallel()
 	withdraw := func(by domain.Actor) func(*portalState) ([]domain.Event, error) {
 		return func(s *portalState) ([]domain.Event, error) {
 			return domain.DecideWithdrawContract(&s.org, &s.share, domain.WithdrawContract{Actor: by})
@@ -372,6 +381,7 @@ func TestWithdrawContract(t *testing.T) {
 }
 
 func TestWithdrawMismatchedWatchers(t *testing.T) {
+	t.Parallel()
 	decide := func(s *portalState) ([]domain.Event, error) {
 		return domain.DecideWithdrawMismatchedWatchers(&s.share, domain.WithdrawMismatchedWatchers{PortalUsers: s.users}), nil
 	}
@@ -407,6 +417,7 @@ func TestWithdrawMismatchedWatchers(t *testing.T) {
 // A share rebuilt from its events is what the events say, whatever the
 // order of additions and removals.
 func TestContractShareApply(t *testing.T) {
+	t.Parallel()
 	var s domain.ContractShare
 	for _, e := range []domain.Event{
 		shownEvent("M", false, evAnna, evEmma),

@@ -78,6 +78,7 @@ func joined(org uuid.UUID, a domain.Actor, role domain.Role) domain.Event {
 }
 
 func TestCreateOrganization(t *testing.T) {
+	t.Parallel()
 	alice := actor("alice", "alice@acme.fr")
 	siret := domain.MustParseSiret("73282932000074")
 	run(t, applyOrg, []scenario[domain.Organization]{
@@ -104,6 +105,7 @@ func TestCreateOrganization(t *testing.T) {
 }
 
 func TestOrganizationRequire(t *testing.T) {
+	t.Parallel()
 	alice, bob := actor("alice", "alice@acme.fr"), actor("bob", "bob@acme.fr")
 	var o domain.Organization
 	o.Apply(created(orgA, "Acme", domain.SideClient))

@@ -82,6 +82,7 @@ func roleChanged(user string, from, to domain.Role, by domain.Actor) domain.Even
 }
 
 func TestChangeMemberRole(t *testing.T) {
+	t.Parallel()
 	run(t, applyTeam, []scenario[teamState]{
 		{name: "OK owner makes a member admin", given: team(), when: changeRole(owner, "mia", domain.RoleAdmin),
 			then: []domain.Event{roleChanged("mia", domain.RoleMember, domain.RoleAdmin, owner)}},
@@ -113,6 +114,7 @@ func TestChangeMemberRole(t *testing.T) {
 // decide on the same state; the store lets one append, and the other
 // decides again on the new state, where it is refused.
 func TestTwoOwnersAtOnce(t *testing.T) {
+	t.Parallel()
 	// given is the team with two owners, then what the first one did.
 	given := func(first domain.Event) []domain.Event { return with(joined(orgA, owner2, domain.RoleOwner), first) }
 	run(t, applyTeam, []scenario[teamState]{
@@ -134,6 +136,7 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 }
 
 func TestRemoveMember(t *testing.T) {
+	t.Parallel()
 	remove := func(a domain.Actor, user string) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
 			return domain.DecideRemoveMember(&s.org, domain.RemoveMember{UserID: user, Actor: a})
@@ -158,6 +161,7 @@ func TestRemoveMember(t *testing.T) {
 }
 
 func TestAccountantAccessRevoked(t *testing.T) {
+	t.Parallel()
 	revoke := func(a domain.Actor, user string) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
 			return domain.DecideRevokeAccountantAccess(&s.org, domain.RevokeAccountantAccess{UserID: user, Actor: a})
@@ -186,6 +190,7 @@ func TestAccountantAccessRevoked(t *testing.T) {
 }
 
 func TestCollaboratorPermissions(t *testing.T) {
+	t.Parallel()
 	yes, no := true, false
 	change := func(a domain.Actor, user string, purchase, all *bool) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
@@ -230,6 +235,7 @@ var (
 )
 
 func TestSendTeamInvitation(t *testing.T) {
+	t.Parallel()
 	pending := &domain.TeamInvitation{}
 	pending.Apply(domain.MemberInvitationSent{InvitationID: inv2ID, ExpiresAt: t0.Add(time.Hour)})
 	expired := &domain.TeamInvitation{}
@@ -264,6 +270,7 @@ func TestSendTeamInvitation(t *testing.T) {
 }
 
 func TestAcceptTeamInvitation(t *testing.T) {
+	t.Parallel()
 	accept := func(a domain.Actor, given, valid bool, now time.Time) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
 			return both(domain.DecideAcceptTeamInvitation(&s.inv, &s.org, domain.AcceptTeamInvitation{Actor: a, TokenGiven: given, TokenValid: valid, Now: now}))
@@ -301,6 +308,7 @@ func TestAcceptTeamInvitation(t *testing.T) {
 }
 
 func TestRevokeTeamInvitation(t *testing.T) {
+	t.Parallel()
 	revoke := func(a domain.Actor) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
 			return domain.DecideRevokeTeamInvitation(&s.inv, &s.org, domain.RevokeTeamInvitation{Actor: a})
@@ -325,6 +333,7 @@ var collabInv = domain.CollaboratorInvited{InvitationID: invID, OrganizationID: 
 	CanPurchase: true, CanSeeAllOrders: false, TokenHash: "h1", ExpiresAt: t0.Add(ttl), Locale: "fr"}
 
 func TestCollaboratorAccount(t *testing.T) {
+	t.Parallel()
 	invite := func(a domain.Actor, who domain.Actor, first string, p *domain.CollaboratorInvitation) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
 			return domain.DecideInviteCollaborator(&s.org, domain.InviteCollaborator{InvitationID: invID, FirstName: first, LastName: " Durand ",
@@ -360,6 +369,7 @@ func TestCollaboratorAccount(t *testing.T) {
 }
 
 func TestCollaborationRequest(t *testing.T) {
+	t.Parallel()
 	asker := actor("yann", "yann@freelance.example")
 	bySiret := domain.CollaborationRequested{RequestID: reqID, RequesterID: "yann", RequesterEmail: asker.EmailPersonal(),
 		RequesterName: asker.NamePersonal(), RequesterEmailVerified: true, TargetSiret: siretAcme}
@@ -414,6 +424,7 @@ func TestCollaborationRequest(t *testing.T) {
 }
 
 func TestParseCollaborationTarget(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in           string
 		siret, email string
@@ -443,6 +454,7 @@ func TestParseCollaborationTarget(t *testing.T) {
 }
 
 func TestParseTeamRoles(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in              string
 		team, invitable bool

@@ -52,6 +52,7 @@ func valuesLuhnKey(digits string) string {
 // ---------------------------------------------------------------- Email
 
 func TestParseEmail(t *testing.T) {
+	t.Parallel()
 	local64 := strings.Repeat("a", 64)
 	// A 189-byte domain: with a 64-byte local part and '@', 254 bytes.
 	domain189 := strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 58) + ".fr"
@@ -140,6 +141,7 @@ func TestParseEmail(t *testing.T) {
 }
 
 func TestEmailEquality(t *testing.T) {
+	t.Parallel()
 	a := domain.MustParseEmail("  Bob@Example.FR ")
 	b := domain.MustParseEmail("bob@example.fr")
 	if a != b {
@@ -218,6 +220,7 @@ func TestEmailLookAlikes(t *testing.T) {
 // ---------------------------------------------------------------- Siret
 
 func TestParseSiret(t *testing.T) {
+	t.Parallel()
 	// Build Luhn-valid numbers with an independent implementation, and check
 	// it against a known public vector first.
 	if got := valuesLuhnKey("7328293200007"); got != "4" {
@@ -290,6 +293,7 @@ func TestParseSiret(t *testing.T) {
 // TestSiretVectors re-checks the hand-computed facts the Siret tables rely
 // on, so a wrong vector fails loudly rather than silently testing nothing.
 func TestSiretVectors(t *testing.T) {
+	t.Parallel()
 	digitSum := func(s string) int {
 		n := 0
 		for _, c := range s {
@@ -325,6 +329,7 @@ func TestSiretVectors(t *testing.T) {
 // ---------------------------------------------------------------- Phone
 
 func TestParsePhone(t *testing.T) {
+	t.Parallel()
 	valid := []struct {
 		name, in, want string
 	}{
@@ -388,6 +393,7 @@ func TestParsePhone(t *testing.T) {
 // ---------------------------------------------------------------- Side
 
 func TestParseSide(t *testing.T) {
+	t.Parallel()
 	valid := []struct {
 		in       string
 		want     domain.Side
@@ -432,6 +438,7 @@ func TestParseSide(t *testing.T) {
 // ---------------------------------------------------------------- Role
 
 func TestParseRole(t *testing.T) {
+	t.Parallel()
 	valid := []struct {
 		in   string
 		want domain.Role
@@ -472,6 +479,7 @@ func TestParseRole(t *testing.T) {
 // ---------------------------------------------------------------- ContractID
 
 func TestParseContractID(t *testing.T) {
+	t.Parallel()
 	valid := []struct {
 		name, in string
 	}{
@@ -518,6 +526,7 @@ func TestParseContractID(t *testing.T) {
 // ---------------------------------------------------------------- Organization name
 
 func TestParseOrganizationName(t *testing.T) {
+	t.Parallel()
 	valid := []struct {
 		name, in, want string
 	}{
@@ -563,6 +572,7 @@ func TestParseOrganizationName(t *testing.T) {
 }
 
 func TestNormalizeCompany(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 	}{
@@ -589,6 +599,7 @@ func TestNormalizeCompany(t *testing.T) {
 // ---------------------------------------------------------------- ParseField
 
 func TestParseField(t *testing.T) {
+	t.Parallel()
 	t.Run("collects every field error under the request's names", func(t *testing.T) {
 		var v domain.Validation
 		email := domain.ParseField(&v, "contact_email", "not an email", domain.ParseEmail)
@@ -674,6 +685,7 @@ type valuesDoc struct {
 }
 
 func TestValuesJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	in := valuesDoc{
 		Email:      domain.MustParseEmail("Bob@Example.fr"),
 		Siret:      domain.MustParseSiret("732 829 320 00074"),
@@ -700,6 +712,7 @@ func TestValuesJSONRoundTrip(t *testing.T) {
 }
 
 func TestValuesJSONZero(t *testing.T) {
+	t.Parallel()
 	b, err := json.Marshal(valuesDoc{})
 	if err != nil {
 		t.Fatalf("Marshal: got error %v", err)
@@ -725,6 +738,7 @@ func TestValuesJSONZero(t *testing.T) {
 }
 
 func TestValuesJSONNormalizes(t *testing.T) {
+	t.Parallel()
 	var d valuesDoc
 	in := `{"email":"  Bob@EXAMPLE.fr ","siret":"732 829 320 00074","phone":"01.23.45.67.89"}`
 	if err := json.Unmarshal([]byte(in), &d); err != nil {
@@ -736,6 +750,7 @@ func TestValuesJSONNormalizes(t *testing.T) {
 }
 
 func TestValuesJSONRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, field string
 	}{
@@ -767,6 +782,7 @@ func TestValuesJSONRejects(t *testing.T) {
 // ---------------------------------------------------------------- zero values and Must
 
 func TestValuesZero(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		isZero bool
@@ -789,6 +805,7 @@ func TestValuesZero(t *testing.T) {
 }
 
 func TestMustParsePanics(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		fn   func()

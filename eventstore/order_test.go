@@ -13,6 +13,7 @@ import (
 // Readers order by transaction id as a number: 999 comes before 1000 (a
 // sort on the id's text would put "1000" first and skip 999 for good).
 func TestLogOrderIsNumeric(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, pool := pgtest.Fresh(t)
 	store := newStore(t, pool)

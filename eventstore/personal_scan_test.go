@@ -13,6 +13,7 @@ import (
 )
 
 func TestEachPersonalFindsOnlyPersonalObjects(t *testing.T) {
+	t.Parallel()
 	doc := []byte(`{"note": "a {\"pd\": \"fake\"} in text \\", "email": {"pd": "p_1", "v": "a@b.fr"},
 		"list": [{"pd": "p_2", "v": "x\"}y"}, {"other": {"pd": "p_3", "forgotten": true}}],
 		"flat": {"n": 1, "s": "pd"}, "bad": {"pd": 3}, "deep": {"pd": "p_4", "v": "z", "extra": [1]}}`)
@@ -40,6 +41,7 @@ func TestEachPersonalFindsOnlyPersonalObjects(t *testing.T) {
 }
 
 func TestSealOpenPlainRoundTrip(t *testing.T) {
+	t.Parallel()
 	k, err := NewKeyring(DevelopmentDataKey)
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +96,7 @@ func TestSealOpenPlainRoundTrip(t *testing.T) {
 
 // The hand parser reads personal objects as encoding/json would.
 func TestParsePersonalAgreesWithEncodingJSON(t *testing.T) {
+	t.Parallel()
 	for _, obj := range []string{
 		`{"pd":"p_1","v":"a@b.fr"}`,
 		`{"pd": "p_1", "sk": "0b6f1f3e-7d1c-4a47-9a53-8f0e1f1b2c3d", "sv": "AbC+/9"}`,

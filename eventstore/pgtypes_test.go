@@ -11,6 +11,7 @@ import (
 
 // Ids go to PostgreSQL as uuids, alone, behind pointers and in arrays.
 func TestUUIDArguments(t *testing.T) {
+	t.Parallel()
 	pool := pgtest.Pool(t)
 	id := uuid.New()
 	var none *uuid.UUID

@@ -405,6 +405,51 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 	}
 
 	sort.Slice(encs, func(i, j int) bool { return encs[i].position < encs[j].position })
+	if err := s.insertOutboxAndSecrets(ctx, tx, encs, sealedMeta, recordedAt, b.Secrets); err != nil {
+		return Result{}, nil, err
+	}
+	return Result{Position: encs[len(encs)-1].position, RecordedAt: recordedAt, TxID: encs[len(encs)-1].txid}, keys, nil
+}
+
+// insertOutboxAndSecrets writes the outbox rows of the appended events and
+// the batch's pending secrets, in the append's transaction and in one round
+// trip. It must follow the events' insert: an outbox envelope carries the
+// position and version that insert gave its event. encs is in position order,
+// which is the order the outbox rows are inserted in.
+func (s *Store) insertOutboxAndSecrets(ctx context.Context, tx pgx.Tx, encs []*encoded, sealedMeta []byte, recordedAt time.Time, secrets []Secret) error {
+	msgs, err := outboxMessages(encs, sealedMeta, recordedAt)
+	if err != nil {
+		return err
+	}
+	q, err := OutboxSchema.InsertQuery(OutboxTopic, msgs)
+	if err != nil {
+		return fmt.Errorf("outbox query: %w", err)
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(q.Query, q.Args...)
+	for _, sec := range secrets {
+		batch.Queue(`INSERT INTO pending_secrets (event_id, sealed) VALUES ($1, $2)`, sec.EventID, s.keys.SealSecret(sec.Value))
+	}
+	br := tx.SendBatch(ctx, batch)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return fmt.Errorf("outbox insert: %w", err)
+	}
+	for range secrets {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("pending secret: %w", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("outbox insert: %w", err)
+	}
+	return nil
+}
+
+// outboxMessages wraps each sealed event in the envelope the outbox's
+// subscribers read.
+func outboxMessages(encs []*encoded, sealedMeta []byte, recordedAt time.Time) (message.Messages, error) {
 	msgs := make(message.Messages, 0, len(encs))
 	for _, e := range encs {
 		env := Envelope{
@@ -414,38 +459,14 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 		}
 		payload, err := json.Marshal(env)
 		if err != nil {
-			return Result{}, nil, err
+			return nil, err
 		}
 		m := message.NewMessage(e.ev.ID.String(), payload)
 		m.Metadata.Set("event_type", e.eventTyp)
 		m.Metadata.Set("position", strconv.FormatInt(e.position, 10))
 		msgs = append(msgs, m)
 	}
-	q, err := OutboxSchema.InsertQuery(OutboxTopic, msgs)
-	if err != nil {
-		return Result{}, nil, fmt.Errorf("outbox query: %w", err)
-	}
-	// The outbox rows and the pending secrets: one more round trip.
-	batch = &pgx.Batch{}
-	batch.Queue(q.Query, q.Args...)
-	for _, sec := range b.Secrets {
-		batch.Queue(`INSERT INTO pending_secrets (event_id, sealed) VALUES ($1, $2)`, sec.EventID, s.keys.SealSecret(sec.Value))
-	}
-	br = tx.SendBatch(ctx, batch)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return Result{}, nil, fmt.Errorf("outbox insert: %w", err)
-	}
-	for range b.Secrets {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return Result{}, nil, fmt.Errorf("pending secret: %w", err)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return Result{}, nil, fmt.Errorf("outbox insert: %w", err)
-	}
-	return Result{Position: encs[len(encs)-1].position, RecordedAt: recordedAt, TxID: encs[len(encs)-1].txid}, keys, nil
+	return msgs, nil
 }
 
 // logOrderLimit bounds the remembered positions; past it the memory starts

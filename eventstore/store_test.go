@@ -16,6 +16,8 @@ import (
 	"partners/internal/pgtest"
 )
 
+// The tests that share the package database write only streams, keys and
+// reservations of their own (fresh ids), so they run in parallel.
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func newStore(t *testing.T, pool *pgxpool.Pool) *eventstore.Store {
@@ -41,6 +43,7 @@ func appendTo(stream string, exp eventstore.Expected, evs ...eventstore.NewEvent
 }
 
 func TestAppend(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store := newStore(t, pgtest.Pool(t))
 
@@ -171,6 +174,7 @@ func TestAppend(t *testing.T) {
 
 // Two writers at the same expected version: exactly one wins.
 func TestConcurrentWritersOneWins(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store := newStore(t, pgtest.Pool(t))
 	for round := 0; round < 20; round++ {
@@ -209,6 +213,8 @@ func TestConcurrentWritersOneWins(t *testing.T) {
 	}
 }
 
+// Not parallel: TRUNCATE waits for the table's exclusive lock before its
+// trigger refuses it, and would stall every other test's appends meanwhile.
 func TestEventsAreImmutable(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
@@ -240,6 +246,7 @@ func TestEventsAreImmutable(t *testing.T) {
 }
 
 func TestPersonalDataIsSealedAndForgettable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	store := newStore(t, pool)

@@ -16,6 +16,7 @@ import (
 // version 1) and partly after reads back in the current shape; the stored
 // rows are never rewritten.
 func TestUpcastMixedVersions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	store := newStore(t, pool)

@@ -53,8 +53,12 @@ type Reactions struct {
 	logger watermill.LoggerAdapter
 }
 
-// NewReactions builds a Watermill router over the outbox. The database/sql
-// handle is bridged from the pgx pool.
+// NewReactions builds a Watermill router over the outbox. Its subscribers
+// use a database/sql handle bridged from the pgx pool, on purpose: a
+// subscriber that gives up on a message (shutdown, ack deadline) ends its
+// transaction while the reaction may still be using it, and database/sql's Tx
+// makes that end wait for the statement in flight. watermill-sql v4's pgx
+// adapter does not (see the README).
 func NewReactions(store *Store, pool *pgxpool.Pool, logger watermill.LoggerAdapter) (*Reactions, error) {
 	if logger == nil {
 		logger = watermill.NopLogger{}

@@ -18,6 +18,7 @@ func portalRecipient(email, name, company string) domain.PortalRecipient {
 }
 
 func TestContractSharedRules(t *testing.T) {
+	t.Parallel()
 	const base = "https://app.partners.test"
 	org := uuid.New()
 	contract := domain.MustParseContractID("C-2026:42")
@@ -86,6 +87,7 @@ func TestContractSharedRules(t *testing.T) {
 
 // The contract id is the caller's own: the link escapes what a path needs.
 func TestContractLink(t *testing.T) {
+	t.Parallel()
 	org := uuid.MustParse("00000000-0000-4000-8000-00000000000a")
 	got := ContractLink("https://app.example", org, domain.MustParseContractID("A.b_c:d-1"))
 	if want := "https://app.example/portal/" + org.String() + "/contracts/A.b_c:d-1"; got != want {

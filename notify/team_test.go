@@ -14,6 +14,7 @@ import (
 )
 
 func TestTeamRules(t *testing.T) {
+	t.Parallel()
 	const base = "https://app.partners.test"
 	org := uuid.New()
 	expires := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)

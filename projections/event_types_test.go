@@ -85,6 +85,7 @@ func domainTypesRead(t *testing.T, pattern string) map[string][]string {
 // declares; an event its Apply reads but does not declare would be silently
 // missing from every rebuilt table and every answer about the past.
 func TestEventTypesCoverWhatApplyReads(t *testing.T) {
+	t.Parallel()
 	read := domainTypesRead(t, "*.go")
 	byReceiver := map[string]Projection{}
 	for _, pr := range All() {

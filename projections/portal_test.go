@@ -126,6 +126,7 @@ func portalSnapshot(t *testing.T, pool *pgxpool.Pool, orgID uuid.UUID) string {
 // The portal read models answer what the events say, and an event applied
 // again, twice in a row or long after, changes nothing.
 func TestPortalReadModels(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	store := newStore(t, pool)
@@ -246,6 +247,7 @@ func TestPortalReadModels(t *testing.T) {
 // Forgetting a portal user scrubs their email and name from the read
 // model; their company and access stay.
 func TestPortalUserForgotten(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, pool := pgtest.Fresh(t)
 	store := newStore(t, pool)

@@ -16,6 +16,9 @@ import (
 	"partners/projections"
 )
 
+// Tests run in parallel: those on the shared package database read and
+// write only their own organizations' rows; the ones that run a projector,
+// count rows or prune take a database of their own (pgtest.Fresh).
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -113,6 +116,7 @@ func drain(t *testing.T, p *projections.Projector) int {
 // Transaction A appends first but commits after B: the reader must apply
 // both, A before B (the log's order), and skip neither.
 func TestOutOfOrderCommit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, pool := pgtest.Fresh(t)
 	store := newStore(t, pool)
@@ -154,6 +158,7 @@ func TestOutOfOrderCommit(t *testing.T) {
 
 // A redelivered event leaves every read model as it was.
 func TestRedeliveryChangesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	store := newStore(t, pool)
@@ -198,6 +203,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 // A backlog of 100,000 events drains into the read models while a live
 // writer keeps appending: nothing missed, nothing doubled.
 func TestBacklogDrainsAndCatchesUp(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("backlog test skipped in -short mode")
 	}

@@ -11,6 +11,7 @@ import (
 // Outbox rows every consumer has passed are pruned; a read model that
 // appears after that is filled from the events table, not the outbox.
 func TestPruneThenNewReadModel(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{})
 	waitAll(t, s, history(t, s, 3))

@@ -103,6 +103,7 @@ func waitAll(t *testing.T, s *apitest.Server, pos int64) {
 // Every read model built live through the projector equals a fresh replay
 // of the events; and verify does notice a difference.
 func TestVerifyLiveEqualsReplay(t *testing.T) {
+	t.Parallel()
 	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{})
 	waitAll(t, s, history(t, s, 6))
 	// Every read model has something to compare.
@@ -142,6 +143,7 @@ func TestVerifyLiveEqualsReplay(t *testing.T) {
 // Rebuilds started together share one pass over the events, while
 // commands keep coming, and each swaps in tables equal to a replay.
 func TestRebuildsStartedTogetherShareOnePass(t *testing.T) {
+	t.Parallel()
 	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{})
 	history(t, s, 3)
 	ctx := context.Background()
@@ -203,6 +205,7 @@ func TestRebuildsStartedTogetherShareOnePass(t *testing.T) {
 // A rebuild while commands keep coming loses nothing and counts nothing
 // twice, and swaps in tables equal to a replay.
 func TestRebuildUnderConcurrentWrites(t *testing.T) {
+	t.Parallel()
 	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{})
 	history(t, s, 3)
 	stop := make(chan struct{})
@@ -256,6 +259,7 @@ func TestRebuildUnderConcurrentWrites(t *testing.T) {
 // as_of answers from a replay up to the instant, at each instant of a
 // scripted history.
 func TestAsOf(t *testing.T) {
+	t.Parallel()
 	clock := apitest.NewClock()
 	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{Now: clock.Now})
 	client, sub := apitest.NewUser(t, "Claire"), apitest.NewUser(t, "Samir")
@@ -389,6 +393,7 @@ func TestAsOf(t *testing.T) {
 // The audit log lists every event that touched the organization, in order,
 // by page and as a streamed export.
 func TestAuditLog(t *testing.T) {
+	t.Parallel()
 	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{})
 	client := apitest.NewUser(t, "Claire")
 	acme, _ := s.CreateOrganization(t, client, "Acme", "client")

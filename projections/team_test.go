@@ -177,7 +177,10 @@ func applyTeam(t *testing.T, pool *pgxpool.Pool, evs ...eventstore.Event) {
 	}
 }
 
-// teamSnapshot is every team row of an organization, as text.
+// teamSnapshot is every team row of an organization, as text. A
+// collaboration request belongs to no organization, so the snapshot holds
+// every request of the database: TestTeamReadModels, parallel on the shared
+// package database, must stay the only test there that requests one.
 func teamSnapshot(t *testing.T, pool *pgxpool.Pool, org uuid.UUID) string {
 	t.Helper()
 	var s string
@@ -209,6 +212,7 @@ func clearTeam(t *testing.T, pool *pgxpool.Pool, org uuid.UUID) {
 // again, twice in a row or long after, changes nothing: a removed member
 // does not come back.
 func TestTeamReadModels(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	store := newStore(t, pool)

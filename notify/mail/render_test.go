@@ -52,6 +52,7 @@ var kindsWithMessage = map[mail.Kind]bool{
 }
 
 func TestRenderEveryKindAndLocale(t *testing.T) {
+	t.Parallel()
 	escapedLink := html.EscapeString(testLink)
 	for _, kind := range mail.Kinds() {
 		for _, locale := range mail.Locales() {
@@ -95,6 +96,7 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 }
 
 func TestRenderLocalizedWords(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		kind   mail.Kind
@@ -168,6 +170,7 @@ func TestRenderLocalizedWords(t *testing.T) {
 }
 
 func TestRenderWithoutOptionalFields(t *testing.T) {
+	t.Parallel()
 	d := mail.Data{InviterName: "Alice", InviterSide: "client", Link: testLink}
 	c, err := mail.Render(mail.KindPartnerInvitation, mail.LocaleEN, d)
 	if err != nil {
@@ -181,6 +184,7 @@ func TestRenderWithoutOptionalFields(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
+	t.Parallel()
 	valid := func(kind mail.Kind, edit func(*mail.Data)) mail.Data {
 		d := dataFor(kind)
 		if edit != nil {
@@ -235,6 +239,7 @@ func TestRenderErrors(t *testing.T) {
 }
 
 func TestParseLocale(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, explicit, accept string
 		want                   mail.Locale
@@ -272,6 +277,7 @@ func TestParseLocale(t *testing.T) {
 }
 
 func TestSupportedLocale(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in     string
 		want   mail.Locale
@@ -298,6 +304,7 @@ func TestSupportedLocale(t *testing.T) {
 }
 
 func TestMaskEmail(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"alice@example.com", "a***@example.com"},
 		{"  bob@example.org ", "b***@example.org"},
@@ -322,6 +329,7 @@ func TestMaskEmail(t *testing.T) {
 }
 
 func TestRenderFrenchTypography(t *testing.T) {
+	t.Parallel()
 	d := dataFor(mail.KindContractShared)
 	c, err := mail.Render(mail.KindContractShared, mail.LocaleFR, d)
 	if err != nil {
@@ -336,6 +344,7 @@ func TestRenderFrenchTypography(t *testing.T) {
 }
 
 func TestRenderSingleLineFields(t *testing.T) {
+	t.Parallel()
 	d := dataFor(mail.KindMemberInvitation)
 	d.InviterName = "Alice\r\nBcc: victim@example.com"
 	c, err := mail.Render(mail.KindMemberInvitation, mail.LocaleEN, d)

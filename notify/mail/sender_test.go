@@ -72,6 +72,7 @@ func newTestMessage(t *testing.T, id string, locale mail.Locale) mail.Message {
 func normalizeNL(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 
 func TestSMTPSenderDelivers(t *testing.T) {
+	t.Parallel()
 	for _, locale := range mail.Locales() {
 		t.Run(string(locale), func(t *testing.T) {
 			srv := mailtest.NewServer(t)
@@ -127,6 +128,7 @@ func TestSMTPSenderDelivers(t *testing.T) {
 }
 
 func TestSMTPSenderFailNext(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.NewServer(t)
 	logger, logs := newLogger()
 	s, err := mail.NewSMTPSender(srv.URL, testFrom, logger)
@@ -167,6 +169,7 @@ func TestSMTPSenderFailNext(t *testing.T) {
 }
 
 func TestSMTPSenderTLSAndAuth(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		opts     []mailtest.Option
@@ -205,6 +208,7 @@ func TestSMTPSenderTLSAndAuth(t *testing.T) {
 }
 
 func TestSMTPSenderStartTLSRequiredButNotOffered(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.NewServer(t)
 	u := strings.Replace(srv.URL, "starttls=none", "starttls=required", 1)
 	s, err := mail.NewSMTPSender(u, testFrom, nil)
@@ -221,6 +225,7 @@ func TestSMTPSenderStartTLSRequiredButNotOffered(t *testing.T) {
 }
 
 func TestSMTPSenderOpportunisticWithoutSTARTTLS(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.NewServer(t)
 	s, err := mail.NewSMTPSender("smtp://"+srv.Addr, testFrom, nil) // default: opportunistic
 	if err != nil {
@@ -233,6 +238,7 @@ func TestSMTPSenderOpportunisticWithoutSTARTTLS(t *testing.T) {
 }
 
 func TestSMTPSenderHonoursContext(t *testing.T) {
+	t.Parallel()
 	// A server that accepts connections and never says hello.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -270,6 +276,7 @@ func TestSMTPSenderHonoursContext(t *testing.T) {
 }
 
 func TestSMTPSenderConcurrent(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.NewServer(t)
 	s, err := mail.NewSMTPSender(srv.URL, testFrom, nil)
 	if err != nil {
@@ -301,6 +308,7 @@ func TestSMTPSenderConcurrent(t *testing.T) {
 }
 
 func TestSendInvalidMessage(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.NewServer(t)
 	smtpSender, err := mail.NewSMTPSender(srv.URL, testFrom, nil)
 	if err != nil {
@@ -348,6 +356,7 @@ func TestSendInvalidMessage(t *testing.T) {
 }
 
 func TestNewSMTPSenderURLs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, url string
 		want      mail.SMTPURLInfo
@@ -382,6 +391,7 @@ func TestNewSMTPSenderURLs(t *testing.T) {
 }
 
 func TestNewSMTPSenderRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, url, from string }{
 		{"empty", "", testFrom},
 		{"no scheme", "mail.example.com:587", testFrom},
@@ -418,6 +428,7 @@ func TestNewSMTPSenderRejects(t *testing.T) {
 }
 
 func TestFileSender(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "outbox", "mail")
 	logger, logs := newLogger()
 	s := mail.NewFileSender(dir, testFrom, logger)
@@ -506,6 +517,7 @@ func TestFileSender(t *testing.T) {
 }
 
 func TestFileSenderMatchesSMTP(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.NewServer(t)
 	smtpSender, err := mail.NewSMTPSender(srv.URL, testFrom, nil)
 	if err != nil {
@@ -542,6 +554,7 @@ func TestFileSenderMatchesSMTP(t *testing.T) {
 }
 
 func TestFileSenderBadFromAndCancelledContext(t *testing.T) {
+	t.Parallel()
 	m := newTestMessage(t, "evt-8.x@partners.local", mail.LocaleEN)
 	err := mail.NewFileSender(t.TempDir(), "nope", nil).Send(context.Background(), m)
 	if !errors.Is(err, mail.ErrInvalidMessage) {
@@ -560,6 +573,7 @@ func TestFileSenderBadFromAndCancelledContext(t *testing.T) {
 }
 
 func TestEMLFileName(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		id      string
 		wantPre string

@@ -128,6 +128,9 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	}()
 	t.Cleanup(func() {
 		_ = srv.Close()
+		// Close closes only the listeners Serve has registered: a test that
+		// ends before Serve starts (no mail sent) would wait on Accept forever.
+		_ = ln.Close()
 		<-done
 	})
 	return s

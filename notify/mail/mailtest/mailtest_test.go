@@ -43,6 +43,7 @@ const rawMixed = "From: Sender <sender@example.com>\r\n" +
 	"--outer--\r\n"
 
 func TestServerDecodesAndCopies(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.NewServer(t)
 	if !strings.HasPrefix(srv.URL, "smtp://127.0.0.1:") || !strings.HasSuffix(srv.URL, "?starttls=none") {
 		t.Errorf("URL = %q, want smtp://127.0.0.1:port?starttls=none", srv.URL)
@@ -81,6 +82,7 @@ func TestServerDecodesAndCopies(t *testing.T) {
 }
 
 func TestServerFailNextAndAuth(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.NewServer(t)
 	msg := []byte("Subject: hi\r\nMessage-ID: <x@y>\r\n\r\nbody\r\n")
 	auth := smtp.PlainAuth("", "robot", "any-password", "127.0.0.1")

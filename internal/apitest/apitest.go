@@ -65,6 +65,12 @@ type Options struct {
 	// Limits overrides the rate limits (default: off, so tests are not
 	// throttled by accident).
 	Limits *api.Limits
+	// HeavyConns sizes the small pool exports, as-of replays and waits run
+	// on (default 4), as PARTNERS_DB_HEAVY_CONNS does.
+	HeavyConns int32
+	// TrustedProxies are believed for X-Forwarded-For (tests of limits by
+	// address send it from 127.0.0.1).
+	TrustedProxies []string
 }
 
 // Clock is a settable clock for tests.
@@ -146,7 +152,14 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 	if opts.Limits != nil {
 		limits = *opts.Limits
 	}
-	srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Now: now, PublicURL: PublicURL, Limits: limits})
+	heavy, err := heavyPool(pool, opts.HeavyConns)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(heavy.Close)
+	srv, err := api.New(api.Config{App: a, Pool: pool, HeavyPool: heavy, Projector: proj, Verifier: verifier, Log: log, Now: now,
+		PublicURL: PublicURL, Limits: limits, TrustedProxies: opts.TrustedProxies})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -204,6 +217,21 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 		workers.Wait()
 	})
 	return &Server{URL: hs.URL, Pool: pool, Store: store, App: a, Projector: proj, API: srv, Logs: logs, Pipeline: pipeline, t: t}
+}
+
+// heavyPool opens the second, small pool on pool's database, as serve
+// does.
+func heavyPool(pool *pgxpool.Pool, conns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(pool.Config().ConnString())
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = 4
+	if conns > 0 {
+		cfg.MaxConns = conns
+	}
+	eventstore.ConfigurePool(cfg)
+	return pgxpool.NewWithConfig(context.Background(), cfg)
 }
 
 // User is a caller with a token.

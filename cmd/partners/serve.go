@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -124,8 +126,13 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	pipeline := notify.NewPipeline(svc.store, sender, cfg.PublicURL, log)
 	pipeline.Lease = cfg.MailLease
+	heavy, err := openHeavyPool(ctx, svc.pool)
+	if err != nil {
+		return err
+	}
+	defer heavy.Close()
 	apiCfg := api.Config{
-		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log,
+		App: svc.app, Pool: svc.pool, HeavyPool: heavy, Projector: svc.projector, Verifier: verifier, Log: log,
 		TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 	}
 	if cfg.RateLimitsOff {
@@ -233,6 +240,24 @@ func janitor(ctx context.Context, store *eventstore.Store, log *slog.Logger) {
 		case <-tick.C:
 		}
 	}
+}
+
+// openHeavyPool opens the small second pool that audit exports, as-of
+// replays and min_position waits run on (PARTNERS_DB_HEAVY_CONNS
+// connections, default 4), with the main pool's settings otherwise.
+func openHeavyPool(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
+	conns := int64(4)
+	if raw := os.Getenv("PARTNERS_DB_HEAVY_CONNS"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 32)
+		if err != nil || n < 2 || n > 1000 {
+			return nil, fmt.Errorf("PARTNERS_DB_HEAVY_CONNS must be a whole number from 2 to 1000")
+		}
+		conns = n
+	}
+	pcfg := main.Config().Copy()
+	pcfg.MaxConns = int32(conns)
+	pcfg.MinConns = 0
+	return pgxpool.NewWithConfig(ctx, pcfg)
 }
 
 // boundStatements sizes the pool and bounds every statement: a query that

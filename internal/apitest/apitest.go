@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -68,6 +69,10 @@ type Options struct {
 	// HeavyConns sizes the small pool exports, as-of replays and waits run
 	// on (default 4), as PARTNERS_DB_HEAVY_CONNS does.
 	HeavyConns int32
+	// SlowNetwork gives the server's sockets a small send buffer, so that a
+	// client that stops reading blocks the server's writes after a few KiB
+	// (as a stalled mobile client does), instead of after megabytes.
+	SlowNetwork bool
 	// TrustedProxies are believed for X-Forwarded-For (tests of limits by
 	// address send it from 127.0.0.1).
 	TrustedProxies []string
@@ -209,7 +214,11 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 		workers.Add(1)
 		go func() { defer workers.Done(); _ = pipeline.Run(ctx) }()
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	if opts.SlowNetwork {
+		hs.Listener = smallSendBuffers{hs.Listener}
+	}
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		cancel()
@@ -232,6 +241,17 @@ func heavyPool(pool *pgxpool.Pool, conns int32) (*pgxpool.Pool, error) {
 	}
 	eventstore.ConfigurePool(cfg)
 	return pgxpool.NewWithConfig(context.Background(), cfg)
+}
+
+// smallSendBuffers shrinks the send buffer of every accepted connection.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }
 
 // User is a caller with a token.

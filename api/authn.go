@@ -1,6 +1,8 @@
 package api
 
 import (
+	"unicode/utf8"
+
 	"github.com/gin-gonic/gin"
 
 	"partners/api/auth"
@@ -68,7 +70,20 @@ func (s *Server) actor(c *gin.Context) domain.Actor {
 	if err != nil {
 		email = domain.Email{}
 	}
-	act := s.cfg.App.ActorFor(p.Subject, email, p.EmailVerified && !email.IsZero(), p.Name)
+	act := s.cfg.App.ActorFor(p.Subject, email, p.EmailVerified && !email.IsZero(), displayName(p.Name))
 	act.TokenIssuedAt = p.IssuedAt
 	return act
+}
+
+// maxDisplayName bounds the name a token gives (in characters).
+const maxDisplayName = 200
+
+// displayName is the token's name as events may keep it: a name with a
+// NUL, a control character or broken UTF-8 (which PostgreSQL cannot store),
+// or absurdly long, is no name, and the person is shown by their email.
+func displayName(name string) string {
+	if !saneValue(name, 4*maxDisplayName) || utf8.RuneCountInString(name) > maxDisplayName {
+		return ""
+	}
+	return name
 }

@@ -49,7 +49,7 @@ func (s *Server) command(f commandFunc) gin.HandlerFunc {
 		}
 		key := c.GetHeader("Idempotency-Key")
 		if key == "" {
-			a, err := f(c, body)
+			a, err := s.run(c, f, body)
 			if err != nil {
 				writeProblem(c, err)
 				return
@@ -77,7 +77,7 @@ func (s *Server) command(f commandFunc) gin.HandlerFunc {
 			c.Data(replayed.status, "application/json; charset=utf-8", replayed.raw)
 			return
 		}
-		a, err := f(c, body)
+		a, err := s.run(c, f, body)
 		if err != nil {
 			s.releaseIdempotencyKey(p.Subject, key)
 			writeProblem(c, err)
@@ -86,6 +86,21 @@ func (s *Server) command(f commandFunc) gin.HandlerFunc {
 		s.writeAnswer(c, a)
 		s.recordIdempotencyKey(c.Request.Context(), p.Subject, key, append(a.people, s.actor(c).EmailRef), a)
 	}
+}
+
+// run runs a command within its organization's limits and email budget,
+// and counts it against them once it ran. A replayed answer runs nothing
+// and counts nothing.
+func (s *Server) run(c *gin.Context, f commandFunc, body []byte) (answer, error) {
+	adm, err := s.admit(c, body)
+	if err != nil {
+		return answer{}, err
+	}
+	a, err := f(c, body)
+	if err == nil {
+		s.spend(c.Request.Context(), adm)
+	}
+	return a, err
 }
 
 func (s *Server) writeAnswer(c *gin.Context, a answer) {

@@ -116,6 +116,11 @@ func (s *Server) audit(c *gin.Context) (any, error) {
 		return nil, err
 	}
 	if format != "json" {
+		done, err := s.heavyRead(c, org)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
 		s.exportAudit(c, org, after, format)
 		return streamed{}, nil
 	}
@@ -168,7 +173,7 @@ func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cur
 	// history takes longer than that, so each batch moves the deadline on:
 	// a client that stops reading is still cut after exportWriteGrace.
 	rc := http.NewResponseController(w)
-	err := s.cfg.App.Store.StreamOrganizationLog(c.Request.Context(), org, after, func(evs []eventstore.Event) error {
+	err := s.heavy.store.StreamOrganizationLog(c.Request.Context(), org, after, func(evs []eventstore.Event) error {
 		if err := rc.SetWriteDeadline(time.Now().Add(exportWriteGrace)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}

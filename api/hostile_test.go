@@ -2,10 +2,13 @@ package api_test
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"partners/internal/apitest"
@@ -31,6 +34,17 @@ func TestHostileInputNever500(t *testing.T) {
 		{Method: "GET", Path: "/v1/organizations/" + org + "/audit?format=xml"},
 		{Method: "GET", Path: "/v1/organizations/" + org + "/audit?cursor=WyJ4IiwieSJd"},
 		{Method: "GET", Path: "/v1/organizations/" + org + "/partners?q=%25%5F%5C" + long[:300]},
+		{Method: "GET", Path: "/v1/organizations/" + org + "/partners?q=%00"},
+		{Method: "GET", Path: "/v1/organizations/" + org + "/partners?q=%FF%FE"},
+		{Method: "GET", Path: "/v1/organizations/" + org + "/authorize?action=members.read&user_id=a%00b"},
+		{Method: "GET", Path: "/v1/organizations/" + org + "/portal-users?company=%00"},
+		{Method: "GET", Path: "/v1/organizations/" + org + "/members?min_position=" + strings.Repeat("9", 5000)},
+		{Method: "GET", Path: "/v1/admin/streams/%00/events"},
+		{Method: "GET", Path: "/v1/admin/streams/%FF%FE/events"},
+		{Method: "GET", Path: "/v1/organizations/" + org + "/members?%00=1"},
+		{Method: "DELETE", Path: "/v1/organizations/" + org + "/members/a%00b"},
+		{Method: "POST", Path: "/v1/organizations", Body: `{"name":"x","side":"client"}`, Header: map[string]string{"Accept-Language": string([]byte{0xff, 0xfe}) + long}},
+		{Method: "POST", Path: "/v1/organizations", Body: `{"name":"x","side":"client"}`, Header: map[string]string{"X-Request-Id": "\xff" + long, "X-Correlation-Id": "\xfe" + long}},
 		{Method: "GET", Path: "/v1/organizations/%00/members"},
 		{Method: "GET", Path: "/v1/organizations/" + long + "/members"},
 		{Method: "POST", Path: "/v1/invitations/preview", Body: `{"token":"` + long + `"}`},
@@ -71,6 +85,113 @@ func TestHostileInputNever500(t *testing.T) {
 				if code, _ := resp.JSON(t)["code"].(string); code == "" {
 					t.Fatalf("problem without a code: %s", resp.Body)
 				}
+			}
+		})
+	}
+}
+
+// hostileValues are what a hostile caller puts in a parameter: a NUL,
+// broken UTF-8, a control character, an absurd length.
+var hostileValues = map[string]string{
+	"nul":       "a\x00b",
+	"bad utf-8": "\xff\xfe",
+	"control":   "a\x1bb",
+	"overlong":  strings.Repeat("é", 1000),
+}
+
+// Every query parameter and every path segment the API documents, given a
+// NUL, broken UTF-8, a control character or an absurd length, is refused
+// with a 4xx problem naming it: never a 500, never a query run with it.
+func TestHostileParametersAreNamed(t *testing.T) {
+	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{})
+	alice := apitest.NewUser(t, "Alice")
+	org, _ := s.CreateOrganization(t, alice, "Acme", "client")
+	admin := apitest.Token(t, alice.Sub, alice.Email, "Alice", "partners:admin")
+
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string } `json:"parameters"`
+		} `json:"paths"`
+	}
+	s.Do(t, apitest.Request{Method: "GET", Path: "/openapi.json"}).Decode(t, &doc)
+	checked := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			method = strings.ToUpper(method)
+			route := regexp.MustCompile(`\{([a-z_]+)\}`).ReplaceAllString(path, ":$1")
+			for _, p := range op.Parameters {
+				if p.In != "query" && p.In != "path" {
+					continue
+				}
+				for what, v := range hostileValues {
+					target := fill(route, org)
+					if p.In == "path" {
+						target = strings.Replace(fill(strings.Replace(route, ":"+p.Name, "\x00HOSTILE", 1), org), "\x00HOSTILE", url.PathEscape(v), 1)
+					} else {
+						target += "?" + p.Name + "=" + url.QueryEscape(v)
+					}
+					checked++
+					t.Run(method+" "+path+" "+p.Name+" "+what, func(t *testing.T) {
+						r := s.Do(t, apitest.Request{Method: method, Path: target, Token: admin, Body: map[string]any{}})
+						if r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
+							t.Fatalf("answered %d; want 400 or 422 naming %s\n%s", r.Status, p.Name, r.Body)
+						}
+						var prob struct {
+							Errors []struct{ Field string } `json:"errors"`
+						}
+						r.Decode(t, &prob)
+						if len(prob.Errors) == 0 || prob.Errors[0].Field != p.Name {
+							t.Fatalf("the problem does not name %s: %s", p.Name, r.Body)
+						}
+					})
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d cases: the OpenAPI document was not read", checked)
+	}
+}
+
+// One length rule for user ids: any user a token admits (up to 128
+// characters, whatever their bytes) can be named in a path and removed.
+func TestLongUserIDCanBeRemoved(t *testing.T) {
+	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{})
+	owner := apitest.NewUser(t, "Owner")
+	org, _ := s.CreateOrganization(t, owner, "Acme", "client")
+	long := apitest.User{Sub: strings.Repeat("é", 100), Email: "long." + uuid.NewString()[:8] + "@example.com", Name: "Long"}
+	long.Token = apitest.Token(t, long.Sub, long.Email, long.Name)
+	r := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/organizations/" + org + "/member-invitations", Token: owner.Token,
+		Body: map[string]any{"email": long.Email, "role": "member"}})
+	apitest.Expect(t, r, http.StatusCreated)
+	inv := r.JSON(t)
+	r = s.Do(t, apitest.Request{Method: "POST", Path: "/v1/member-invitations/" + inv["id"].(string) + "/accept", Token: long.Token,
+		Body: map[string]any{"token": inv["token"]}})
+	apitest.Expect(t, r, http.StatusOK)
+	r = s.Get(t, owner, "/v1/organizations/"+org+"/authorize?action=members.read&user_id="+url.QueryEscape(long.Sub), r.Position)
+	apitest.Expect(t, r, http.StatusOK)
+	r = s.Do(t, apitest.Request{Method: "DELETE", Path: "/v1/organizations/" + org + "/members/" + url.PathEscape(long.Sub), Token: owner.Token})
+	apitest.Expect(t, r, http.StatusNoContent)
+}
+
+// A token whose claims hold what PostgreSQL cannot store (a NUL in the
+// name or the subject) is refused or its name ignored: never a 500.
+func TestHostileClaims(t *testing.T) {
+	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{})
+	for name, claims := range map[string]map[string]any{
+		"nul in name":    {"sub": "user-" + uuid.NewString(), "name": "a\x00b", "email": "n@example.com"},
+		"control in sub": {"sub": "user-\x00-" + uuid.NewString(), "name": "N"},
+		"long name":      {"sub": "user-" + uuid.NewString(), "name": strings.Repeat("x", 100000)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			claims["exp"] = time.Now().Add(time.Hour).Unix()
+			tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString([]byte(apitest.Secret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/organizations", Token: tok, Body: map[string]any{"name": "X", "side": "client"}})
+			if r.Status >= 500 {
+				t.Fatalf("answered %d: %s", r.Status, r.Body)
 			}
 		})
 	}

@@ -140,10 +140,28 @@ func TestMinPositionBehind(t *testing.T) {
 	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{NoProjector: true})
 	alice := apitest.NewUser(t, "Alice")
 	_, pos := s.CreateOrganization(t, alice, "Never projected", "client")
-	r := s.Get(t, alice, "/v1/me/organizations", pos+1_000_000)
+	// A position that was assigned but is not applied: the wait ends in 503.
+	// (One never assigned is 422 at once: TestMinPositionNeverAssigned.)
+	r := s.Get(t, alice, "/v1/me/organizations", pos)
 	apitest.Expect(t, r, http.StatusServiceUnavailable, "projection_behind")
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("projection_behind answer lacks Retry-After")
+	}
+}
+
+// A min_position above the highest position ever assigned is refused at
+// once, naming it, instead of holding the request for the whole wait: even
+// when the read models are behind, and on every route that waits.
+func TestMinPositionNeverAssigned(t *testing.T) {
+	s := apitest.Start(t, pgtest.Fresh2(t), apitest.Options{NoProjector: true})
+	alice := apitest.NewUser(t, "Alice")
+	org, pos := s.CreateOrganization(t, alice, "Never projected", "client")
+	for _, path := range []string{"/v1/me/organizations", "/v1/organizations/" + org + "/members", "/v1/organizations/" + org + "/partners"} {
+		r := s.Get(t, alice, path, pos+1)
+		apitest.Expect(t, r, http.StatusUnprocessableEntity, "validation_failed")
+		if !strings.Contains(string(r.Body), `"field":"min_position"`) {
+			t.Fatalf("the refusal does not name min_position: %s", r.Body)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,6 +38,7 @@ const (
 	codeRouteNotFound     = "route_not_found"
 	codeClientClosed      = "client_closed_request"
 	codeMethodNotAllowed  = "method_not_allowed"
+	codeBusy              = "busy"
 )
 
 // statusOf is the one table that maps error codes to HTTP statuses.
@@ -68,6 +70,7 @@ var statusOf = map[string]int{
 	codeRequestInProgress:                   http.StatusConflict,
 	codeRouteNotFound:                       http.StatusNotFound,
 	codeMethodNotAllowed:                    http.StatusMethodNotAllowed,
+	codeBusy:                                http.StatusServiceUnavailable,
 	codeInternal:                            http.StatusInternalServerError,
 	// Codes of the team and the portal (the same closed set).
 	string(domain.CodeNotTeamMember):                http.StatusConflict,
@@ -100,9 +103,14 @@ func writeProblem(c *gin.Context, err error) {
 		c.Error(err) //nolint:errcheck // logged by the request logger
 	}
 	c.Header("Content-Type", "application/problem+json")
-	if p.Code == codeRateLimited || p.Code == codeProjectionBehind || p.Code == codeUnavailable {
+	switch p.Code {
+	case codeRateLimited, codeProjectionBehind, codeUnavailable:
 		if c.Writer.Header().Get("Retry-After") == "" {
 			c.Header("Retry-After", "1")
+		}
+	case codeBusy:
+		if c.Writer.Header().Get("Retry-After") == "" {
+			c.Header("Retry-After", strconv.Itoa(busyRetryAfter))
 		}
 	}
 	c.AbortWithStatusJSON(p.Status, p)

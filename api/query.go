@@ -120,11 +120,50 @@ func (s *Server) waitApplied(c *gin.Context, names []string) error {
 	if err != nil || pos < 0 || pos > 1<<53 {
 		return domain.Invalid("min_position", "must be a whole number from 0 to 2^53")
 	}
-	err = s.cfg.Projector.WaitApplied(c.Request.Context(), names, pos, s.cfg.ConsistencyTimeout)
+	if err := s.assigned(c.Request.Context(), pos); err != nil {
+		return err
+	}
+	lim := s.cfg.Limits.Waits
+	if s.cfg.Limits.Off {
+		lim = Concurrent{}
+	}
+	// Per user only: the wait comes before the membership check, and an
+	// outsider must not spend an organization's allowance.
+	p, _ := principalOf(c)
+	leave, ok := s.heavy.enter("wait", p.Subject, uuid.Nil, lim)
+	if !ok {
+		return tooManyAtOnce(c)
+	}
+	defer leave()
+	err = s.cfg.Projector.WaitAppliedOn(c.Request.Context(), s.heavy.pool, names, pos, s.cfg.ConsistencyTimeout)
 	if errors.Is(err, projections.ErrBehind) {
 		return edge(codeProjectionBehind, "The read model has not reached that position yet. Try again shortly.")
 	}
 	return err
+}
+
+// assigned refuses at once a position no event was ever given: waiting for
+// it would hold the request for nothing. Positions are read-your-writes
+// tokens this service answered after the commit, so one at or below the
+// highest committed position is known.
+func (s *Server) assigned(ctx context.Context, pos int64) error {
+	if pos <= s.highest.Load() {
+		return nil
+	}
+	hi, err := s.cfg.App.Store.HighestPosition(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		seen := s.highest.Load()
+		if hi <= seen || s.highest.CompareAndSwap(seen, hi) {
+			break
+		}
+	}
+	if pos > hi {
+		return domain.Invalid("min_position", "is beyond the last event recorded: use the X-Event-Position a command answered")
+	}
+	return nil
 }
 
 // orgParam reads the organization named by the path.
@@ -206,7 +245,12 @@ func (s *Server) read(c *gin.Context, refs []string, fn func(ctx context.Context
 	if err != nil {
 		return err
 	}
-	return projections.AsOf(ctx, s.cfg.App.Store, ps, projections.Filter{Organization: sc.org, PersonRefs: refs, Until: at},
+	done, err := s.heavyRead(c, sc.org)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return projections.AsOf(ctx, s.heavy.store, ps, projections.Filter{Organization: sc.org, PersonRefs: refs, Until: at},
 		func(ctx context.Context, r projections.Reader) error { return fn(ctx, r, at) })
 }
 

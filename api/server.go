@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,6 +25,7 @@ import (
 	"partners/api/auth"
 	"partners/app"
 	"partners/domain"
+	"partners/eventstore"
 	"partners/projections"
 )
 
@@ -43,6 +45,13 @@ type Config struct {
 	TrustedProxies []string
 	// MaxBodyBytes bounds request bodies (413 beyond).
 	MaxBodyBytes int64
+	// HeavyPool is the small pool audit exports, as-of replays and
+	// min_position waits run on (nil: Pool), so that they cannot take the
+	// connections of everyone's queries and commands.
+	HeavyPool *pgxpool.Pool
+	// HeavyWait bounds the wait for a connection of HeavyPool (503 busy
+	// beyond; default 2 s).
+	HeavyWait time.Duration
 	// ConsistencyTimeout bounds a min_position wait (503 beyond).
 	ConsistencyTimeout time.Duration
 	// Now is the clock (as-of validation, idempotency expiry).
@@ -61,12 +70,22 @@ type Server struct {
 	cfg     Config
 	engine  *gin.Engine
 	metrics *httpMetrics
+	heavy   *heavyGate
+	// highest is the highest event position seen committed: a min_position
+	// at or below it was assigned.
+	highest atomic.Int64
 }
 
 // New builds the router.
 func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.HeavyPool == nil {
+		cfg.HeavyPool = cfg.Pool
+	}
+	if cfg.HeavyWait == 0 {
+		cfg.HeavyWait = 2 * time.Second
 	}
 	if cfg.ConsistencyTimeout == 0 {
 		cfg.ConsistencyTimeout = 5 * time.Second
@@ -93,6 +112,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, engine: e, metrics: newHTTPMetrics(cfg.Metrics)}
+	if cfg.HeavyPool != nil && cfg.App != nil {
+		s.heavy = newHeavyGate(cfg.HeavyPool, eventstore.New(cfg.HeavyPool, cfg.App.Store.Keys(), cfg.Now), cfg.HeavyWait)
+	}
 	if cfg.Projector != nil {
 		cfg.Metrics.MustRegister(newProjectionCollector(cfg.Projector))
 	}
@@ -106,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.json", serveOpenAPI)
 
-	v1 := e.Group("/v1", s.authenticate, s.rateLimit)
+	v1 := e.Group("/v1", s.authenticate, s.checkInput, s.rateLimit)
 	s.organizationRoutes(v1)
 	s.invitationRoutes(v1)
 	s.portalRoutes(v1)

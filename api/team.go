@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"partners/api/auth"
 	"partners/app"
 	"partners/domain"
 	"partners/eventstore"
@@ -32,11 +32,11 @@ func (s *Server) link(path, token string) *string {
 	return &l
 }
 
-// pathUserID reads a user id from the path (the token's sub: 1 to 128
-// characters); anything else names nobody.
+// pathUserID reads a user id from the path (the token's sub, by its one
+// rule: auth.ValidSubject); anything else names nobody.
 func pathUserID(c *gin.Context, what string) (string, error) {
 	id := c.Param("user_id")
-	if id == "" || len(id) > 128 || !utf8.ValidString(id) {
+	if !auth.ValidSubject(id) {
 		return "", domain.Errorf(domain.CodeNotFound, "No such %s in this organization.", what)
 	}
 	return id, nil

@@ -1,10 +1,9 @@
 package api
 
 import (
-	"unicode/utf8"
-
 	"github.com/gin-gonic/gin"
 
+	"partners/api/auth"
 	"partners/domain"
 )
 
@@ -33,7 +32,7 @@ func (s *Server) authorize(c *gin.Context) (any, error) {
 		p, _ := principalOf(c)
 		userID = p.Subject
 	}
-	v.Check(userID == "" || len(userID) > 128 || !utf8.ValidString(userID), "user_id", "must be a user id (1 to 128 characters)")
+	v.Check(!auth.ValidSubject(userID), "user_id", "must be a user id (1 to 128 characters)")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -185,3 +185,24 @@ func closing(t *attempt, pendingKey string, inv tokenInvitation) {
 	t.batch.Release = append(t.batch.Release, eventstore.Release{Key: pendingKey, Holder: id.String()},
 		eventstore.Release{Key: TokenKey(hash), Holder: id.String()})
 }
+
+// InvitationOrganization is the organization that sent a partner
+// invitation (false when there is no such invitation): the edge counts a
+// resend against that organization's limits.
+func (a *App) InvitationOrganization(ctx context.Context, id uuid.UUID) (uuid.UUID, bool, error) {
+	l, err := invitations.fold.load(ctx, a, invitations.stream(id))
+	if err != nil || !l.state.Exists() {
+		return uuid.Nil, false, err
+	}
+	return l.state.InviterOrg, true, nil
+}
+
+// CollaboratorInvitationOrganization is the organization that created a
+// collaborator account (false when there is no such invitation).
+func (a *App) CollaboratorInvitationOrganization(ctx context.Context, id uuid.UUID) (uuid.UUID, bool, error) {
+	l, err := collaborators.fold.load(ctx, a, collaborators.stream(id))
+	if err != nil || !l.state.Exists() {
+		return uuid.Nil, false, err
+	}
+	return l.state.OrganizationID, true, nil
+}

@@ -316,6 +316,16 @@ func (s *Store) LogOrderOf(ctx context.Context, position int64) (txid uint64, ok
 	return txid, err == nil, err
 }
 
+// HighestPosition is the highest position of a committed event (0 when
+// none): a position above it was never given to anyone, so a
+// read-your-writes wait for it would wait for nothing. The primary key's
+// index answers it at once.
+func (s *Store) HighestPosition(ctx context.Context) (int64, error) {
+	var hi int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM events`).Scan(&hi)
+	return hi, err
+}
+
 // ReadEvent returns one stored event by id; ok is false when there is none.
 func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (Event, bool, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+EnvelopeColumns+` FROM events WHERE event_id = $1`, id)

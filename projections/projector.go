@@ -331,6 +331,13 @@ var ErrBehind = errors.New("projection behind")
 // position and everything the log orders before it. Positions are compared
 // in the readers' order: (transaction id, position).
 func (p *Projector) WaitApplied(ctx context.Context, names []string, position int64, timeout time.Duration) error {
+	return p.WaitAppliedOn(ctx, p.pool, names, position, timeout)
+}
+
+// WaitAppliedOn is WaitApplied polling the checkpoints through q: the API
+// polls on its own small pool, so that many waits cannot take the
+// connections commands and the projector need.
+func (p *Projector) WaitAppliedOn(ctx context.Context, q eventstore.Queryer, names []string, position int64, timeout time.Duration) error {
 	if position <= 0 {
 		return nil
 	}
@@ -353,7 +360,7 @@ func (p *Projector) WaitApplied(ctx context.Context, names []string, position in
 			return nil
 		}
 		if txid != 0 {
-			cps, err := readCheckpoints(ctx, p.pool, names)
+			cps, err := readCheckpoints(ctx, q, names)
 			if err != nil && ctx.Err() == nil {
 				return err
 			}

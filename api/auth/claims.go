@@ -2,12 +2,16 @@ package auth
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// MaxSubjectLength is the maximum length of the "sub" claim, in characters.
+// MaxSubjectLength is the maximum length of the "sub" claim, in characters
+// (runes, not bytes): the one length rule for user ids, wherever one is
+// read (tokens, paths, query parameters).
 const MaxSubjectLength = 128
 
 // tokenClaims is the JSON shape of the claims this package reads and writes.
@@ -20,13 +24,22 @@ type tokenClaims struct {
 }
 
 // checkSubject enforces the contract on "sub": non-empty, at most
-// MaxSubjectLength characters. The reason never echoes the value.
+// MaxSubjectLength characters, valid UTF-8 without control characters (a
+// NUL cannot be stored in PostgreSQL text). The reason never echoes the
+// value.
 func checkSubject(sub string) error {
 	switch {
 	case sub == "":
 		return fmt.Errorf("missing sub")
 	case utf8.RuneCountInString(sub) > MaxSubjectLength:
 		return fmt.Errorf("sub longer than %d characters", MaxSubjectLength)
+	case !utf8.ValidString(sub) || strings.IndexFunc(sub, unicode.IsControl) >= 0:
+		return fmt.Errorf("sub with control characters or invalid UTF-8")
 	}
 	return nil
 }
+
+// ValidSubject says whether s may be a user id (a token's "sub"): the rule
+// every path segment and parameter naming a user is read with, so that any
+// user a token admits can be named, and removed.
+func ValidSubject(s string) bool { return checkSubject(s) == nil }

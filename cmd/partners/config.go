@@ -37,6 +37,9 @@ type Config struct {
 	DevDataKey     bool
 	LogLevel       string
 	DBMaxConns     int32
+	// DBHeavyConns sizes the pool of long reads (exports, as-of answers,
+	// min_position waits), apart from the commands' and queries' pool.
+	DBHeavyConns   int32
 	RateLimitsOff  bool
 	ProjectorBatch int
 	ProjectorPoll  time.Duration
@@ -122,6 +125,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, errors.New("PARTNERS_DB_MAX_CONNS must be a whole number from 4 to 1000")
 	} else {
 		c.DBMaxConns = int32(n)
+	}
+	if n, err := strconv.Atoi(get("PARTNERS_DB_HEAVY_CONNS", "4")); err != nil || n < 2 || n > 1000 {
+		return c, errors.New("PARTNERS_DB_HEAVY_CONNS must be a whole number from 2 to 1000")
+	} else {
+		c.DBHeavyConns = int32(n)
 	}
 	ttl, err := time.ParseDuration(get("PARTNERS_INVITATION_TTL", "720h"))
 	if err != nil || ttl <= 0 {

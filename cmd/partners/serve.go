@@ -132,9 +132,14 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	pipeline := notify.NewPipeline(svc.store, sender, cfg.PublicURL, log)
 	pipeline.Lease = cfg.MailLease
+	heavy, err := openHeavyPool(ctx, svc.pool, cfg.DBHeavyConns)
+	if err != nil {
+		return err
+	}
+	defer heavy.Close()
 	registry := prometheus.NewRegistry()
 	apiCfg := api.Config{
-		App: svc.app, Pool: svc.pool, Projector: svc.projector, Verifier: verifier, Log: log, Metrics: registry,
+		App: svc.app, Pool: svc.pool, HeavyPool: heavy, Projector: svc.projector, Verifier: verifier, Log: log, Metrics: registry,
 		TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 	}
 	if cfg.RateLimitsOff {
@@ -279,6 +284,16 @@ func janitor(ctx context.Context, store *eventstore.Store, log *slog.Logger) {
 		case <-tick.C:
 		}
 	}
+}
+
+// openHeavyPool opens the small second pool that audit exports, as-of
+// replays and min_position waits run on (PARTNERS_DB_HEAVY_CONNS
+// connections, default 4), with the main pool's settings otherwise.
+func openHeavyPool(ctx context.Context, main *pgxpool.Pool, conns int32) (*pgxpool.Pool, error) {
+	pcfg := main.Config().Copy()
+	pcfg.MaxConns = conns
+	pcfg.MinConns = 0
+	return pgxpool.NewWithConfig(ctx, pcfg)
 }
 
 // boundStatements sizes the pool and bounds every statement: a query that

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -67,6 +68,16 @@ type Options struct {
 	// Limits overrides the rate limits (default: off, so tests are not
 	// throttled by accident).
 	Limits *api.Limits
+	// HeavyConns sizes the small pool exports, as-of replays and waits run
+	// on (default 4), as PARTNERS_DB_HEAVY_CONNS does.
+	HeavyConns int32
+	// SlowNetwork gives the server's sockets a small send buffer, so that a
+	// client that stops reading blocks the server's writes after a few KiB
+	// (as a stalled mobile client does), instead of after megabytes.
+	SlowNetwork bool
+	// TrustedProxies are believed for X-Forwarded-For (tests of limits by
+	// address send it from 127.0.0.1).
+	TrustedProxies []string
 }
 
 // Clock is a settable clock for tests.
@@ -148,7 +159,14 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 	if opts.Limits != nil {
 		limits = *opts.Limits
 	}
-	srv, err := api.New(api.Config{App: a, Pool: pool, Projector: proj, Verifier: verifier, Log: log, Now: now, PublicURL: PublicURL, Limits: limits})
+	heavy, err := heavyPool(pool, opts.HeavyConns)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(heavy.Close)
+	srv, err := api.New(api.Config{App: a, Pool: pool, HeavyPool: heavy, Projector: proj, Verifier: verifier, Log: log, Now: now,
+		PublicURL: PublicURL, Limits: limits, TrustedProxies: opts.TrustedProxies})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -198,7 +216,11 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 		workers.Add(1)
 		go func() { defer workers.Done(); _ = pipeline.Run(ctx) }()
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	if opts.SlowNetwork {
+		hs.Listener = smallSendBuffers{hs.Listener}
+	}
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		cancel()
@@ -206,6 +228,32 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 		workers.Wait()
 	})
 	return &Server{URL: hs.URL, Pool: pool, Store: store, App: a, Projector: proj, API: srv, Logs: logs, Pipeline: pipeline, t: t}
+}
+
+// heavyPool opens the second, small pool on pool's database, as serve
+// does.
+func heavyPool(pool *pgxpool.Pool, conns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(pool.Config().ConnString())
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = 4
+	if conns > 0 {
+		cfg.MaxConns = conns
+	}
+	eventstore.ConfigurePool(cfg)
+	return pgxpool.NewWithConfig(context.Background(), cfg)
+}
+
+// smallSendBuffers shrinks the send buffer of every accepted connection.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }
 
 // User is a caller with a token.

@@ -31,14 +31,21 @@ token() {
 # any other status than STATUS stops the script, printing the answer. The
 # answer's headers stay in $HEADERS, for position.
 call() {
-  local want=$1 out status
+  local want=$1 out status p a
   shift
   echo "> $(request_line "$@")" >&2
+  for a in "$@"; do
+    # $(position) in a URL cannot stop the script itself
+    if [[ $a =~ min_position=([^0-9]|$) ]]; then
+      echo "FAILED: no position to wait for in $a" >&2
+      return 1
+    fi
+  done
   out=$(curl -sS -D "$HEADERS" -w '\n%{http_code}' "$@")
   status=${out##*$'\n'}
   out=${out%$'\n'*}
   echo "< $status${out:+ $out}" >&2
-  if [ -n "$(position)" ]; then echo "< X-Event-Position: $(position)" >&2; fi
+  if p=$(position 2>/dev/null); then echo "< X-Event-Position: $p" >&2; fi
   if [ "$status" != "$want" ]; then
     echo "FAILED: the answer is $status, the story expects $want" >&2
     return 1
@@ -58,9 +65,16 @@ request_line() {
 }
 
 # position: the X-Event-Position of the last answer (a command's), the
-# min_position a query then waits for to read that command's own write.
+# min_position a query then waits for to read that command's own write. An
+# answer without one stops the script.
 position() {
-  sed -n 's/^[Xx]-[Ee]vent-[Pp]osition: *\([0-9]*\).*/\1/p' "$HEADERS"
+  local p
+  p=$(tr -d '\r' <"$HEADERS" | awk 'tolower($1) == "x-event-position:" { print $2 }')
+  if [ -z "$p" ]; then
+    echo "FAILED: the last answer has no X-Event-Position" >&2
+    return 1
+  fi
+  echo "$p"
 }
 
 # check JSON [JQ_ARGS...] FILTER: stops the script unless jq's FILTER holds

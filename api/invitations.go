@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +25,9 @@ func (s *Server) invitationRoutes(v1 *gin.RouterGroup) {
 	s.get(v1, "/organizations/:org/badges", reads{member: domain.ActionInvitationsRead,
 		live: []string{"organizations", "invitations_received", "collaboration_requests"}}, s.badges)
 	s.get(v1, "/organizations/:org/partners", reads{member: domain.ActionPartnersRead, replayed: []string{"partners"}}, s.partners)
+	s.get(v1, "/organizations/:org/partners/:partner_id", reads{member: domain.ActionPartnersRead, replayed: []string{"partners", "members"}},
+		s.partnerDetails)
+	s.get(v1, "/me/invitations", reads{live: []string{"invitations_received"}}, s.myInvitations)
 	s.query(v1, http.MethodPost, "/invitations/preview", reads{}, s.previewInvitation)
 	v1.POST("/invitations/claim", s.command(s.claimInvitation))
 	v1.POST("/invitations/:id/accept", s.command(s.acceptInvitation))
@@ -80,6 +85,23 @@ type sentView struct {
 	ExpiresAt     time.Time `json:"expires_at"`
 	InvitationURL *string   `json:"invitation_url"`
 	Token         *string   `json:"token"`
+	// Contact is the partner's contact details, null when none were given.
+	Contact *projections.ContactView `json:"contact"`
+}
+
+// contactView is an invitation's contact as its inviter is shown it.
+func contactView(c *domain.InvitationContact) *projections.ContactView {
+	if c == nil {
+		return nil
+	}
+	part := func(p domain.Personal) *string {
+		if p.Value == "" {
+			return nil
+		}
+		v := p.Value
+		return &v
+	}
+	return &projections.ContactView{Name: part(c.Name), Company: part(c.Company), Phone: part(c.Phone)}
 }
 
 func (s *Server) sentAnswer(status int, sent app.Sent) answer {
@@ -88,7 +110,7 @@ func (s *Server) sentAnswer(status int, sent app.Sent) answer {
 	return answer{status: status, position: sent.Result.Position, secrets: []string{"token", "invitation_url"},
 		people: []domain.PersonRef{sent.Invitation.EmailRef},
 		body: sentView{ID: sent.Invitation.ID, Status: sent.Invitation.StatusAt(s.cfg.App.Now()).String(), Email: sent.Invitation.Email.Value,
-			ExpiresAt: sent.Invitation.ExpiresAt.UTC(), InvitationURL: &link, Token: &token}}
+			ExpiresAt: sent.Invitation.ExpiresAt.UTC(), InvitationURL: &link, Token: &token, Contact: contactView(sent.Invitation.Contact)}}
 }
 
 // locale picks the emails' language: an explicit supported locale, else
@@ -136,12 +158,44 @@ func emailInvitationInput(c *gin.Context, body []byte) (emailInvitation, error) 
 	return in, v.Err()
 }
 
+// contactRequest is the partner's contact details on the invite form
+// (seed 004), all optional.
+type contactRequest struct {
+	Contact *struct {
+		Name    *string `json:"name"`
+		Company *string `json:"company"`
+		Phone   *string `json:"phone"`
+	} `json:"contact"`
+}
+
+func contactInput(body []byte) (domain.PartnerContact, error) {
+	var req contactRequest
+	if err := decodeBody(body, &req); err != nil || req.Contact == nil {
+		return domain.PartnerContact{}, err
+	}
+	return domain.ParsePartnerContact(deref(req.Contact.Name), deref(req.Contact.Company), deref(req.Contact.Phone))
+}
+
+// bothInvalid reports every invalid field of two inputs at once; any other
+// error wins.
+func bothInvalid(a, b error) error {
+	var ea, eb *domain.Error
+	if errors.As(a, &ea) && errors.As(b, &eb) && ea.Code == domain.CodeValidationFailed && eb.Code == domain.CodeValidationFailed {
+		return &domain.Error{Code: ea.Code, Message: ea.Message, Fields: append(slices.Clone(ea.Fields), eb.Fields...)}
+	}
+	if a != nil {
+		return a
+	}
+	return b
+}
+
 func (s *Server) sendInvitation(c *gin.Context, body []byte) (answer, error) {
 	in, err := emailInvitationInput(c, body)
-	if err != nil {
+	contact, cerr := contactInput(body)
+	if err := bothInvalid(err, cerr); err != nil {
 		return answer{}, err
 	}
-	sent, err := s.cfg.App.SendInvitation(c.Request.Context(), s.actor(c), in.Org, in.Email, in.Message, in.Locale)
+	sent, err := s.cfg.App.SendInvitation(c.Request.Context(), s.actor(c), in.Org, in.Email, in.Message, contact, in.Locale)
 	if err != nil {
 		return answer{}, err
 	}
@@ -222,6 +276,61 @@ func (s *Server) partners(c *gin.Context) (any, error) {
 	}
 	return readPage(s, c, 2, nil, func(ctx context.Context, r projections.Reader, _ time.Time, p projections.Page) ([]projections.PartnerView, string, error) {
 		return r.Partners(ctx, orgOf(c), q, p)
+	})
+}
+
+// partnerDetails is the partner's details pane: only for the two partners;
+// any other id answers as an unknown one. An ?as_of= answer replays the
+// partnership and the partner's members up to that instant.
+func (s *Server) partnerDetails(c *gin.Context) (any, error) {
+	notFound := domain.Errorf(domain.CodeNotFound, "No such partner.")
+	partner, err := pathUUID(c, "partner_id", "partner")
+	if err != nil {
+		return nil, notFound
+	}
+	at, err := s.asOf(c)
+	if err != nil {
+		return nil, err
+	}
+	var v projections.PartnerDetailsView
+	var ok bool
+	read := func(ctx context.Context, r projections.Reader) (err error) {
+		v, ok, err = r.PartnerDetails(ctx, orgOf(c), partner)
+		return err
+	}
+	if at.IsZero() {
+		err = read(c.Request.Context(), s.reader())
+	} else {
+		err = s.replayPartner(c, partner, at, read)
+	}
+	if err == nil && !ok {
+		err = notFound
+	}
+	return v, err
+}
+
+// replayPartner answers as of an instant from a replay of the events of
+// the caller's organization and of the partner's (its members).
+func (s *Server) replayPartner(c *gin.Context, partner uuid.UUID, at time.Time, fn func(context.Context, projections.Reader) error) error {
+	sc := scopeOf(c)
+	ps, err := projections.ByName(sc.replayed...)
+	if err != nil {
+		return err
+	}
+	return projections.AsOf(c.Request.Context(), s.cfg.App.Store, ps,
+		projections.Filter{Organization: sc.org, Organizations: []uuid.UUID{partner}, Until: at}, fn)
+}
+
+// myInvitations is the window at sign-up: the pending partner invitations
+// sent to the caller's verified email, organization or not. An email the
+// token does not vouch for addresses nothing.
+func (s *Server) myInvitations(c *gin.Context) (any, error) {
+	me := s.actor(c)
+	return readPage(s, c, 2, nil, func(ctx context.Context, r projections.Reader, now time.Time, p projections.Page) ([]projections.MyInvitationView, string, error) {
+		if !me.EmailVerified || me.EmailRef == "" {
+			return []projections.MyInvitationView{}, "", nil
+		}
+		return r.MyInvitations(ctx, string(me.EmailRef), now, p)
 	})
 }
 
@@ -387,14 +496,27 @@ var (
 			"claimed_by": nullable(str("uuid")),
 		}),
 		"Inviter": obj([]string{"id", "name", "side"}, schema{"id": str("uuid"), "name": str(""), "side": enum("client", "subcontractor")}),
-		"SentInvitation": obj([]string{"id", "status", "email", "expires_at", "invitation_url", "token"}, schema{
+		"SentInvitation": obj([]string{"id", "status", "email", "expires_at", "invitation_url", "token", "contact"}, schema{
 			"id": str("uuid"), "status": enum("sent", "expired"), "email": str("email"), "expires_at": str("date-time"),
-			"invitation_url": nullable(str("uri")), "token": nullable(str("")),
+			"invitation_url": nullable(str("uri")), "token": nullable(str("")), "contact": contactOrNull,
 		}),
-		"SentInvitationRow": obj([]string{"id", "email", "status", "message", "sent_at", "expires_at", "answered_at", "partner", "claimed_by"}, schema{
+		"SentInvitationRow": obj([]string{"id", "email", "status", "message", "sent_at", "expires_at", "answered_at", "partner", "claimed_by", "contact"}, schema{
 			"id": str("uuid"), "email": str("email"), "status": enum("sent", "accepted", "declined", "revoked", "expired"),
 			"message": str(""), "sent_at": str("date-time"), "expires_at": str("date-time"), "answered_at": nullable(str("date-time")),
-			"partner": orgRefOrNull, "claimed_by": orgRefOrNull,
+			"partner": orgRefOrNull, "claimed_by": orgRefOrNull, "contact": contactOrNull,
+		}),
+		"Contact": obj([]string{"name", "company", "phone"}, schema{
+			"name": nullable(str("")), "company": nullable(str("")),
+			"phone": schema{"type": []string{"string", "null"}, "description": "E.164, such as +33612345678"},
+		}),
+		"MyInvitation": obj([]string{"id", "inviter", "invitee_side", "message", "sent_at", "expires_at"}, schema{
+			"id": str("uuid"), "inviter": ref("Inviter"), "invitee_side": enum("client", "subcontractor"), "message": str(""),
+			"sent_at": str("date-time"), "expires_at": str("date-time"),
+		}),
+		"PartnerDetails": obj([]string{"organization_id", "name", "side", "siret", "since", "invitation_id", "contacts"}, schema{
+			"organization_id": str("uuid"), "name": str(""), "side": enum("client", "subcontractor"), "siret": nullable(str("")),
+			"since": str("date-time"), "invitation_id": str("uuid"),
+			"contacts": arr(obj([]string{"name", "email", "role"}, schema{"name": str(""), "email": str(""), "role": enum("owner", "admin")})),
 		}),
 		"ReceivedInvitationRow": obj([]string{"id", "status", "message", "sent_at", "expires_at", "inviter"}, schema{
 			"id": str("uuid"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "message": str(""),
@@ -405,19 +527,25 @@ var (
 			"since": str("date-time"), "invitation_id": str("uuid"),
 		}),
 	}
-	orgRefOrNull = schema{"oneOf": []any{schema{"type": "null"}, obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")})}}
-	answerBody   = obj([]string{"organization_id"}, schema{"organization_id": str("uuid"), "reason": str("")})
-	statusQ      = []string{"status", "limit", "cursor", "as_of"}
+	orgRefOrNull  = schema{"oneOf": []any{schema{"type": "null"}, obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")})}}
+	contactOrNull = schema{"oneOf": []any{schema{"type": "null"}, ref("Contact")}}
+	answerBody    = obj([]string{"organization_id"}, schema{"organization_id": str("uuid"), "reason": str("")})
+	statusQ       = []string{"status", "limit", "cursor", "as_of"}
 
 	invitationEndpoints = []endpoint{
 		{method: "POST", path: "/v1/organizations/{org}/invitations", summary: "Invite a partner by email (InviteSubcontractor from a client, InviteClient from a subcontractor)", command: true,
-			request: obj([]string{"email"}, schema{"email": str("email"), "message": str(""), "locale": enum("fr", "en", "de")}),
-			status:  201, response: ref("SentInvitation")},
+			request: obj([]string{"email"}, schema{"email": str("email"), "message": str(""), "locale": enum("fr", "en", "de"),
+				"contact": obj(nil, schema{"name": str(""), "company": str(""), "phone": schema{"type": "string", "description": "normalised to E.164; a French national number is read as French"}})}),
+			status: 201, response: ref("SentInvitation")},
 		{method: "GET", path: "/v1/organizations/{org}/invitations/sent", summary: "Invitations sent, every status unless filtered", status: 200, response: listOfSchema(ref("SentInvitationRow")), query: statusQ},
 		{method: "GET", path: "/v1/organizations/{org}/invitations/received", summary: "My invitations (default status=sent: pending)", status: 200, response: listOfSchema(ref("ReceivedInvitationRow")), query: statusQ},
 		{method: "GET", path: "/v1/organizations/{org}/badges", summary: "Badge counts", status: 200,
 			response: obj([]string{"pending_invitations", "pending_collaboration_requests"}, schema{"pending_invitations": integer, "pending_collaboration_requests": integer})},
 		{method: "GET", path: "/v1/organizations/{org}/partners", summary: "The partner panel", status: 200, response: listOfSchema(ref("Partner")), query: []string{"q", "limit", "cursor", "as_of"}},
+		{method: "GET", path: "/v1/organizations/{org}/partners/{partner_id}", summary: "The partner's details pane, with its owners and admins as contacts (only for the two partners)",
+			status: 200, response: ref("PartnerDetails"), query: []string{"as_of"}},
+		{method: "GET", path: "/v1/me/invitations", summary: "The window at sign-up: pending partner invitations to the caller's verified email, organization or not",
+			status: 200, response: listOfSchema(ref("MyInvitation")), query: []string{"limit", "cursor"}},
 		{method: "POST", path: "/v1/invitations/preview", summary: "What the invitation link's landing page shows (no authentication; a query: the token in the body keeps it out of URLs)",
 			public: true, status: 200, request: obj([]string{"token"}, schema{"token": str("")}),
 			response: obj([]string{"id", "inviter", "invitee_side", "status", "expires_at"}, schema{"id": str("uuid"), "inviter": obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor")}),

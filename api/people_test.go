@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +127,9 @@ func TestForgetScriptedHistory(t *testing.T) {
 
 	acme, _ := s.CreateOrganization(t, claire, "Acme", "client")
 	r := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/organizations/" + acme + "/invitations", Token: claire.Token,
-		Body: map[string]any{"email": zoe.Email, "message": "Bonjour Zoé Vasquez-Lindqvist"}, Header: map[string]string{"Idempotency-Key": "invite-zoe"}})
+		Body: map[string]any{"email": zoe.Email, "message": "Bonjour Zoé Vasquez-Lindqvist",
+			"contact": map[string]any{"name": "Zoé Vasquez-Lindqvist", "company": "Peintures Okonkwo-Brandt", "phone": "06 98 76 54 32"}},
+		Header: map[string]string{"Idempotency-Key": "invite-zoe"}})
 	apitest.Expect(t, r, http.StatusCreated)
 	inv := r.JSON(t)["id"].(string)
 	zorg, _ := s.CreateOrganization(t, zoe, "Peinture Z", "subcontractor")
@@ -151,6 +154,19 @@ func TestForgetScriptedHistory(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys WHERE key = 'invite-zoe'`).Scan(&kept); err != nil || kept != 1 {
 		t.Fatalf("idempotency record before forgetting: %d, %v; want 1", kept, err)
 	}
+	// The invite form's contact details are hers too (issue 16): listed in
+	// what was disclosed, and forgotten with her.
+	disc := s.Do(t, apitest.Request{Method: "GET", Path: "/v1/admin/people/disclosures?email=" + zoe.Email, Token: admin})
+	apitest.Expect(t, disc, http.StatusOK)
+	if !strings.Contains(string(disc.Body), `"InvitationSent"`) || !strings.Contains(string(disc.Body), acme) {
+		t.Fatalf("disclosures = %s; want the invitation that carried her contact details, to Acme", disc.Body)
+	}
+	if c, _ := sentRow(t, s, claire, acme, inv, share.Position)["contact"].(map[string]any); c["phone"] != "+33698765432" {
+		t.Fatalf("before forgetting, the sent row's contact = %v", c)
+	}
+	if got := tablesHolding(t, pool, "Okonkwo-Brandt"); !slices.Contains(got, "rm_invitations_sent") {
+		t.Fatalf("before forgetting the contact is in %v; want it in Invitations sent", got)
+	}
 	f := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/admin/people/forget", Token: admin, Body: map[string]any{"email": zoe.Email}})
 	apitest.Expect(t, f, http.StatusOK)
 	var names []string
@@ -162,7 +178,7 @@ func TestForgetScriptedHistory(t *testing.T) {
 	}
 	check := func(when string) {
 		t.Helper()
-		for _, needle := range []string{zoe.Email, "Vasquez-Lindqvist"} {
+		for _, needle := range []string{zoe.Email, "Vasquez-Lindqvist", "Okonkwo-Brandt", "+33698765432"} {
 			if got := tablesHolding(t, pool, needle); len(got) != 0 {
 				t.Errorf("%s: %q is in clear text in %v", when, needle, got)
 			}
@@ -191,6 +207,10 @@ func TestForgetScriptedHistory(t *testing.T) {
 	audit := s.Get(t, claire, "/v1/organizations/"+acme+"/audit?format=jsonl", 0)
 	if !strings.Contains(string(audit.Body), "[forgotten]") || !strings.Contains(string(audit.Body), "WatcherAdded") && !strings.Contains(string(audit.Body), "ContractShown") {
 		t.Fatalf("audit export after forgetting lacks the history or the placeholder:\n%.2000s", audit.Body)
+	}
+	row := sentRow(t, s, claire, acme, inv, f.Position)
+	if c, _ := row["contact"].(map[string]any); c["name"] != "[forgotten]" || c["company"] != "[forgotten]" || c["phone"] != "[forgotten]" {
+		t.Fatalf("the sent row's contact after forgetting = %v; want each part [forgotten]", row["contact"])
 	}
 	var records int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys WHERE key = 'invite-zoe'`).Scan(&records); err != nil || records != 0 {

@@ -190,7 +190,7 @@ func TestSendWithTokenKeepsOnePendingInvitation(t *testing.T) {
 		opens  func(token string) (uuid.UUID, error)
 	}{
 		{name: "partner", send: func() (uuid.UUID, string, error) {
-			s, err := a.SendInvitation(ctx, ann, org, bob, "", "fr")
+			s, err := a.SendInvitation(ctx, ann, org, bob, "", domain.PartnerContact{}, "fr")
 			return idOf(s.Invitation, err), s.Token, err
 		}, revoke: func(id uuid.UUID) error {
 			_, _, err := a.RevokeInvitation(ctx, ann, id)

@@ -41,14 +41,16 @@ type Sent struct {
 
 // SendInvitation is InviteSubcontractor (from a client) and InviteClient
 // (from a subcontractor). One pending invitation per organization and
-// email: the reservation guards it under concurrency.
-func (a *App) SendInvitation(ctx context.Context, actor domain.Actor, org uuid.UUID, email domain.Email, message, locale string) (Sent, error) {
+// email: the reservation guards it under concurrency. contact is the
+// partner's contact details from the invite form (zero: none).
+func (a *App) SendInvitation(ctx context.Context, actor domain.Actor, org uuid.UUID, email domain.Email, message string,
+	contact domain.PartnerContact, locale string) (Sent, error) {
 	ref := a.Store.Keys().Ref(email.String())
 	inv, token, res, err := sendWithToken(ctx, a, actor, org, "", invitations, ref,
 		func(t *attempt, inviter *domain.Organization, s sending[*domain.Invitation]) ([]domain.Event, error) {
 			t.batch.Meta.Command = commandName(inviter.Side)
 			return domain.DecideSendInvitation(inviter, domain.SendInvitation{InvitationID: s.ID, Email: email, EmailRef: ref,
-				Message: message, TokenHash: s.TokenHash, Locale: locale, Actor: actor, Now: s.Now, TTL: s.TTL, Pending: s.Pending})
+				Message: message, Contact: contact, TokenHash: s.TokenHash, Locale: locale, Actor: actor, Now: s.Now, TTL: s.TTL, Pending: s.Pending})
 		})
 	return Sent{Invitation: inv, Token: token, Result: res}, err
 }

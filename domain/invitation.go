@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,20 @@ type InvitationSent struct {
 	TokenHash             string    `json:"token_hash"`
 	ExpiresAt             time.Time `json:"expires_at"`
 	Locale                string    `json:"locale"`
+	// Contact is absent from invitations sent before the invite form took
+	// contact details, and when none was given.
+	Contact *InvitationContact `json:"contact,omitempty"`
+}
+
+// InvitationContact is the partner's contact details from the invite form
+// (seed 004's "Kontaktdaten"): personal data of the invited person, sealed
+// with their key like the message. All three parts carry that owner, empty
+// or not, so that once forgotten they all read alike.
+type InvitationContact struct {
+	Name    Personal `json:"name"`
+	Company Personal `json:"company"`
+	// Phone is in E.164 form, or empty.
+	Phone Personal `json:"phone"`
 }
 
 // InvitationClaimed: an organization whose users signed up with another
@@ -64,6 +79,23 @@ type InvitationClaimNoticeSent struct {
 	SenderEmail           Personal  `json:"sender_email"`
 	Email                 Personal  `json:"email"`
 	Locale                string    `json:"locale"`
+}
+
+// InvitationAnswerNoticeSent: the person who last sent the invitation is
+// told by email that it was accepted or declined. Like the claim notice it
+// touches the inviter alone: it names the invited email and the sender's,
+// which the answering organization must never be shown.
+type InvitationAnswerNoticeSent struct {
+	InvitationID          uuid.UUID `json:"invitation_id"`
+	InviterOrganizationID uuid.UUID `json:"inviter_organization_id"`
+	OrganizationID        uuid.UUID `json:"organization_id"`
+	OrganizationName      string    `json:"organization_name"`
+	// Answer is accepted or declined.
+	Answer      InvitationStatus `json:"answer"`
+	SenderID    string           `json:"sender_id"`
+	SenderEmail Personal         `json:"sender_email"`
+	Email       Personal         `json:"email"`
+	Locale      string           `json:"locale"`
 }
 
 // InvitationClaimDropped: the claiming organization declined. Only its
@@ -120,6 +152,9 @@ type InvitationResent struct {
 	TokenHash             string    `json:"token_hash"`
 	ExpiresAt             time.Time `json:"expires_at"`
 	Locale                string    `json:"locale"`
+	// Contact repeats the invitation's, for the greeting (absent when it
+	// has none, and from resends stored before contacts existed).
+	Contact *InvitationContact `json:"contact,omitempty"`
 }
 
 // PartnershipEstablished: a client and a subcontractor are partners, for
@@ -134,21 +169,25 @@ type PartnershipEstablished struct {
 	InvitationID       uuid.UUID `json:"invitation_id"`
 }
 
-func (InvitationSent) EventType() string            { return "InvitationSent" }
-func (InvitationClaimed) EventType() string         { return "InvitationClaimed" }
-func (InvitationClaimNoticeSent) EventType() string { return "InvitationClaimNoticeSent" }
-func (InvitationClaimDropped) EventType() string    { return "InvitationClaimDropped" }
-func (InvitationAccepted) EventType() string        { return "InvitationAccepted" }
-func (InvitationDeclined) EventType() string        { return "InvitationDeclined" }
-func (InvitationRevoked) EventType() string         { return "InvitationRevoked" }
-func (InvitationResent) EventType() string          { return "InvitationResent" }
-func (PartnershipEstablished) EventType() string    { return "PartnershipEstablished" }
+func (InvitationSent) EventType() string             { return "InvitationSent" }
+func (InvitationClaimed) EventType() string          { return "InvitationClaimed" }
+func (InvitationClaimNoticeSent) EventType() string  { return "InvitationClaimNoticeSent" }
+func (InvitationAnswerNoticeSent) EventType() string { return "InvitationAnswerNoticeSent" }
+func (InvitationClaimDropped) EventType() string     { return "InvitationClaimDropped" }
+func (InvitationAccepted) EventType() string         { return "InvitationAccepted" }
+func (InvitationDeclined) EventType() string         { return "InvitationDeclined" }
+func (InvitationRevoked) EventType() string          { return "InvitationRevoked" }
+func (InvitationResent) EventType() string           { return "InvitationResent" }
+func (PartnershipEstablished) EventType() string     { return "PartnershipEstablished" }
 
 func (e InvitationSent) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.InviterOrganizationID} }
 func (e InvitationClaimed) OrganizationIDs() []uuid.UUID {
 	return []uuid.UUID{e.InviterOrganizationID, e.OrganizationID}
 }
 func (e InvitationClaimNoticeSent) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.InviterOrganizationID}
+}
+func (e InvitationAnswerNoticeSent) OrganizationIDs() []uuid.UUID {
 	return []uuid.UUID{e.InviterOrganizationID}
 }
 func (e InvitationClaimDropped) OrganizationIDs() []uuid.UUID {
@@ -171,6 +210,7 @@ func init() {
 		Upcast: map[int]func(json.RawMessage) (json.RawMessage, error){1: upcastInvitationSentV1}})
 	register(EventSpec{New: func() Event { return &InvitationClaimed{} }})
 	register(EventSpec{New: func() Event { return &InvitationClaimNoticeSent{} }})
+	register(EventSpec{New: func() Event { return &InvitationAnswerNoticeSent{} }})
 	register(EventSpec{New: func() Event { return &InvitationClaimDropped{} }})
 	register(EventSpec{New: func() Event { return &InvitationAccepted{} }})
 	register(EventSpec{New: func() Event { return &InvitationDeclined{} }})
@@ -188,6 +228,7 @@ type Invitation struct {
 	InviterSide Side
 	InviteeSide Side
 	Message     Personal
+	Contact     *InvitationContact
 	Locale      string
 	ClaimedBy   uuid.UUID
 	// SentBy is who last sent the invitation (InvitationSent or
@@ -209,7 +250,7 @@ func (i *Invitation) Apply(e Event) {
 	case InvitationSent:
 		*i = Invitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusSent, i.Version),
 			InviterOrg: e.InviterOrganizationID, InviterName: e.InviterName, InviterSide: e.InviterSide,
-			InviteeSide: e.InviteeSide, Message: e.Message, Locale: e.Locale}
+			InviteeSide: e.InviteeSide, Message: e.Message, Contact: e.Contact, Locale: e.Locale}
 	case InvitationClaimed:
 		i.ClaimedBy = e.OrganizationID
 	case InvitationClaimDropped:
@@ -283,11 +324,13 @@ type SendInvitation struct {
 	Email        Email
 	EmailRef     PersonRef
 	Message      string
-	TokenHash    string
-	Locale       string
-	Actor        Actor
-	Now          time.Time
-	TTL          time.Duration
+	// Contact is the partner's contact details, if any were given.
+	Contact   PartnerContact
+	TokenHash string
+	Locale    string
+	Actor     Actor
+	Now       time.Time
+	TTL       time.Duration
 	// Pending is the invitation that holds this organization's pending slot
 	// for the email, if any.
 	Pending *Invitation
@@ -308,8 +351,46 @@ func DecideSendInvitation(inviter *Organization, c SendInvitation) ([]Event, err
 		InvitationID: c.InvitationID, InviterOrganizationID: inviter.ID, InviterName: inviter.Name,
 		InviterSide: inviter.Side, InviteeSide: inviter.Side.Opposite(),
 		Email: PersonalOf(c.EmailRef, c.Email.String()), EmailRef: c.EmailRef, Message: PersonalOf(c.EmailRef, c.Message),
-		TokenHash: c.TokenHash, ExpiresAt: c.Now.Add(c.TTL).UTC(), Locale: c.Locale,
+		TokenHash: c.TokenHash, ExpiresAt: c.Now.Add(c.TTL).UTC(), Locale: c.Locale, Contact: c.Contact.sealedFor(c.EmailRef),
 	}}, nil
+}
+
+// PartnerContact is who the inviter knows at the partner, as typed on the
+// invite form: every part optional. Build it with ParsePartnerContact.
+type PartnerContact struct {
+	Name    string
+	Company string
+	Phone   Phone
+}
+
+const contactMaxRunes = 200
+
+// ParsePartnerContact reads the invite form's contact details; the fields
+// it names are contact.name, contact.company and contact.phone. An empty
+// phone is no phone.
+func ParsePartnerContact(name, company, phone string) (PartnerContact, error) {
+	var v Validation
+	c := PartnerContact{
+		Name:    ParseField(&v, "contact.name", name, func(s string) (string, error) { return cleanText("name", s, contactMaxRunes, false) }),
+		Company: ParseField(&v, "contact.company", company, ParseCompany),
+	}
+	if strings.TrimSpace(phone) != "" {
+		c.Phone = ParseField(&v, "contact.phone", phone, ParsePhone)
+	}
+	return c, v.Err()
+}
+
+// IsZero reports whether no contact detail was given.
+func (c PartnerContact) IsZero() bool { return c.Name == "" && c.Company == "" && c.Phone.IsZero() }
+
+// sealedFor is the contact as the event keeps it, owned by the invited
+// person; nil when nothing was given.
+func (c PartnerContact) sealedFor(owner PersonRef) *InvitationContact {
+	if c.IsZero() {
+		return nil
+	}
+	return &InvitationContact{Name: PersonalOf(owner, c.Name), Company: PersonalOf(owner, c.Company),
+		Phone: PersonalOf(owner, c.Phone.String())}
 }
 
 // ClaimInvitation attaches an invitation to the claimer with its token.
@@ -345,12 +426,31 @@ func DecideClaimInvitation(inv *Invitation, claimer *Organization, c ClaimInvita
 	}
 	evs := []Event{InvitationClaimed{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
 		OrganizationID: claimer.ID, OrganizationName: claimer.Name, ClaimedBy: c.Actor.UserID, ClaimedByEmail: c.Actor.EmailPersonal()}}
-	if to := inv.SentBy.Email; to.Value != "" && !to.IsForgotten() {
+	if to, ok := inv.sender(); ok {
 		evs = append(evs, InvitationClaimNoticeSent{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
-			OrganizationID: claimer.ID, OrganizationName: claimer.Name, SenderID: inv.SentBy.UserID, SenderEmail: to,
+			OrganizationID: claimer.ID, OrganizationName: claimer.Name, SenderID: to.UserID, SenderEmail: to.Email,
 			Email: inv.Email, Locale: inv.Locale})
 	}
 	return evs, nil
+}
+
+// sender is whom a notice about the invitation goes to: who last sent it,
+// unless unknown (an event without an actor) or forgotten.
+func (i *Invitation) sender() (Sender, bool) {
+	to := i.SentBy.Email
+	return i.SentBy, to.Value != "" && !to.IsForgotten()
+}
+
+// answered is an answer followed by the notice that tells the invitation's
+// sender, in its language, who answered and how.
+func (i *Invitation) answered(answer Event, by *Organization, status InvitationStatus) []Event {
+	to, ok := i.sender()
+	if !ok {
+		return []Event{answer}
+	}
+	return []Event{answer, InvitationAnswerNoticeSent{InvitationID: i.ID, InviterOrganizationID: i.InviterOrg,
+		OrganizationID: by.ID, OrganizationName: by.Name, Answer: status, SenderID: to.UserID, SenderEmail: to.Email,
+		Email: i.Email, Locale: i.Locale}}
 }
 
 func sameSide(inv *Invitation) *Error {
@@ -390,7 +490,7 @@ type AcceptInvitation struct {
 }
 
 // DecideAcceptInvitation decides AcceptInvitation: the partnership is
-// established at once.
+// established at once, and the invitation's sender is told.
 func DecideAcceptInvitation(inv *Invitation, accepter *Organization, c AcceptInvitation) ([]Event, error) {
 	via, err := answering(inv, accepter, c.Actor, c.Now)
 	if err != nil {
@@ -406,10 +506,9 @@ func DecideAcceptInvitation(inv *Invitation, accepter *Organization, c AcceptInv
 	if inv.InviterSide == SideSubcontractor {
 		client, sub = accepter.ID, inv.InviterOrg
 	}
-	return []Event{
-		InvitationAccepted{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg, OrganizationID: accepter.ID,
-			OrganizationName: accepter.Name, AcceptedBy: c.Actor.UserID, ClientID: client, SubcontractorID: sub, Via: via},
-	}, nil
+	return inv.answered(InvitationAccepted{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg, OrganizationID: accepter.ID,
+		OrganizationName: accepter.Name, AcceptedBy: c.Actor.UserID, ClientID: client, SubcontractorID: sub, Via: via},
+		accepter, StatusAccepted), nil
 }
 
 // Partnership builds the partnership event of an accepted invitation, from
@@ -431,9 +530,10 @@ type DeclineInvitation struct {
 	Now    time.Time
 }
 
-// DecideDeclineInvitation closes the invitation without a partnership; the
-// inviter may invite again later. A decline by an organization that only
-// claimed it drops its claim: the invitation stays sent to its email.
+// DecideDeclineInvitation closes the invitation without a partnership, and
+// tells its sender; the inviter may invite again later. A decline by an
+// organization that only claimed it drops its claim: the invitation stays
+// sent to its email, and nobody is told (nothing was answered).
 func DecideDeclineInvitation(inv *Invitation, decliner *Organization, c DeclineInvitation) ([]Event, error) {
 	via, err := answering(inv, decliner, c.Actor, c.Now)
 	if err != nil {
@@ -447,8 +547,8 @@ func DecideDeclineInvitation(inv *Invitation, decliner *Organization, c DeclineI
 		return []Event{InvitationClaimDropped{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
 			OrganizationID: decliner.ID, DroppedBy: c.Actor.UserID, Reason: reason}}, nil
 	}
-	return []Event{InvitationDeclined{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
-		OrganizationID: decliner.ID, DeclinedBy: c.Actor.UserID, Reason: reason}}, nil
+	return inv.answered(InvitationDeclined{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
+		OrganizationID: decliner.ID, DeclinedBy: c.Actor.UserID, Reason: reason}, decliner, StatusDeclined), nil
 }
 
 // inviterCheck is shared by revoke and resend: only the inviter's owners and
@@ -498,7 +598,7 @@ func DecideResendInvitation(inv *Invitation, inviter *Organization, c ResendInvi
 	}
 	return []Event{InvitationResent{InvitationID: inv.ID, InviterOrganizationID: inv.InviterOrg,
 		InviterName: inv.InviterName, InviterSide: inv.InviterSide, InviteeSide: inv.InviteeSide,
-		Email: inv.Email, Message: inv.Message,
+		Email: inv.Email, Message: inv.Message, Contact: inv.Contact,
 		TokenHash: c.TokenHash, ExpiresAt: c.Now.Add(c.TTL).UTC(), Locale: locale}}, nil
 }
 

@@ -234,6 +234,11 @@ func TestClaimNeverLocksOutTheEmail(t *testing.T) {
 		DroppedBy: "yann", Reason: domain.PersonalOf(yann.EmailRef, "pas nous")}
 	declinedByEmail := domain.InvitationDeclined{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgB,
 		DeclinedBy: "samir", Reason: domain.PersonalOf(samir.EmailRef, "pas nous")}
+	// Issue 16: the sender hears back of every answer, not of a dropped claim.
+	told := func(org uuid.UUID, name string, answer domain.InvitationStatus) domain.Event {
+		return domain.InvitationAnswerNoticeSent{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: org, OrganizationName: name,
+			Answer: answer, SenderID: "claire", SenderEmail: claire.EmailPersonal(), Email: samir.EmailPersonal(), Locale: "fr"}
+	}
 	run(t, sentByClaire, []scenario[domain.Invitation]{
 		{name: "OK claim: the sender is told, in the invitation's language", given: []domain.Event{sentEv},
 			when: claim(&ydb, yann), then: []domain.Event{claimed, notice}},
@@ -245,9 +250,9 @@ func TestClaimNeverLocksOutTheEmail(t *testing.T) {
 			then: []domain.Event{claimed, domain.InvitationClaimNoticeSent{InvitationID: invID, InviterOrganizationID: orgA, OrganizationID: orgD,
 				OrganizationName: "YDB", SenderID: "marc", SenderEmail: marc.EmailPersonal(), Email: samir.EmailPersonal(), Locale: "de"}}},
 		{name: "OK the addressee accepts after a claim", given: []domain.Event{sentEv, claimed, notice},
-			when: accept(&w.plomberie, samir), then: []domain.Event{byEmail}},
+			when: accept(&w.plomberie, samir), then: []domain.Event{byEmail, told(orgB, "Plomberie", domain.StatusAccepted)}},
 		{name: "OK the claimer accepts", given: []domain.Event{sentEv, claimed, notice},
-			when: accept(&ydb, yann), then: []domain.Event{byClaim}},
+			when: accept(&ydb, yann), then: []domain.Event{byClaim, told(orgD, "YDB", domain.StatusAccepted)}},
 		{name: "ErrFirstAnswerWins: the claimer after the addressee", given: []domain.Event{sentEv, claimed, byEmail},
 			when: accept(&ydb, yann), err: domain.CodeInvitationAnswered},
 		{name: "ErrFirstAnswerWins: the addressee after the claimer", given: []domain.Event{sentEv, claimed, byClaim},
@@ -255,9 +260,9 @@ func TestClaimNeverLocksOutTheEmail(t *testing.T) {
 		{name: "OK the claimer's decline drops its claim only", given: []domain.Event{sentEv, claimed, notice},
 			when: decline(&ydb, yann), then: []domain.Event{dropped}},
 		{name: "OK the addressee's decline closes it, claimed or not", given: []domain.Event{sentEv, claimed, notice},
-			when: decline(&w.plomberie, samir), then: []domain.Event{declinedByEmail}},
+			when: decline(&w.plomberie, samir), then: []domain.Event{declinedByEmail, told(orgB, "Plomberie", domain.StatusDeclined)}},
 		{name: "OK after a dropped claim the addressee still accepts", given: []domain.Event{sentEv, claimed, dropped},
-			when: accept(&w.plomberie, samir), then: []domain.Event{byEmail}},
+			when: accept(&w.plomberie, samir), then: []domain.Event{byEmail, told(orgB, "Plomberie", domain.StatusAccepted)}},
 		{name: "ErrNotAddressed: a dropped claim gives the claimer nothing", given: []domain.Event{sentEv, claimed, dropped},
 			when: accept(&ydb, yann), err: domain.CodeNotFound},
 		{name: "OK after a dropped claim another organization may claim", given: []domain.Event{sentEv, claimed, dropped},

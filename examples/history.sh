@@ -55,6 +55,6 @@ check "$PROJECTIONS" '.items[] | select(.name == "partners") | .rebuild.state ==
 NOW=$(call 200 "$BASE/v1/organizations/$ACME/partners" -H "Authorization: Bearer $CLAIRE")
 check "$NOW" --arg plomb "$PLOMB" '[.items[].organization_id] == [$plomb]'
 
-# one stream, in order
+# one stream, in order (the last event is the notice of the answer to Claire)
 EVENTS=$(call 200 "$BASE/v1/admin/streams/invitation-$INV/events" -H "Authorization: Bearer $ADMIN")
-check "$EVENTS" '[.items[].type] == ["InvitationSent", "InvitationAccepted"]'
+check "$EVENTS" '[.items[].type] == ["InvitationSent", "InvitationAccepted", "InvitationAnswerNoticeSent"]'

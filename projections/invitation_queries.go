@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -28,6 +29,32 @@ type SentInvitationView struct {
 	// ClaimedBy is the organization that claimed the invitation with its
 	// link, so that a link that reached the wrong hands can be revoked.
 	ClaimedBy *PartnerRef `json:"claimed_by"`
+	// Contact is the partner's contact details typed on the invite form,
+	// null when none were.
+	Contact *ContactView `json:"contact"`
+}
+
+// ContactView is the partner's contact details of an invitation; a part
+// not given is null.
+type ContactView struct {
+	Name    *string `json:"name"`
+	Company *string `json:"company"`
+	Phone   *string `json:"phone"`
+}
+
+// contactOf is the contact of a row, nil when it has none.
+func contactOf(ref string, name, company, phone *string) *ContactView {
+	if ref == "" {
+		return nil
+	}
+	return &ContactView{Name: nonEmpty(name), Company: nonEmpty(company), Phone: nonEmpty(phone)}
+}
+
+func nonEmpty(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return s
 }
 
 // statusFilter turns a status into SQL on a table with status and
@@ -46,7 +73,8 @@ func (r Reader) SentInvitations(ctx context.Context, org uuid.UUID, status strin
 		after = str(p.After, 0)
 	}
 	rows, err := r.Q.Query(ctx, `
-		SELECT id, email, status, message, sent_at, expires_at, answered_at, partner_id, partner_name, claimed_by_id, claimed_by_name
+		SELECT id, email, status, message, sent_at, expires_at, answered_at, partner_id, partner_name, claimed_by_id, claimed_by_name,
+		       contact_ref, contact_name, contact_company, contact_phone
 		  FROM rm_invitations_sent i
 		 WHERE organization_id = $1 AND `+statusFilter("i")+`
 		   AND ($4 = '' OR (sent_at, id::text) < ($4::timestamptz, $5))
@@ -58,10 +86,13 @@ func (r Reader) SentInvitations(ctx context.Context, org uuid.UUID, status strin
 	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (SentInvitationView, error) {
 		var v SentInvitationView
 		var pid, cid *uuid.UUID
-		var pname, cname *string
-		if err := row.Scan(&v.ID, &v.Email, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &pid, &pname, &cid, &cname); err != nil {
+		var pname, cname, contactName, contactCompany, contactPhone *string
+		var contactRef string
+		if err := row.Scan(&v.ID, &v.Email, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &pid, &pname, &cid, &cname,
+			&contactRef, &contactName, &contactCompany, &contactPhone); err != nil {
 			return v, err
 		}
+		v.Contact = contactOf(contactRef, contactName, contactCompany, contactPhone)
 		if cid != nil {
 			v.ClaimedBy = &PartnerRef{ID: *cid, Name: deref(cname)}
 		}
@@ -145,6 +176,46 @@ func (r Reader) ReceivedInvitations(ctx context.Context, org uuid.UUID, side, st
 	})
 }
 
+// MyInvitationView is a row of the window at sign-up: a pending partner
+// invitation addressed to the caller's verified email.
+type MyInvitationView struct {
+	ID          uuid.UUID  `json:"id"`
+	Inviter     InviterRef `json:"inviter"`
+	InviteeSide string     `json:"invitee_side"`
+	Message     string     `json:"message"`
+	SentAt      time.Time  `json:"sent_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+}
+
+// MyInvitations lists the pending partner invitations sent to a person's
+// email (their ref), newest first, whether or not they belong to any
+// organization: neither expired, answered nor revoked. A claim by some
+// organization does not take one away from its email.
+func (r Reader) MyInvitations(ctx context.Context, ref string, now time.Time, p Page) ([]MyInvitationView, string, error) {
+	rows, err := r.Q.Query(ctx, `
+		SELECT r.id, r.inviter_id, r.inviter_name, r.inviter_side, r.invitee_side, r.message, r.sent_at, r.expires_at
+		  FROM rm_received_invitations r
+		 WHERE r.email_ref = $1 AND r.status = 'sent' AND r.expires_at > $2
+		   AND ($3 = '' OR (r.sent_at, r.id::text) < ($3::timestamptz, $4))
+		 ORDER BY r.sent_at DESC, r.id::text DESC LIMIT $5`,
+		ref, now, str(p.After, 0), str(p.After, 1), p.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (MyInvitationView, error) {
+		var v MyInvitationView
+		err := row.Scan(&v.ID, &v.Inviter.ID, &v.Inviter.Name, &v.Inviter.Side, &v.InviteeSide, &v.Message, &v.SentAt, &v.ExpiresAt)
+		utc(&v.SentAt, &v.ExpiresAt)
+		return v, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return pageOf(items, p.Limit, func(v MyInvitationView) string {
+		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+	})
+}
+
 // PendingInvitations counts the pending invitations addressed to an
 // organization: the red badge.
 func (r Reader) PendingInvitations(ctx context.Context, org uuid.UUID, side string, now time.Time) (int, error) {
@@ -188,6 +259,53 @@ func (r Reader) Partners(ctx context.Context, org uuid.UUID, q string, p Page) (
 		utc(&items[i].Since)
 	}
 	return pageOf(items, p.Limit, func(v PartnerView) string { return EncodeCursor(strings.ToLower(v.Name), v.OrganizationID.String()) })
+}
+
+// PartnerDetailsView is the partner's details pane (seed 004's info pane
+// and its Contacts tab).
+type PartnerDetailsView struct {
+	PartnerView
+	Contacts []PartnerContactView `json:"contacts"`
+}
+
+// PartnerContactView is one of a partner's owners and admins.
+type PartnerContactView struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+// PartnerDetails is what an organization sees of one of its partners: the
+// panel's row and the partner's owners and admins, owners first. ok is
+// false when the two are not partners.
+func (r Reader) PartnerDetails(ctx context.Context, org, partner uuid.UUID) (PartnerDetailsView, bool, error) {
+	rows, err := r.Q.Query(ctx, `SELECT partner_id, name, side, siret, since, invitation_id FROM rm_partners
+		WHERE organization_id = $1 AND partner_id = $2`, org, partner)
+	if err != nil {
+		return PartnerDetailsView{}, false, err
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[PartnerView])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return PartnerDetailsView{}, false, nil
+	}
+	if err != nil {
+		return PartnerDetailsView{}, false, err
+	}
+	utc(&row.Since)
+	rows, err = r.Q.Query(ctx, `SELECT name, email, role FROM rm_members
+		WHERE organization_id = $1 AND role IN ('owner', 'admin')
+		ORDER BY role = 'admin', lower(name), user_id`, partner)
+	if err != nil {
+		return PartnerDetailsView{}, false, err
+	}
+	contacts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[PartnerContactView])
+	if err != nil {
+		return PartnerDetailsView{}, false, err
+	}
+	if contacts == nil {
+		contacts = []PartnerContactView{}
+	}
+	return PartnerDetailsView{PartnerView: row, Contacts: contacts}, true, nil
 }
 
 func likeEscape(s string) string {

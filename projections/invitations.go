@@ -24,11 +24,16 @@ func (SentInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
 	switch e := ev.Data.(type) {
 	case domain.InvitationSent:
+		var name, company, phone *string
+		ref := ""
+		if c := e.Contact; c != nil {
+			name, company, phone, ref = &c.Name.Value, &c.Company.Value, &c.Phone.Value, string(c.Name.Owner)
+		}
 		w.Exec(`INSERT INTO rm_invitations_sent (id, organization_id, email, email_ref, status, message, message_ref,
-				sent_at, expires_at, version)
-			VALUES ($1, $2, $3, $4, 'sent', $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+				sent_at, expires_at, version, contact_name, contact_company, contact_phone, contact_ref)
+			VALUES ($1, $2, $3, $4, 'sent', $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
 			e.InvitationID, e.InviterOrganizationID, e.Email.Value, string(e.EmailRef), e.Message.Value, string(e.Message.Owner),
-			ev.RecordedAt, e.ExpiresAt, v)
+			ev.RecordedAt, e.ExpiresAt, v, name, company, phone, ref)
 	case domain.InvitationAccepted:
 		w.Exec(`UPDATE rm_invitations_sent SET status = 'accepted', answered_at = $2, partner_id = $3, partner_name = $4, version = $5
 			WHERE id = $1 AND version < $5`, e.InvitationID, ev.RecordedAt, e.OrganizationID, e.OrganizationName, v)

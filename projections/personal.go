@@ -25,6 +25,9 @@ var personalColumns = map[string][]PersonalColumn{
 	"invitations_sent": {
 		{Table: "rm_invitations_sent", Value: "email", Ref: "email_ref"},
 		{Table: "rm_invitations_sent", Value: "message", Ref: "message_ref"},
+		{Table: "rm_invitations_sent", Value: "contact_name", Ref: "contact_ref"},
+		{Table: "rm_invitations_sent", Value: "contact_company", Ref: "contact_ref"},
+		{Table: "rm_invitations_sent", Value: "contact_phone", Ref: "contact_ref"},
 	},
 	"invitations_received": {
 		{Table: "rm_received_invitations", Value: "message", Ref: "message_ref"},

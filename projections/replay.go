@@ -22,6 +22,9 @@ import (
 type Filter struct {
 	// Organization selects the events that touched it.
 	Organization uuid.UUID
+	// Organizations selects the events that touched these too (a partner's,
+	// for its details pane).
+	Organizations []uuid.UUID
 	// PersonRefs also selects the events carrying these persons' data (an
 	// invitation addressed by email touches no organization yet).
 	PersonRefs []string
@@ -67,14 +70,14 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 		return err
 	}
 	rows, err := tx.Query(ctx, `SELECT e.* FROM (
-			SELECT stream_id FROM organization_streams WHERE organization_id = $1
+			SELECT stream_id FROM organization_streams WHERE organization_id = ANY($1)
 			UNION
 			SELECT stream_id FROM events WHERE person_refs && $2::text[]) s
 		CROSS JOIN LATERAL (
 			SELECT `+eventstore.EnvelopeColumns+` FROM events
 			 WHERE stream_id = s.stream_id AND recorded_at <= $3 AND event_type = ANY($4)
 			OFFSET 0) e
-		ORDER BY e.txid::xid8, e.position`, f.Organization, refs, f.Until, eventTypes(ps...))
+		ORDER BY e.txid::xid8, e.position`, append([]uuid.UUID{f.Organization}, f.Organizations...), refs, f.Until, eventTypes(ps...))
 	if err != nil {
 		return fmt.Errorf("as-of events: %w", err)
 	}

@@ -797,7 +797,7 @@ func checkAcked(t testing.TB, acks []ack, f storeFacts) {
 // ---- what the mailbox says ----
 
 type mailFacts struct {
-	Due        int // InvitationSent + InvitationResent events
+	Due        int // events that ask for one email each: invitations, resends, the sender's notices
 	Queued     int // mail_queue rows
 	Sent       int // rows marked sent
 	Dropped    int
@@ -838,7 +838,7 @@ func waitMail(t testing.TB, pool *pgxpool.Pool, srv *mailtest.Server, timeout ti
 		var leasedUnsent int
 		var maxLease *time.Time
 		err := pool.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM events WHERE event_type IN ('InvitationSent', 'InvitationResent')),
+			(SELECT count(*) FROM events WHERE event_type IN ('InvitationSent', 'InvitationResent', 'InvitationClaimNoticeSent', 'InvitationAnswerNoticeSent')),
 			count(*), count(sent_at), count(dropped_at), count(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NULL),
 			coalesce(sum(attempts), 0), count(*) FILTER (WHERE attempts > 1),
 			count(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NULL AND leased_until > now()),

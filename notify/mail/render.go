@@ -20,7 +20,8 @@ const (
 	// KindPartnerInvitation: a client invites a subcontractor or vice versa.
 	// Data: InviterName (required), InviterSide ("client"|"subcontractor",
 	// required), InviteeSide (the other side; derived when empty), Message
-	// (optional personal message), Link, ExpiresAt (optional).
+	// (optional personal message), RecipientName (the contact greeted,
+	// optional), Link, ExpiresAt (optional).
 	KindPartnerInvitation Kind = "partner_invitation"
 	// KindContractShared: a contract was shared with a client-portal user.
 	// Data: OrganizationName (required), RecipientName, ContractTitle
@@ -44,6 +45,13 @@ const (
 	// required), Email (the invited email, optional), Link (their
 	// "Invitations sent").
 	KindInvitationClaimed Kind = "invitation_claimed"
+	// KindInvitationAccepted and KindInvitationDeclined: the person who sent
+	// a partner invitation is told how it was answered. Data:
+	// OrganizationName (the answering organization, required), Email (the
+	// invited email, optional), Link (the partner, or their "Invitations
+	// sent").
+	KindInvitationAccepted Kind = "invitation_accepted"
+	KindInvitationDeclined Kind = "invitation_declined"
 )
 
 // Kinds returns every supported kind.
@@ -51,6 +59,7 @@ func Kinds() []Kind {
 	return []Kind{
 		KindPartnerInvitation, KindContractShared, KindAccountantInvitation,
 		KindMemberInvitation, KindCollaboratorActivation, KindInvitationClaimed,
+		KindInvitationAccepted, KindInvitationDeclined,
 	}
 }
 
@@ -293,7 +302,7 @@ func newView(kind Kind, lc localeCommon, d Data) (view, error) {
 			return view{}, invalid("%v", err)
 		}
 		v.Role = role
-	case KindCollaboratorActivation, KindInvitationClaimed:
+	case KindCollaboratorActivation, KindInvitationClaimed, KindInvitationAccepted, KindInvitationDeclined:
 		if err := required("OrganizationName", v.OrganizationName); err != nil {
 			return view{}, err
 		}

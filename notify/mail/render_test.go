@@ -403,3 +403,80 @@ func TestRenderClaimNotice(t *testing.T) {
 		t.Fatalf("without the organization: err = %v; want ErrInvalidData", err)
 	}
 }
+
+// The inviter hears back (issue 16): in each language the notice names the
+// answering organization and the invited email, says what the answer
+// means, and links where to look.
+func TestRenderAnswerNotices(t *testing.T) {
+	const link = "https://app.partners.local/organizations/7e88/partners/2f8b"
+	d := mail.Data{OrganizationName: "Plomberie <Samir>", Email: "samir@plomberie.fr", Link: link}
+	for _, tc := range []struct {
+		kind   mail.Kind
+		locale mail.Locale
+		want   []string
+	}{
+		{mail.KindInvitationAccepted, mail.LocaleEN, []string{"Plomberie <Samir> accepted your partner invitation to samir@plomberie.fr", "you are partners from now on", "because you sent this invitation"}},
+		{mail.KindInvitationAccepted, mail.LocaleFR, []string{"Plomberie <Samir> a accepté votre invitation de partenaire envoyée à samir@plomberie.fr", "vous êtes désormais partenaires", "parce que vous avez envoyé cette invitation"}},
+		{mail.KindInvitationAccepted, mail.LocaleDE, []string{"Plomberie <Samir> hat Ihre Partnereinladung an samir@plomberie.fr angenommen", "Sie sind ab jetzt Partner", "weil Sie diese Einladung gesendet haben"}},
+		{mail.KindInvitationDeclined, mail.LocaleEN, []string{"Plomberie <Samir> declined your partner invitation to samir@plomberie.fr", "No partnership was established", "invite them again later"}},
+		{mail.KindInvitationDeclined, mail.LocaleFR, []string{"Plomberie <Samir> a refusé votre invitation de partenaire envoyée à samir@plomberie.fr", "Aucune mise en relation", "l'inviter à nouveau"}},
+		{mail.KindInvitationDeclined, mail.LocaleDE, []string{"Plomberie <Samir> hat Ihre Partnereinladung an samir@plomberie.fr abgelehnt", "keine Verbindung", "erneut einladen"}},
+	} {
+		t.Run(string(tc.kind)+"/"+string(tc.locale), func(t *testing.T) {
+			c, err := mail.Render(tc.kind, tc.locale, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(c.Subject, "Plomberie <Samir>") || !strings.Contains(c.Subject, "samir@plomberie.fr") {
+				t.Errorf("Subject = %q; want the answering organization and the invited email", c.Subject)
+			}
+			for _, w := range append(tc.want, link) {
+				if !strings.Contains(c.Text, w) {
+					t.Errorf("Text lacks %q:\n%s", w, c.Text)
+				}
+				if ew := html.EscapeString(w); !strings.Contains(c.HTML, ew) {
+					t.Errorf("HTML lacks %q:\n%s", ew, c.HTML)
+				}
+			}
+			if strings.Contains(c.HTML, "<Samir>") {
+				t.Errorf("HTML shows the organization's name unescaped:\n%s", c.HTML)
+			}
+		})
+	}
+	c, err := mail.Render(mail.KindInvitationDeclined, mail.LocaleEN, mail.Data{OrganizationName: "YDB", Link: link})
+	if err != nil || !strings.Contains(c.Text, "YDB declined your partner invitation. No partnership") {
+		t.Fatalf("without the email: %v\n%s", err, c.Text)
+	}
+	if _, err := mail.Render(mail.KindInvitationAccepted, mail.LocaleEN, mail.Data{Link: link}); !errors.Is(err, mail.ErrInvalidData) {
+		t.Fatalf("without the organization: err = %v; want ErrInvalidData", err)
+	}
+}
+
+// The partner invitation greets the contact the inviter named (seed 004),
+// in each language, and nobody in particular otherwise.
+func TestRenderPartnerInvitationGreetsTheContact(t *testing.T) {
+	for _, tc := range []struct {
+		locale          mail.Locale
+		named, nameless string
+	}{
+		{mail.LocaleEN, "Hello Samir <Haddad>,", "Hello,"},
+		{mail.LocaleFR, "Bonjour Samir <Haddad>,", "Bonjour,"},
+		{mail.LocaleDE, "Guten Tag Samir <Haddad>,", "Guten Tag,"},
+	} {
+		t.Run(string(tc.locale), func(t *testing.T) {
+			d := dataFor(mail.KindPartnerInvitation)
+			d.RecipientName = "Samir <Haddad>"
+			c, err := mail.Render(mail.KindPartnerInvitation, tc.locale, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(c.Text, tc.named) || !strings.Contains(c.HTML, html.EscapeString(tc.named)) {
+				t.Errorf("the greeting lacks the contact's name %q:\n%s", tc.named, c.Text)
+			}
+			d.RecipientName = ""
+			if c, err = mail.Render(mail.KindPartnerInvitation, tc.locale, d); err != nil || !strings.Contains(c.Text, tc.nameless) {
+				t.Errorf("without a contact: %v; want %q:\n%s", err, tc.nameless, c.Text)
+			}
+		})
+	}
+}

@@ -100,13 +100,17 @@ const (
 	expiresEN = "{{if .Expires}}This invitation expires on {{.Expires}}.{{end}}"
 	expiresFR = "{{if .Expires}}Cette invitation expire le {{.Expires}}.{{end}}"
 	expiresDE = "{{if .Expires}}Diese Einladung läuft am {{.Expires}} ab.{{end}}"
+
+	sentItEN = "You receive this email because you sent this invitation."
+	sentItFR = "Vous recevez cet e-mail parce que vous avez envoyé cette invitation."
+	sentItDE = "Sie erhalten diese E-Mail, weil Sie diese Einladung gesendet haben."
 )
 
 var wording = map[Kind]map[Locale]kindText{
 	KindPartnerInvitation: {
 		LocaleEN: {
 			Subject:      "{{.InviterName}} invites you to work together as their {{.InviteeSide}}",
-			Greeting:     "Hello,",
+			Greeting:     "Hello{{with .RecipientName}} {{.}}{{end}},",
 			Paragraphs:   []string{"{{.InviterName}} ({{.InviterSide}}) invites you to join their partner network as their {{.InviteeSide}}."},
 			MessageIntro: "Their personal message:",
 			Action:       "Accept the invitation",
@@ -114,7 +118,7 @@ var wording = map[Kind]map[Locale]kindText{
 		},
 		LocaleFR: {
 			Subject:      "{{.InviterName}} vous invite à collaborer en tant que {{.InviteeSide}}",
-			Greeting:     "Bonjour,",
+			Greeting:     "Bonjour{{with .RecipientName}} {{.}}{{end}},",
 			Paragraphs:   []string{"{{.InviterName}} ({{.InviterSide}}) vous invite à rejoindre son réseau de partenaires en tant que {{.InviteeSide}}."},
 			MessageIntro: "Son message personnel\u00a0:",
 			Action:       "Accepter l'invitation",
@@ -122,7 +126,7 @@ var wording = map[Kind]map[Locale]kindText{
 		},
 		LocaleDE: {
 			Subject:      "{{.InviterName}} lädt Sie ein, als {{.InviteeSide}} zusammenzuarbeiten",
-			Greeting:     "Guten Tag,",
+			Greeting:     "Guten Tag{{with .RecipientName}} {{.}}{{end}},",
 			Paragraphs:   []string{"{{.InviterName}} ({{.InviterSide}}) lädt Sie ein, dem Partnernetzwerk als {{.InviteeSide}} beizutreten."},
 			MessageIntro: "Persönliche Nachricht:",
 			Action:       "Einladung annehmen",
@@ -260,7 +264,7 @@ var wording = map[Kind]map[Locale]kindText{
 				"If you do not know {{.OrganizationName}}, or the link was not meant for them, revoke the invitation in your Invitations sent: its link stops working at once, and you may invite again.",
 			},
 			Action: "Review your invitations sent",
-			Notes:  []string{"You receive this email because you sent this invitation."},
+			Notes:  []string{sentItEN},
 		},
 		LocaleFR: {
 			Subject:  "{{.OrganizationName}} a réclamé votre invitation de partenaire{{with .Email}} envoyée à {{.}}{{end}}",
@@ -270,7 +274,7 @@ var wording = map[Kind]map[Locale]kindText{
 				"Si vous ne connaissez pas {{.OrganizationName}}, ou si le lien ne lui était pas destiné, révoquez l'invitation dans vos Invitations envoyées : son lien cesse aussitôt de fonctionner, et vous pourrez inviter à nouveau.",
 			},
 			Action: "Voir mes invitations envoyées",
-			Notes:  []string{"Vous recevez cet e-mail parce que vous avez envoyé cette invitation."},
+			Notes:  []string{sentItFR},
 		},
 		LocaleDE: {
 			Subject:  "{{.OrganizationName}} hat Ihre Partnereinladung{{with .Email}} an {{.}}{{end}} übernommen",
@@ -280,7 +284,53 @@ var wording = map[Kind]map[Locale]kindText{
 				"Falls Sie {{.OrganizationName}} nicht kennen oder der Link nicht für sie bestimmt war, widerrufen Sie die Einladung unter Gesendete Einladungen: Ihr Link funktioniert dann sofort nicht mehr, und Sie können erneut einladen.",
 			},
 			Action: "Gesendete Einladungen ansehen",
-			Notes:  []string{"Sie erhalten diese E-Mail, weil Sie diese Einladung gesendet haben."},
+			Notes:  []string{sentItDE},
+		},
+	},
+	KindInvitationAccepted: {
+		LocaleEN: {
+			Subject:    "{{.OrganizationName}} accepted your partner invitation{{with .Email}} to {{.}}{{end}}",
+			Greeting:   "Hello,",
+			Paragraphs: []string{"{{.OrganizationName}} accepted your partner invitation{{with .Email}} to {{.}}{{end}}: you are partners from now on, and {{.OrganizationName}} is in your panel."},
+			Action:     "View your partner",
+			Notes:      []string{sentItEN},
+		},
+		LocaleFR: {
+			Subject:    "{{.OrganizationName}} a accepté votre invitation de partenaire{{with .Email}} envoyée à {{.}}{{end}}",
+			Greeting:   "Bonjour,",
+			Paragraphs: []string{"{{.OrganizationName}} a accepté votre invitation de partenaire{{with .Email}} envoyée à {{.}}{{end}}\u00a0: vous êtes désormais partenaires, et {{.OrganizationName}} figure dans votre panel."},
+			Action:     "Voir le partenaire",
+			Notes:      []string{sentItFR},
+		},
+		LocaleDE: {
+			Subject:    "{{.OrganizationName}} hat Ihre Partnereinladung{{with .Email}} an {{.}}{{end}} angenommen",
+			Greeting:   "Guten Tag,",
+			Paragraphs: []string{"{{.OrganizationName}} hat Ihre Partnereinladung{{with .Email}} an {{.}}{{end}} angenommen: Sie sind ab jetzt Partner, und {{.OrganizationName}} steht in Ihrer Partnerliste."},
+			Action:     "Partner ansehen",
+			Notes:      []string{sentItDE},
+		},
+	},
+	KindInvitationDeclined: {
+		LocaleEN: {
+			Subject:    "{{.OrganizationName}} declined your partner invitation{{with .Email}} to {{.}}{{end}}",
+			Greeting:   "Hello,",
+			Paragraphs: []string{"{{.OrganizationName}} declined your partner invitation{{with .Email}} to {{.}}{{end}}. No partnership was established; you may invite them again later."},
+			Action:     "Review your invitations sent",
+			Notes:      []string{sentItEN},
+		},
+		LocaleFR: {
+			Subject:    "{{.OrganizationName}} a refusé votre invitation de partenaire{{with .Email}} envoyée à {{.}}{{end}}",
+			Greeting:   "Bonjour,",
+			Paragraphs: []string{"{{.OrganizationName}} a refusé votre invitation de partenaire{{with .Email}} envoyée à {{.}}{{end}}. Aucune mise en relation n'a été établie\u00a0; vous pourrez l'inviter à nouveau plus tard."},
+			Action:     "Voir mes invitations envoyées",
+			Notes:      []string{sentItFR},
+		},
+		LocaleDE: {
+			Subject:    "{{.OrganizationName}} hat Ihre Partnereinladung{{with .Email}} an {{.}}{{end}} abgelehnt",
+			Greeting:   "Guten Tag,",
+			Paragraphs: []string{"{{.OrganizationName}} hat Ihre Partnereinladung{{with .Email}} an {{.}}{{end}} abgelehnt. Es wurde keine Verbindung hergestellt; Sie können später erneut einladen."},
+			Action:     "Gesendete Einladungen ansehen",
+			Notes:      []string{sentItDE},
 		},
 	},
 }

@@ -437,6 +437,7 @@ type CollaborationRequest struct {
 	RequesterEmailVerified bool
 	TargetSiret            string
 	TargetRef              PersonRef
+	TargetEmail            Personal
 	// Answers holds each answering organization's status (approved or
 	// rejected); an organization that has not answered is pending.
 	Answers map[uuid.UUID]string
@@ -453,7 +454,7 @@ func (r *CollaborationRequest) Apply(e Event) {
 	case CollaborationRequested:
 		*r = CollaborationRequest{ID: e.RequestID, RequesterID: e.RequesterID, RequesterEmail: e.RequesterEmail,
 			RequesterName: e.RequesterName, RequesterEmailVerified: e.RequesterEmailVerified, TargetSiret: e.TargetSiret,
-			TargetRef: e.TargetRef, Answers: map[uuid.UUID]string{}, Version: r.Version}
+			TargetRef: e.TargetRef, TargetEmail: e.TargetEmail, Answers: map[uuid.UUID]string{}, Version: r.Version}
 	case CollaborationRequestApproved:
 		r.Answers[e.OrganizationID] = StatusApproved
 	case CollaborationRequestRejected:

@@ -49,6 +49,10 @@ var limitedRoutes = map[string]string{
 	"POST /v1/member-invitations/:id/accept":         "token",
 	"POST /v1/accountant-invitations/:id/accept":     "token",
 	"POST /v1/collaborators/activate":                "token",
+	"POST /v1/member-invitations/preview":            "token",
+	"POST /v1/accountant-invitations/preview":        "token",
+	"POST /v1/collaborators/preview":                 "token",
+	"POST /v1/collaborator-invitations/:id/resend":   "invite",
 	"POST /v1/collaboration-requests":                "request",
 }
 

@@ -124,18 +124,8 @@ func (s *Server) resendCollaboratorInvitation(c *gin.Context, body []byte) (answ
 	if err != nil {
 		return answer{}, err
 	}
-	var req struct {
-		Locale *string `json:"locale"`
-	}
-	if err := decodeBody(body, &req); err != nil {
-		return answer{}, err
-	}
-	var v domain.Validation
-	loc := ""
-	if req.Locale != nil || c.GetHeader("Accept-Language") != "" {
-		loc = locale(c, req.Locale, &v)
-	}
-	if err := v.Err(); err != nil {
+	loc, err := resendLocale(c, body)
+	if err != nil {
 		return answer{}, err
 	}
 	sent, err := s.cfg.App.ResendCollaboratorInvitation(c.Request.Context(), s.actor(c), id, loc)
@@ -143,6 +133,24 @@ func (s *Server) resendCollaboratorInvitation(c *gin.Context, body []byte) (answ
 		return answer{}, err
 	}
 	return s.collaboratorSentAnswer(http.StatusOK, sent), nil
+}
+
+// resendLocale reads a resend's body: the language of the new email, from
+// the body or the caller's Accept-Language; none keeps the invitation's.
+// (The partner invitation's resend reads the same body.)
+func resendLocale(c *gin.Context, body []byte) (string, error) {
+	var req struct {
+		Locale *string `json:"locale"`
+	}
+	if err := decodeBody(body, &req); err != nil {
+		return "", err
+	}
+	var v domain.Validation
+	loc := ""
+	if req.Locale != nil || c.GetHeader("Accept-Language") != "" {
+		loc = locale(c, req.Locale, &v)
+	}
+	return loc, v.Err()
 }
 
 // revokeCollaboratorInvitation withdraws an account not yet activated:

@@ -133,6 +133,17 @@ func TestExpiredCollaboratorAccountResent(t *testing.T) {
 	rs := call(t, s, owner, "POST", "/v1/collaborator-invitations/"+c["id"].(string)+"/resend", nil)
 	apitest.Expect(t, rs, http.StatusOK)
 	apitest.Expect(t, call(t, s, karim, "POST", "/v1/collaborators/activate", map[string]any{"token": rs.JSON(t)["token"]}), http.StatusOK)
+
+	// An expired account whose email was given a new one meanwhile is not
+	// resent: one pending account per email, and the answer names it.
+	old := createCollaborator(t, s, owner, org, "Lena", "lena@example.org")
+	clock.Advance(31 * 24 * time.Hour)
+	fresh := createCollaborator(t, s, owner, org, "Lena", "lena@example.org")
+	dup := call(t, s, owner, "POST", "/v1/collaborator-invitations/"+old["id"].(string)+"/resend", nil)
+	apitest.Expect(t, dup, http.StatusConflict, "duplicate_pending_invitation")
+	if _, _, details := problemOf(t, dup); details["pending_invitation_id"] != fresh["id"] {
+		t.Fatalf("the refusal names %v; want the pending account %v", details, fresh["id"])
+	}
 }
 
 // The resend sends the activation email again, with the new link, in the

@@ -35,6 +35,10 @@ func (s *Server) authenticate(c *gin.Context) {
 // publicPaths are the /v1 routes (method and path) that need no token.
 var publicPaths = map[string]bool{
 	"POST /v1/invitations/preview": true,
+	// The team's link previews (issue 16, point 5).
+	"POST /v1/member-invitations/preview":     true,
+	"POST /v1/accountant-invitations/preview": true,
+	"POST /v1/collaborators/preview":          true,
 }
 
 func principalOf(c *gin.Context) (auth.Principal, bool) {

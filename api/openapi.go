@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -138,6 +139,8 @@ var queryParams = map[string]schema{
 	"action": {"name": "action", "in": "query", "required": true,
 		"description": "an action of the permission table", "schema": enum(actionNames()...)},
 	"member_invitation_status": {"name": "status", "in": "query", "schema": enum("sent", "accepted", "revoked", "expired")},
+	"collaborator_invitation_status": {"name": "status", "in": "query",
+		"schema": enum(statusWords(domain.CollaboratorStatuses())...)},
 	"request_status": {"name": "status", "in": "query", "description": "default pending",
 		"schema": enum(domain.StatusPending, domain.StatusApproved, domain.StatusRejected)},
 	"min_position": {"name": "min_position", "in": "query", "description": "wait (at most 5 s) until the read model has applied the event at this position", "schema": schema{"type": "integer", "minimum": 0}},
@@ -230,4 +233,13 @@ func itoa(n int) string {
 
 func serveOpenAPI(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", openAPIDocument())
+}
+
+// statusWords are a closed status type's words, for an enum.
+func statusWords[S fmt.Stringer](all []S) []string {
+	out := make([]string, len(all))
+	for i, st := range all {
+		out[i] = st.String()
+	}
+	return out
 }

@@ -134,6 +134,13 @@ func (f *permFixture) contract(t *testing.T, watchers ...string) {
 		"watcher_ids": watchers, "attachments_visible": false})
 }
 
+// collaboratorAccount creates a collaborator account not yet activated.
+func (f *permFixture) collaboratorAccount(t *testing.T) string {
+	t.Helper()
+	return f.as(t, f.owner, "POST", f.path("/collaborators"), map[string]any{"first_name": "Lina", "last_name": "Roy",
+		"email": randomEmail(), "phone": "0612345678"})["id"].(string)
+}
+
 // subcontractorInvites has another (subcontractor) organization invite an
 // email; it returns the invitation id and token.
 func (f *permFixture) subcontractorInvites(t *testing.T, email string) (string, string) {
@@ -307,6 +314,14 @@ func permissionTable() []permCase {
 			}},
 		{method: "DELETE", route: "/v1/organizations/:org/collaborators/:user_id", action: domain.ActionMembersManage,
 			setup: func(_ *testing.T, f *permFixture) (string, any) { return f.path("/collaborators/" + f.kim.Sub), nil }},
+		{method: "POST", route: "/v1/collaborator-invitations/:id/resend", action: domain.ActionMembersManage,
+			setup: func(t *testing.T, f *permFixture) (string, any) {
+				return "/v1/collaborator-invitations/" + f.collaboratorAccount(t) + "/resend", nil
+			}},
+		{method: "POST", route: "/v1/collaborator-invitations/:id/revoke", action: domain.ActionMembersManage,
+			setup: func(t *testing.T, f *permFixture) (string, any) {
+				return "/v1/collaborator-invitations/" + f.collaboratorAccount(t) + "/revoke", nil
+			}},
 		{method: "POST", route: "/v1/collaboration-requests", open: anyone(http.StatusAccepted),
 			setup: func(_ *testing.T, f *permFixture) (string, any) {
 				return "/v1/collaboration-requests", map[string]any{"target": f.owner.Email}
@@ -332,6 +347,14 @@ func permissionTable() []permCase {
 	}
 }
 
+// previews are the queries routed under POST, each a link's preview.
+var previews = map[string]bool{
+	"/v1/invitations/preview":            true,
+	"/v1/member-invitations/preview":     true,
+	"/v1/accountant-invitations/preview": true,
+	"/v1/collaborators/preview":          true,
+}
+
 func isCommand(method string) bool {
 	return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE"
 }
@@ -346,8 +369,8 @@ func TestEveryCommandEveryRole(t *testing.T) {
 	}
 	routed := map[string]bool{}
 	for _, rt := range s.API.Routes() {
-		// The preview is a query under POST: its token stays out of URLs.
-		if isCommand(rt.Method) && rt.Path != "/v1/invitations/preview" {
+		// Previews are queries under POST: their tokens stay out of URLs.
+		if isCommand(rt.Method) && !previews[rt.Path] {
 			routed[rt.Method+" "+rt.Path] = true
 		}
 	}

@@ -152,6 +152,66 @@ func (s *Server) revokeTeamInvitation(kind domain.TeamInvitationKind) commandFun
 	}
 }
 
+// =============================================================================
+// Link previews (colleagues, accountants, collaborators)
+
+// orgRefView names an organization.
+type orgRefView struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+}
+
+// linkPreviewView is what a team invitation's link shows on its landing
+// page before anyone signs in: who invites (the organization, and the
+// person by name), to which organization, with which role, whether the
+// link still works and until when. Never the invited email: whoever
+// holds the link may not be its addressee.
+type linkPreviewView struct {
+	ID      uuid.UUID  `json:"id"`
+	Inviter orgRefView `json:"inviter"`
+	// InviterName is the person who invites, or the organization when
+	// their name is unknown or forgotten (as the email says).
+	InviterName  string     `json:"inviter_name"`
+	Organization orgRefView `json:"organization"`
+	Role         string     `json:"role"`
+	Status       string     `json:"status"`
+	ExpiresAt    time.Time  `json:"expires_at"`
+}
+
+func linkPreviewOf(id, org uuid.UUID, orgName string, inviter domain.Personal, role domain.Role, status string, expires time.Time) linkPreviewView {
+	name := inviter.Value
+	if name == "" || inviter.IsForgotten() {
+		name = orgName
+	}
+	o := orgRefView{ID: org, Name: orgName}
+	return linkPreviewView{ID: id, Inviter: o, InviterName: name, Organization: o, Role: role.String(), Status: status, ExpiresAt: expires.UTC()}
+}
+
+// previewToken reads a preview's body: the token, which stays out of URLs.
+func previewToken(c *gin.Context) (string, error) {
+	var req tokenRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return "", err
+	}
+	return deref(req.Token), nil
+}
+
+// previewTeamInvitation answers a colleague's or accountant's link.
+func (s *Server) previewTeamInvitation(kind domain.TeamInvitationKind) queryFunc {
+	return func(c *gin.Context) (any, error) {
+		token, err := previewToken(c)
+		if err != nil {
+			return nil, err
+		}
+		inv, err := s.cfg.App.TeamInvitationByToken(c.Request.Context(), kind, token)
+		if err != nil {
+			return nil, err
+		}
+		return linkPreviewOf(inv.ID, inv.OrganizationID, inv.OrganizationName, inv.InviterName, inv.Role,
+			inv.StatusAt(s.cfg.App.Now()).String(), inv.ExpiresAt), nil
+	}
+}
+
 // removal runs a DELETE of a membership: 204 with the position.
 func (s *Server) removal(c *gin.Context, body []byte, what string,
 	run func(ctx context.Context, actor domain.Actor, org uuid.UUID, userID string) (eventstore.Result, error)) (answer, error) {
@@ -172,6 +232,19 @@ func (s *Server) removal(c *gin.Context, body []byte, what string,
 // =============================================================================
 // OpenAPI
 
+// The team's link previews, in the OpenAPI document.
+var (
+	previewBody = obj([]string{"token"}, schema{"token": str("")})
+	orgRef      = obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")})
+	// linkPreviewProps are the properties every team link's preview holds.
+	linkPreviewProps = schema{
+		"id": str("uuid"), "inviter": orgRef, "inviter_name": str(""), "organization": orgRef,
+		"role": enum("admin", "member", "accountant", "collaborator"), "status": enum("sent", "accepted", "revoked", "expired"),
+		"expires_at": str("date-time"),
+	}
+	linkPreviewRequired = []string{"id", "inviter", "inviter_name", "organization", "role", "status", "expires_at"}
+)
+
 var (
 	roleEnum   = enum("owner", "admin", "member", "accountant", "collaborator")
 	tokenBody  = obj(nil, schema{"token": str("")})
@@ -191,6 +264,7 @@ var (
 			"role": enum("admin", "member", "accountant"), "expires_at": str("date-time"),
 			"invitation_url": nullable(str("uri")), "token": nullable(str("")),
 		}),
+		"LinkPreview":            obj(linkPreviewRequired, linkPreviewProps),
 		"TeamInvitationAccepted": obj([]string{"invitation", "membership"}, schema{"invitation": ref("TeamInvitation"), "membership": ref("TeamMember")}),
 	}
 )

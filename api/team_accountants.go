@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +20,7 @@ func (s *Server) accountantRoutes(v1 *gin.RouterGroup) {
 	v1.DELETE("/organizations/:org/accountants/:user_id", s.command(s.revokeAccountantAccess))
 	v1.POST("/accountant-invitations/:id/accept", s.command(s.acceptTeamInvitation(domain.TeamInvitationAccountant)))
 	v1.POST("/accountant-invitations/:id/revoke", s.command(s.revokeTeamInvitation(domain.TeamInvitationAccountant)))
+	s.query(v1, http.MethodPost, "/accountant-invitations/preview", reads{}, s.previewTeamInvitation(domain.TeamInvitationAccountant))
 	s.get(v1, "/me/accountant-clients", reads{live: []string{"members", "organizations"}}, s.accountantClients)
 }
 
@@ -71,6 +73,8 @@ var (
 		{method: "POST", path: "/v1/accountant-invitations/{id}/accept", summary: "Accept accountant access: with the link's token from any account, or without it with the invited verified email",
 			command: true, request: tokenBody, status: 200, response: ref("TeamInvitationAccepted")},
 		{method: "POST", path: "/v1/accountant-invitations/{id}/revoke", summary: "Withdraw an accountant invitation before it is accepted", command: true, status: 200, response: ref("TeamInvitation")},
+		{method: "POST", path: "/v1/accountant-invitations/preview", summary: "What an accountant invitation's link shows on its landing page (no authentication; a query: the token in the body keeps it out of URLs)",
+			public: true, status: 200, request: previewBody, response: ref("LinkPreview")},
 		{method: "GET", path: "/v1/me/accountant-clients", summary: "The organizations the caller serves as accountant", status: 200,
 			response: listOfSchema(ref("AccountantClient")), query: []string{"limit", "cursor"}},
 	}

@@ -19,6 +19,7 @@ func (s *Server) colleagueRoutes(v1 *gin.RouterGroup) {
 	s.get(v1, "/organizations/:org/member-invitations", reads{member: domain.ActionMembersManage, live: []string{"team_invitations"}}, s.memberInvitations)
 	v1.POST("/member-invitations/:id/accept", s.command(s.acceptTeamInvitation(domain.TeamInvitationMember)))
 	v1.POST("/member-invitations/:id/revoke", s.command(s.revokeTeamInvitation(domain.TeamInvitationMember)))
+	s.query(v1, http.MethodPost, "/member-invitations/preview", reads{}, s.previewTeamInvitation(domain.TeamInvitationMember))
 	v1.PATCH("/organizations/:org/members/:user_id", s.command(s.changeMemberRole))
 	v1.DELETE("/organizations/:org/members/:user_id", s.command(s.removeMember))
 }
@@ -111,6 +112,8 @@ var (
 		{method: "POST", path: "/v1/member-invitations/{id}/accept", summary: "Join as the invited colleague: with the link's token from any account, or without it with the invited verified email",
 			command: true, request: tokenBody, status: 200, response: ref("TeamInvitationAccepted")},
 		{method: "POST", path: "/v1/member-invitations/{id}/revoke", summary: "Withdraw a colleague invitation", command: true, status: 200, response: ref("TeamInvitation")},
+		{method: "POST", path: "/v1/member-invitations/preview", summary: "What a colleague invitation's link shows on its landing page (no authentication; a query: the token in the body keeps it out of URLs)",
+			public: true, status: 200, request: previewBody, response: ref("LinkPreview")},
 		{method: "PATCH", path: "/v1/organizations/{org}/members/{user_id}", summary: "Change a colleague's role (owners change any role; admins members only; the last owner stays); their pending invitations the new role may not grant are revoked",
 			command: true, request: obj([]string{"role"}, schema{"role": enum("owner", "admin", "member")}), status: 200, response: ref("TeamMember")},
 		{method: "DELETE", path: "/v1/organizations/{org}/members/{user_id}", summary: "Remove a colleague (not the last owner); their pending invitations are revoked", command: true, status: 204},

@@ -290,6 +290,12 @@ func (a *App) AcceptTeamInvitation(ctx context.Context, actor domain.Actor, kind
 	return TeamJoined{Invitation: inv, Member: st.Org.Members[actor.UserID], Since: st.Since[actor.UserID], Result: res}, nil
 }
 
+// TeamInvitationByToken is what a colleague's or accountant's invitation
+// link opens, for its landing page. A token of another kind opens nothing.
+func (a *App) TeamInvitationByToken(ctx context.Context, kind domain.TeamInvitationKind, token string) (*domain.TeamInvitation, error) {
+	return linkPreview(ctx, a, teamInvitations(kind), token)
+}
+
 func acceptCommand(kind domain.TeamInvitationKind) string {
 	if kind == domain.TeamInvitationAccountant {
 		return "AcceptAccountantInvitation"

@@ -51,6 +51,53 @@ func (a *App) CreateCollaborator(ctx context.Context, actor domain.Actor, org uu
 	return CollaboratorSent{Invitation: inv, Token: token, Result: res}, err
 }
 
+// collaboratorSlot is the pending slot a collaborator invitation holds.
+func collaboratorSlot(inv *domain.CollaboratorInvitation) string {
+	return collaborators.pendingKey(inv.OrganizationID, inv.EmailRef)
+}
+
+// ResendCollaboratorInvitation sends the activation email of an account
+// not yet activated again, with a new link: the previous one opens
+// nothing from then on. An empty locale keeps the invitation's.
+func (a *App) ResendCollaboratorInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID, locale string) (CollaboratorSent, error) {
+	inv, token, res, err := resendWithToken(ctx, a, actor, "ResendCollaboratorInvitation", collaborators, id, collaboratorSlot,
+		func(inv *domain.CollaboratorInvitation, hash string) ([]domain.Event, error) {
+			o, err := a.LoadOrganization(ctx, inv.OrganizationID)
+			if err != nil {
+				return nil, err
+			}
+			return domain.DecideResendCollaboratorInvitation(inv, o, domain.ResendCollaboratorInvitation{TokenHash: hash, Locale: locale,
+				Actor: actor, Now: a.Now(), TTL: a.ttl()})
+		})
+	return CollaboratorSent{Invitation: inv, Token: token, Result: res}, err
+}
+
+// RevokeCollaboratorInvitation withdraws an account not yet activated. Its
+// pending slot is freed, so the email may be given an account again, but
+// its link keeps finding it, and is refused as withdrawn rather than as
+// unknown (as when it dies with its author's right).
+func (a *App) RevokeCollaboratorInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID) (*domain.CollaboratorInvitation, eventstore.Result, error) {
+	return update(ctx, a, actor, "RevokeCollaboratorInvitation", collaborators.fold, collaborators.stream(id),
+		func(t *attempt, inv *domain.CollaboratorInvitation) ([]domain.Event, error) {
+			o, err := a.LoadOrganization(ctx, inv.OrganizationID)
+			if err != nil {
+				return nil, err
+			}
+			evs, err := domain.DecideRevokeCollaboratorInvitation(inv, o, domain.RevokeCollaboratorInvitation{Actor: actor})
+			if err != nil {
+				return nil, err
+			}
+			t.batch.Release = append(t.batch.Release, eventstore.Release{Key: collaboratorSlot(inv), Holder: inv.ID.String()})
+			return evs, nil
+		})
+}
+
+// CollaboratorInvitationByToken is what a collaborator account's
+// activation link opens, for its landing page.
+func (a *App) CollaboratorInvitationByToken(ctx context.Context, token string) (*domain.CollaboratorInvitation, error) {
+	return linkPreview(ctx, a, collaborators, token)
+}
+
 // CollaboratorJoined is the outcome of an activation or an approval: the
 // new collaborator's membership.
 type CollaboratorJoined struct {
@@ -187,7 +234,7 @@ func (a *App) RequestCollaboration(ctx context.Context, actor domain.Actor, sire
 			}
 			replace = id.String()
 		}
-		cmd := domain.RequestCollaboration{RequestID: a.NewID(), TargetSiret: siret, TargetRef: ref, Actor: actor}
+		cmd := domain.RequestCollaboration{RequestID: a.NewID(), TargetSiret: siret, TargetRef: ref, TargetEmail: email, Actor: actor}
 		evs, err := domain.DecideRequestCollaboration(&domain.CollaborationRequest{}, cmd)
 		if err != nil {
 			return err
@@ -201,6 +248,14 @@ func (a *App) RequestCollaboration(ctx context.Context, actor domain.Actor, sire
 	})
 	out.Result = res
 	return out, err
+}
+
+// RequestedEmail is the address a collaboration request was sent to, as
+// its requester typed it, for the requester to follow it: empty for a
+// request by SIRET and for one recorded before the address was kept.
+func (a *App) RequestedEmail(ctx context.Context, id uuid.UUID) (domain.Personal, error) {
+	l, err := requests.load(ctx, a, requestStream(id))
+	return l.state.TargetEmail, err
 }
 
 // RequestAnswered is the outcome of an approval or a rejection.

@@ -206,3 +206,42 @@ func (a *App) CollaboratorInvitationOrganization(ctx context.Context, id uuid.UU
 	}
 	return l.state.OrganizationID, true, nil
 }
+
+// resendWithToken is the one path of a resend: the invitation gets a new
+// token, whose reservation replaces the previous one's, so the old link
+// opens nothing from then on; and its pending slot (slot names it) is
+// taken again, since an expired invitation may have lost it to nobody.
+// Another invitation pending to the same email meanwhile refuses the
+// resend, naming that invitation.
+func resendWithToken[P tokenInvitation](ctx context.Context, a *App, actor domain.Actor, command string, k tokenKind[P], id uuid.UUID,
+	slot func(P) string, decide func(inv P, tokenHash string) ([]domain.Event, error)) (inv P, token string, res eventstore.Result, err error) {
+	inv, res, err = update(ctx, a, actor, command, k.fold, k.stream(id), func(t *attempt, inv P) ([]domain.Event, error) {
+		var hash string
+		token, hash = NewToken()
+		evs, err := decide(inv, hash)
+		if err != nil {
+			return nil, err
+		}
+		id, old := inv.Link()
+		holder := id.String()
+		t.batch.Release = append(t.batch.Release, eventstore.Release{Key: TokenKey(old), Holder: holder})
+		t.batch.Reserve = append(t.batch.Reserve, eventstore.Reservation{Key: TokenKey(hash), Holder: holder},
+			eventstore.Reservation{Key: slot(inv), Holder: holder})
+		t.secret = token
+		t.taken = func(taken *eventstore.ReservationError) error {
+			return (&domain.Error{Code: domain.CodeDuplicatePending,
+				Message: "Another invitation to this email is pending; this one cannot be resent."}).With("pending_invitation_id", taken.Holder)
+		}
+		return evs, nil
+	})
+	return inv, token, res, err
+}
+
+// linkPreview finds the invitation of kind k a link's token opens, for the
+// link's landing page. A token that opens none answers what the partner
+// invitation's preview answers, byte for byte: a landing page learns
+// nothing from the kind of link it was given.
+func linkPreview[P tokenInvitation](ctx context.Context, a *App, k tokenKind[P], token string) (P, error) {
+	l, err := byToken(ctx, a, k, token, errInvitationLinkInvalid())
+	return l.state, err
+}

@@ -23,6 +23,10 @@ const (
 	ActionOrdersCreate      Action = "orders.create"
 	ActionOrdersReadAll     Action = "orders.read_all"
 	ActionOrdersReadOwn     Action = "orders.read_own"
+	ActionProjectsRead      Action = "projects.read"
+	ActionProjectsCreate    Action = "projects.create"
+	ActionProjectsUpdate    Action = "projects.update"
+	ActionPaymentsMake      Action = "payments.make"
 )
 
 // grant says who may do an action: the roles that always may, and for
@@ -64,6 +68,12 @@ var permissions = map[Action]grant{
 	ActionOrdersCreate:      {roles: []Role{RoleOwner, RoleAdmin, RoleMember}, collaborator: collaboratorIfCanPurchase},
 	ActionOrdersReadAll:     {roles: []Role{RoleOwner, RoleAdmin, RoleAccountant}, collaborator: collaboratorIfCanSeeAllOrders},
 	ActionOrdersReadOwn:     {roles: []Role{RoleOwner, RoleAdmin, RoleMember, RoleAccountant}, collaborator: collaboratorAlways},
+	// Seed 003: a collaborator who may not buy still consults and modifies
+	// the current projects and creates new ones; the parent account pays.
+	ActionProjectsRead:   {roles: []Role{RoleOwner, RoleAdmin, RoleMember, RoleAccountant}, collaborator: collaboratorAlways},
+	ActionProjectsCreate: {roles: []Role{RoleOwner, RoleAdmin, RoleMember}, collaborator: collaboratorAlways},
+	ActionProjectsUpdate: {roles: []Role{RoleOwner, RoleAdmin, RoleMember}, collaborator: collaboratorAlways},
+	ActionPaymentsMake:   {roles: []Role{RoleOwner, RoleAdmin}},
 }
 
 // Actions lists every action of the table, in the table's order.
@@ -73,7 +83,8 @@ func Actions() []Action {
 		ActionInvitationsAnswer, ActionPartnersRead, ActionInvitationsRead, ActionMembersRead,
 		ActionAuditRead, ActionPortalRead, ActionPortalManage, ActionDocumentsReadAll,
 		ActionReportsRead, ActionExportsCreate, ActionDocumentsReadOwn, ActionOrdersCreate,
-		ActionOrdersReadAll, ActionOrdersReadOwn,
+		ActionOrdersReadAll, ActionOrdersReadOwn, ActionProjectsRead, ActionProjectsCreate,
+		ActionProjectsUpdate, ActionPaymentsMake,
 	}
 }
 

@@ -29,6 +29,9 @@ var documentedTable = []struct {
 	{[]string{"orders.create"}, "yes", "yes", "yes", "no", "can_purchase"},
 	{[]string{"orders.read_all"}, "yes", "yes", "no", "yes", "can_see_all_orders"},
 	{[]string{"orders.read_own"}, "yes", "yes", "yes", "yes", "yes"},
+	{[]string{"projects.read"}, "yes", "yes", "yes", "yes", "yes"},
+	{[]string{"projects.create", "projects.update"}, "yes", "yes", "yes", "no", "yes"},
+	{[]string{"payments.make"}, "yes", "yes", "no", "no", "no"},
 }
 
 // TestPermissionTable walks the whole table: every action, for every role,

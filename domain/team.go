@@ -164,6 +164,10 @@ type TeamInvitation struct {
 	Role       Role
 	InvitedBy  string
 	AcceptedBy string
+	// OrganizationName and InviterName are what the email showed, and
+	// what the link's preview shows.
+	OrganizationName string
+	InviterName      Personal
 	// RevokedFor is the revocation's reason (team_authors.go), if any.
 	RevokedFor string
 }
@@ -174,10 +178,12 @@ func (i *TeamInvitation) Apply(e Event) {
 	switch e := e.(type) {
 	case MemberInvitationSent:
 		*i = TeamInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusSent, i.Version),
-			Kind: TeamInvitationMember, OrganizationID: e.OrganizationID, Role: e.Role, InvitedBy: e.InvitedBy}
+			Kind: TeamInvitationMember, OrganizationID: e.OrganizationID, Role: e.Role, InvitedBy: e.InvitedBy,
+			OrganizationName: e.OrganizationName, InviterName: e.InviterName}
 	case AccountantInvitationSent:
 		*i = TeamInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusSent, i.Version),
-			Kind: TeamInvitationAccountant, OrganizationID: e.OrganizationID, Role: RoleAccountant, InvitedBy: e.InvitedBy}
+			Kind: TeamInvitationAccountant, OrganizationID: e.OrganizationID, Role: RoleAccountant, InvitedBy: e.InvitedBy,
+			OrganizationName: e.OrganizationName, InviterName: e.InviterName}
 	case MemberInvitationAccepted:
 		i.Status, i.AcceptedBy = StatusAccepted, e.UserID
 	case AccountantInvitationAccepted:

@@ -103,11 +103,33 @@ type CollaboratorInvited struct {
 	OrganizationID   uuid.UUID `json:"organization_id"`
 	OrganizationName string    `json:"organization_name"`
 	InvitedBy        string    `json:"invited_by"`
+	// InviterName is who the link's preview says invites (null in events
+	// recorded before previews: the preview then names the organization).
+	InviterName     Personal  `json:"inviter_name"`
+	FirstName       Personal  `json:"first_name"`
+	LastName        Personal  `json:"last_name"`
+	Email           Personal  `json:"email"`
+	EmailRef        PersonRef `json:"email_ref"`
+	Phone           Personal  `json:"phone"`
+	CanPurchase     bool      `json:"can_purchase"`
+	CanSeeAllOrders bool      `json:"can_see_all_orders"`
+	TokenHash       string    `json:"token_hash"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	Locale          string    `json:"locale"`
+}
+
+// CollaboratorInvitationResent: an owner or admin resent the activation
+// email of an account not yet activated, with a new token (the previous
+// link stops working) and a new expiry. Like CollaboratorInvited, it holds
+// what the email shows.
+type CollaboratorInvitationResent struct {
+	InvitationID     uuid.UUID `json:"invitation_id"`
+	OrganizationID   uuid.UUID `json:"organization_id"`
+	OrganizationName string    `json:"organization_name"`
+	ResentBy         string    `json:"resent_by"`
 	FirstName        Personal  `json:"first_name"`
-	LastName         Personal  `json:"last_name"`
 	Email            Personal  `json:"email"`
 	EmailRef         PersonRef `json:"email_ref"`
-	Phone            Personal  `json:"phone"`
 	CanPurchase      bool      `json:"can_purchase"`
 	CanSeeAllOrders  bool      `json:"can_see_all_orders"`
 	TokenHash        string    `json:"token_hash"`
@@ -136,6 +158,11 @@ type CollaborationRequested struct {
 	// TargetRef is the person ref of the owner's email typed as the target
 	// (never the address itself).
 	TargetRef PersonRef `json:"target_ref,omitempty"`
+	// TargetEmail is the address itself, so the requester can follow
+	// their request; it is the target's personal data (owned by
+	// TargetRef), forgotten with them. Requests recorded before it have
+	// none.
+	TargetEmail Personal `json:"target_email"`
 }
 
 // CollaborationRequestApproved: an organization the request reached
@@ -168,6 +195,7 @@ type CollaboratorInvitationRevoked struct {
 
 func (CollaboratorInvited) EventType() string           { return "CollaboratorInvited" }
 func (CollaboratorInvitationRevoked) EventType() string { return "CollaboratorInvitationRevoked" }
+func (CollaboratorInvitationResent) EventType() string  { return "CollaboratorInvitationResent" }
 func (CollaboratorActivated) EventType() string         { return "CollaboratorActivated" }
 func (CollaborationRequested) EventType() string        { return "CollaborationRequested" }
 func (CollaborationRequestApproved) EventType() string  { return "CollaborationRequestApproved" }
@@ -175,6 +203,9 @@ func (CollaborationRequestRejected) EventType() string  { return "CollaborationR
 
 func (e CollaboratorInvited) OrganizationIDs() []uuid.UUID   { return []uuid.UUID{e.OrganizationID} }
 func (e CollaboratorActivated) OrganizationIDs() []uuid.UUID { return []uuid.UUID{e.OrganizationID} }
+func (e CollaboratorInvitationResent) OrganizationIDs() []uuid.UUID {
+	return []uuid.UUID{e.OrganizationID}
+}
 func (e CollaboratorInvitationRevoked) OrganizationIDs() []uuid.UUID {
 	return []uuid.UUID{e.OrganizationID}
 }
@@ -189,6 +220,7 @@ func init() {
 	register(EventSpec{New: func() Event { return &CollaboratorInvited{} }})
 	register(EventSpec{New: func() Event { return &CollaboratorActivated{} }})
 	register(EventSpec{New: func() Event { return &CollaboratorInvitationRevoked{} }})
+	register(EventSpec{New: func() Event { return &CollaboratorInvitationResent{} }})
 	register(EventSpec{New: func() Event { return &CollaborationRequested{} }})
 	register(EventSpec{New: func() Event { return &CollaborationRequestApproved{} }})
 	register(EventSpec{New: func() Event { return &CollaborationRequestRejected{} }})
@@ -212,6 +244,11 @@ type CollaboratorInvitation struct {
 	ActivatedBy     string
 	// RevokedFor is the revocation's reason (team_authors.go), if any.
 	RevokedFor string
+	// OrganizationName, InviterName and Locale are what the last email
+	// showed, for the link's preview and the next resend.
+	OrganizationName string
+	InviterName      Personal
+	Locale           string
 }
 
 // Apply evolves the state by one event.
@@ -221,7 +258,10 @@ func (i *CollaboratorInvitation) Apply(e Event) {
 	case CollaboratorInvited:
 		*i = CollaboratorInvitation{InvitationCore: opened(e.InvitationID, e.Email, e.EmailRef, e.TokenHash, e.ExpiresAt, StatusInvited, i.Version),
 			OrganizationID: e.OrganizationID, InvitedBy: e.InvitedBy, FirstName: e.FirstName, LastName: e.LastName, Phone: e.Phone,
-			CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders}
+			CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders, OrganizationName: e.OrganizationName,
+			InviterName: e.InviterName, Locale: e.Locale}
+	case CollaboratorInvitationResent:
+		i.TokenHash, i.ExpiresAt, i.Locale = e.TokenHash, e.ExpiresAt, e.Locale
 	case CollaboratorActivated:
 		i.Status, i.ActivatedBy = StatusActivated, e.UserID
 	case CollaboratorInvitationRevoked:
@@ -279,9 +319,73 @@ func DecideInviteCollaborator(o *Organization, c InviteCollaborator) ([]Event, e
 	}
 	own := func(s string) Personal { return PersonalOf(c.EmailRef, s) }
 	return []Event{CollaboratorInvited{InvitationID: c.InvitationID, OrganizationID: o.ID, OrganizationName: o.Name,
-		InvitedBy: c.Actor.UserID, FirstName: own(first), LastName: own(last), Email: own(c.Email.String()), EmailRef: c.EmailRef,
+		InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), FirstName: own(first), LastName: own(last), Email: own(c.Email.String()), EmailRef: c.EmailRef,
 		Phone: own(c.Phone.String()), CanPurchase: c.CanPurchase, CanSeeAllOrders: c.CanSeeAllOrders,
 		TokenHash: c.TokenHash, ExpiresAt: c.Now.Add(c.TTL).UTC(), Locale: c.Locale}}, nil
+}
+
+// ResendCollaboratorInvitation sends the activation email again with a
+// new token; an empty Locale keeps the invitation's.
+type ResendCollaboratorInvitation struct {
+	TokenHash string
+	Locale    string
+	Actor     Actor
+	Now       time.Time
+	TTL       time.Duration
+}
+
+// pendingCollaboratorCheck is shared by resend and revoke: an owner or
+// admin of the organization that created the account, while it is not
+// activated nor withdrawn (an expired one may be resent or withdrawn).
+// Someone who may not see it learns what an id never sent answers.
+func pendingCollaboratorCheck(inv *CollaboratorInvitation, o *Organization, actor Actor) error {
+	if !inv.Exists() || o.ID != inv.OrganizationID {
+		return ErrInvitationNotFound()
+	}
+	if err := requireOn(o, actor, ActionMembersManage); err != nil {
+		return err
+	}
+	return inv.open(collaboratorRefusals)
+}
+
+// DecideResendCollaboratorInvitation gives an account not yet activated a
+// new activation link (the previous one dies), a new expiry and a new
+// email. An account whose author may no longer grant it died with that
+// right: it is created again, by someone who may.
+func DecideResendCollaboratorInvitation(inv *CollaboratorInvitation, o *Organization, c ResendCollaboratorInvitation) ([]Event, error) {
+	if err := pendingCollaboratorCheck(inv, o, c.Actor); err != nil {
+		return nil, err
+	}
+	// Expired, it escaped its author's removal; resent, it would be
+	// refused at activation all the same.
+	if !o.MayGrant(inv.author(), inv.grants()) {
+		return nil, errAuthorLostRight()
+	}
+	if m, ok := o.MemberByRef(inv.EmailRef); ok {
+		return nil, alreadyMember(m)
+	}
+	locale := c.Locale
+	if locale == "" {
+		locale = inv.Locale
+	}
+	return []Event{CollaboratorInvitationResent{InvitationID: inv.ID, OrganizationID: o.ID, OrganizationName: inv.OrganizationName,
+		ResentBy: c.Actor.UserID, FirstName: inv.FirstName, Email: inv.Email, EmailRef: inv.EmailRef, CanPurchase: inv.CanPurchase,
+		CanSeeAllOrders: inv.CanSeeAllOrders, TokenHash: c.TokenHash, ExpiresAt: c.Now.Add(c.TTL).UTC(), Locale: locale}}, nil
+}
+
+// RevokeCollaboratorInvitation withdraws an account not yet activated.
+type RevokeCollaboratorInvitation struct {
+	Actor Actor
+}
+
+// DecideRevokeCollaboratorInvitation withdraws an account not yet
+// activated (a typo in its email, a change of mind); its links are then
+// refused as withdrawn. The reason is empty: an owner or admin chose it.
+func DecideRevokeCollaboratorInvitation(inv *CollaboratorInvitation, o *Organization, c RevokeCollaboratorInvitation) ([]Event, error) {
+	if err := pendingCollaboratorCheck(inv, o, c.Actor); err != nil {
+		return nil, err
+	}
+	return []Event{CollaboratorInvitationRevoked{InvitationID: inv.ID, OrganizationID: o.ID, RevokedBy: c.Actor.UserID}}, nil
 }
 
 // ErrActivationLinkInvalid is the answer to a token that opens no
@@ -333,6 +437,7 @@ type CollaborationRequest struct {
 	RequesterEmailVerified bool
 	TargetSiret            string
 	TargetRef              PersonRef
+	TargetEmail            Personal
 	// Answers holds each answering organization's status (approved or
 	// rejected); an organization that has not answered is pending.
 	Answers map[uuid.UUID]string
@@ -349,7 +454,7 @@ func (r *CollaborationRequest) Apply(e Event) {
 	case CollaborationRequested:
 		*r = CollaborationRequest{ID: e.RequestID, RequesterID: e.RequesterID, RequesterEmail: e.RequesterEmail,
 			RequesterName: e.RequesterName, RequesterEmailVerified: e.RequesterEmailVerified, TargetSiret: e.TargetSiret,
-			TargetRef: e.TargetRef, Answers: map[uuid.UUID]string{}, Version: r.Version}
+			TargetRef: e.TargetRef, TargetEmail: e.TargetEmail, Answers: map[uuid.UUID]string{}, Version: r.Version}
 	case CollaborationRequestApproved:
 		r.Answers[e.OrganizationID] = StatusApproved
 	case CollaborationRequestRejected:
@@ -395,6 +500,8 @@ type RequestCollaboration struct {
 	RequestID   uuid.UUID
 	TargetSiret Siret
 	TargetRef   PersonRef
+	// TargetEmail is the address TargetRef was computed from.
+	TargetEmail Email
 	Actor       Actor
 }
 
@@ -409,7 +516,16 @@ func DecideRequestCollaboration(r *CollaborationRequest, c RequestCollaboration)
 	}
 	return []Event{CollaborationRequested{RequestID: c.RequestID, RequesterID: c.Actor.UserID, RequesterEmail: c.Actor.EmailPersonal(),
 		RequesterName: c.Actor.NamePersonal(), RequesterEmailVerified: c.Actor.EmailVerified,
-		TargetSiret: c.TargetSiret.String(), TargetRef: c.TargetRef}}, nil
+		TargetSiret: c.TargetSiret.String(), TargetRef: c.TargetRef, TargetEmail: targetEmail(c)}}, nil
+}
+
+// targetEmail is the typed address as its owner's personal data, or
+// nothing for a request by SIRET.
+func targetEmail(c RequestCollaboration) Personal {
+	if c.TargetRef == "" || c.TargetEmail.IsZero() {
+		return Personal{}
+	}
+	return PersonalOf(c.TargetRef, c.TargetEmail.String())
 }
 
 // ErrCollaborationRequestNotFound is what an organization the request did

@@ -328,7 +328,7 @@ func TestRevokeTeamInvitation(t *testing.T) {
 }
 
 var collabInv = domain.CollaboratorInvited{InvitationID: invID, OrganizationID: orgA, OrganizationName: "Acme", InvitedBy: "olivia",
-	FirstName: domain.PersonalOf(newbie.EmailRef, "Nina"), LastName: domain.PersonalOf(newbie.EmailRef, "Durand"),
+	InviterName: owner.NamePersonal(), FirstName: domain.PersonalOf(newbie.EmailRef, "Nina"), LastName: domain.PersonalOf(newbie.EmailRef, "Durand"),
 	Email: newbie.EmailPersonal(), EmailRef: newbie.EmailRef, Phone: domain.PersonalOf(newbie.EmailRef, "+33612345678"),
 	CanPurchase: true, CanSeeAllOrders: false, TokenHash: "h1", ExpiresAt: t0.Add(ttl), Locale: "fr"}
 

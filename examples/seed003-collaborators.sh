@@ -49,7 +49,14 @@ check "$BADGES" '.pending_collaboration_requests == 1'
 APPROVED=$(call 200 -X POST "$BASE/v1/organizations/$ORG/collaboration-requests/$REQ/approve" -H "Authorization: Bearer $NADIA" -H "$JSON" \
   -d '{"can_purchase":false,"can_see_all_orders":true}')
 check "$APPROVED" '.request.status == "approved" and .membership.role == "collaborator"'
+APPROVED_AT=$(position)
 COLLABORATORS=$(call 200 "$BASE/v1/organizations/$ORG/collaborators?min_position=$(position)" -H "Authorization: Bearer $NADIA")
 check "$COLLABORATORS" --arg hugo "hugo-$RUN" --arg eva "eva-$RUN" \
   '([.items[] | {user_id, can_purchase, can_see_all_orders}] | sort_by(.user_id)) ==
    ([{user_id: $eva, can_purchase: false, can_see_all_orders: true}, {user_id: $hugo, can_purchase: true, can_see_all_orders: false}] | sort_by(.user_id))'
+
+# Eva follows her requests; the one to nobody stays pending, revealing nothing
+MINE=$(call 200 "$BASE/v1/me/collaboration-requests?min_position=$APPROVED_AT" -H "Authorization: Bearer $EVA")
+check "$MINE" --arg req "$REQ" --arg org "$ORG" --arg siret "$SIRET" --arg nobody "nobody.$RUN@nowhere.example" \
+  '([.items[] | {target, status, org: .organization.id}] | sort_by(.target)) ==
+   ([{target: $siret, status: "approved", org: $org}, {target: $nobody, status: "pending", org: null}] | sort_by(.target))'

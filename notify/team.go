@@ -7,7 +7,8 @@ import (
 )
 
 // The team's emails: a colleague's invitation, the accountant's invitation
-// (GrantAccountantAccess) and a collaborator account's activation. Each
+// (GrantAccountantAccess) and a collaborator account's activation (sent
+// again by a resend). Each
 // goes to the invited email, with the link holding the token the command
 // left as the event's pending secret.
 
@@ -26,11 +27,23 @@ func init() {
 	})
 	Register("CollaboratorInvited", func(ev *eventstore.Event, base string) []Mail {
 		e := ev.Data.(domain.CollaboratorInvited)
-		return []Mail{{Recipient: "collaborator", To: e.Email, Kind: mail.KindCollaboratorActivation, Locale: LocaleOf(e.Locale),
-			Data: mail.Data{OrganizationName: e.OrganizationName, FirstName: shown(e.FirstName),
-				Link: base + "/collaborators/activate/" + SecretPlaceholder, ExpiresAt: e.ExpiresAt,
-				CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders}}}
+		return activation(base, domain.CollaboratorInvitationResent{OrganizationName: e.OrganizationName, FirstName: e.FirstName,
+			Email: e.Email, CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders, ExpiresAt: e.ExpiresAt, Locale: e.Locale})
 	})
+	// A resend is the same email with the new link: the previous one
+	// opens nothing any more.
+	Register("CollaboratorInvitationResent", func(ev *eventstore.Event, base string) []Mail {
+		return activation(base, ev.Data.(domain.CollaboratorInvitationResent))
+	})
+}
+
+// activation is a collaborator account's activation email, with what a
+// creation and a resend both hold.
+func activation(base string, e domain.CollaboratorInvitationResent) []Mail {
+	return []Mail{{Recipient: "collaborator", To: e.Email, Kind: mail.KindCollaboratorActivation, Locale: LocaleOf(e.Locale),
+		Data: mail.Data{OrganizationName: e.OrganizationName, FirstName: shown(e.FirstName),
+			Link: base + "/collaborators/activate/" + SecretPlaceholder, ExpiresAt: e.ExpiresAt,
+			CanPurchase: e.CanPurchase, CanSeeAllOrders: e.CanSeeAllOrders}}}
 }
 
 // shown is a personal value as an email may show it: nothing once its

@@ -64,6 +64,13 @@ func TestTeamRules(t *testing.T) {
 				Data: mail.Data{OrganizationName: "EMS Proto", FirstName: "Nina", Link: base + "/collaborators/activate/" + SecretPlaceholder,
 					ExpiresAt: expires, CanPurchase: true}},
 			[]string{"EMS Proto", "Nina"}},
+		{"CollaboratorInvitationResent: the activation again, with the new expiry, in the language it was resent in",
+			domain.CollaboratorInvitationResent{OrganizationID: org, OrganizationName: "EMS Proto", FirstName: domain.PersonalOf(ref, "Nina"),
+				Email: email, EmailRef: ref, CanSeeAllOrders: true, TokenHash: "h2", ExpiresAt: expires.Add(time.Hour), Locale: "de"},
+			Mail{Recipient: "collaborator", To: email, Kind: mail.KindCollaboratorActivation, Locale: mail.LocaleDE,
+				Data: mail.Data{OrganizationName: "EMS Proto", FirstName: "Nina", Link: base + "/collaborators/activate/" + SecretPlaceholder,
+					ExpiresAt: expires.Add(time.Hour), CanSeeAllOrders: true}},
+			[]string{"EMS Proto", "Nina"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rule := ruleFor(tc.event.EventType())

@@ -69,13 +69,15 @@ func (TeamInvitations) Apply(w *Writer, ev *eventstore.Event) {
 // CollaboratorInvitations keeps the collaborator accounts created by an
 // owner or admin: the profile typed at creation (shown in the list of
 // collaborators once activated) and whether it was activated or revoked.
+// Its invited_at is when the last activation email went out: a resend
+// moves it, with the expiry, as "Invitations sent" does for partners.
 type CollaboratorInvitations struct{}
 
 func (CollaboratorInvitations) Name() string     { return "collaborator_invitations" }
 func (CollaboratorInvitations) Tables() []string { return []string{"rm_collaborator_invitations"} }
 
 func (CollaboratorInvitations) EventTypes() []string {
-	return []string{"CollaboratorInvited", "CollaboratorActivated", "CollaboratorInvitationRevoked"}
+	return []string{"CollaboratorInvited", "CollaboratorInvitationResent", "CollaboratorActivated", "CollaboratorInvitationRevoked"}
 }
 func (CollaboratorInvitations) Apply(w *Writer, ev *eventstore.Event) {
 	v := ev.StreamVersion
@@ -86,6 +88,9 @@ func (CollaboratorInvitations) Apply(w *Writer, ev *eventstore.Event) {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'invited', $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
 			e.InvitationID, e.OrganizationID, e.FirstName.Value, e.LastName.Value, e.Email.Value, string(e.EmailRef), e.Phone.Value,
 			e.CanPurchase, e.CanSeeAllOrders, ev.RecordedAt, e.ExpiresAt, v)
+	case domain.CollaboratorInvitationResent:
+		w.Exec(`UPDATE rm_collaborator_invitations SET invited_at = $2, expires_at = $3, version = $4 WHERE id = $1 AND version < $4`,
+			e.InvitationID, ev.RecordedAt, e.ExpiresAt, v)
 	case domain.CollaboratorActivated:
 		w.Exec(`UPDATE rm_collaborator_invitations SET status = 'activated', activated_at = $2, activated_by = $3, version = $4
 			WHERE id = $1 AND version < $4`, e.InvitationID, ev.RecordedAt, e.UserID, v)

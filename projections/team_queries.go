@@ -314,3 +314,129 @@ func (r Reader) PendingCollaborationRequests(ctx context.Context, org uuid.UUID)
 	}
 	return pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
 }
+
+// CollaboratorInvitationView is a collaborator account as the
+// organization's list of accounts created shows it, activated or not.
+type CollaboratorInvitationView struct {
+	ID              uuid.UUID `json:"id"`
+	FirstName       string    `json:"first_name"`
+	LastName        string    `json:"last_name"`
+	Email           string    `json:"email"`
+	Phone           string    `json:"phone"`
+	CanPurchase     bool      `json:"can_purchase"`
+	CanSeeAllOrders bool      `json:"can_see_all_orders"`
+	Status          string    `json:"status"`
+	SentAt          time.Time `json:"sent_at"`
+	ExpiresAt       time.Time `json:"expires_at"`
+}
+
+// CollaboratorInvitations lists the collaborator accounts an organization
+// created, the last sent first, optionally of one status (invited,
+// activated, revoked, expired; expired is derived from the expiry).
+func (r Reader) CollaboratorInvitations(ctx context.Context, org uuid.UUID, status string, now time.Time, p Page) ([]CollaboratorInvitationView, string, error) {
+	after, paged, err := cursorTime(p.After, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := r.Q.Query(ctx, `
+		SELECT id, first_name, last_name, email, phone, can_purchase, can_see_all_orders, status, invited_at, expires_at
+		  FROM rm_collaborator_invitations i
+		 WHERE organization_id = $1
+		   AND ($2 = '' OR ($2 = 'expired' AND i.status = 'invited' AND i.expires_at <= $3)
+		        OR ($2 = 'invited' AND i.status = 'invited' AND i.expires_at > $3)
+		        OR ($2 NOT IN ('invited', 'expired') AND i.status = $2))
+		   AND (NOT $4::boolean OR (invited_at, id::text) < ($5::timestamptz, $6::text))
+		 ORDER BY invited_at DESC, id::text DESC LIMIT $7`,
+		org, status, now, paged, after, str(p.After, 1), p.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CollaboratorInvitationView, error) {
+		var v CollaboratorInvitationView
+		if err := row.Scan(&v.ID, &v.FirstName, &v.LastName, &v.Email, &v.Phone, &v.CanPurchase, &v.CanSeeAllOrders, &v.Status,
+			&v.SentAt, &v.ExpiresAt); err != nil {
+			return v, err
+		}
+		if v.Status == domain.StatusInvited.String() && !now.Before(v.ExpiresAt) {
+			v.Status = domain.StatusActivationExpired.String()
+		}
+		utc(&v.SentAt, &v.ExpiresAt)
+		return v, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return pageOf(items, p.Limit, func(v CollaboratorInvitationView) string {
+		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+	})
+}
+
+// OwnCollaborationRequestView is a collaboration request as the person who
+// sent it follows it. It says nothing of which organizations the request
+// reached: one that matched nobody reads exactly like one no organization
+// answered yet.
+type OwnCollaborationRequestView struct {
+	ID          uuid.UUID  `json:"id"`
+	TargetSiret *string    `json:"-"`
+	ByEmail     bool       `json:"-"`
+	Status      string     `json:"status"`
+	RequestedAt time.Time  `json:"requested_at"`
+	AnsweredAt  *time.Time `json:"answered_at"`
+	// Organization is the organization that approved it, once one did.
+	Organization *OrganizationRef `json:"organization"`
+}
+
+// OrganizationRef names an organization.
+type OrganizationRef struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+}
+
+// OwnCollaborationRequests lists the requests a user sent, newest first.
+// A request is approved once an organization it reached approved it (the
+// requester is then attached), else rejected once one rejected it (the
+// requester may ask again), else pending.
+func (r Reader) OwnCollaborationRequests(ctx context.Context, userID string, p Page) ([]OwnCollaborationRequestView, string, error) {
+	after, paged, err := cursorTime(p.After, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := r.Q.Query(ctx, `
+		SELECT r.id, r.target_siret, r.target_ref IS NOT NULL, r.requested_at,
+		       CASE WHEN ap.organization_id IS NOT NULL THEN 'approved' WHEN rj.answered_at IS NOT NULL THEN 'rejected' ELSE 'pending' END,
+		       coalesce(ap.answered_at, rj.answered_at), ap.organization_id, o.name
+		  FROM rm_collaboration_requests r
+		  LEFT JOIN LATERAL (SELECT organization_id, answered_at FROM rm_collaboration_answers
+		                      WHERE request_id = r.id AND status = 'approved' ORDER BY answered_at, organization_id LIMIT 1) ap ON true
+		  LEFT JOIN LATERAL (SELECT answered_at FROM rm_collaboration_answers
+		                      WHERE request_id = r.id AND status = 'rejected' ORDER BY answered_at LIMIT 1) rj ON true
+		  LEFT JOIN rm_organizations o ON o.id = ap.organization_id
+		 WHERE r.requester_id = $1 AND (NOT $2::boolean OR (r.requested_at, r.id::text) < ($3::timestamptz, $4::text))
+		 ORDER BY r.requested_at DESC, r.id::text DESC LIMIT $5`,
+		userID, paged, after, str(p.After, 1), p.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (OwnCollaborationRequestView, error) {
+		var v OwnCollaborationRequestView
+		var org *uuid.UUID
+		var name *string
+		if err := row.Scan(&v.ID, &v.TargetSiret, &v.ByEmail, &v.RequestedAt, &v.Status, &v.AnsweredAt, &org, &name); err != nil {
+			return v, err
+		}
+		if org != nil {
+			v.Organization = &OrganizationRef{ID: *org, Name: deref(name)}
+		}
+		utc(&v.RequestedAt)
+		if v.AnsweredAt != nil {
+			utc(v.AnsweredAt)
+		}
+		return v, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return pageOf(items, p.Limit, func(v OwnCollaborationRequestView) string {
+		return EncodeCursor(v.RequestedAt.Format(time.RFC3339Nano), v.ID.String())
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -388,11 +389,11 @@ var (
 		}),
 		"Inviter": obj([]string{"id", "name", "side"}, schema{"id": str("uuid"), "name": str(""), "side": enum("client", "subcontractor")}),
 		"SentInvitation": obj([]string{"id", "status", "email", "expires_at", "invitation_url", "token"}, schema{
-			"id": str("uuid"), "status": enum("sent", "expired"), "email": str("email"), "expires_at": str("date-time"),
+			"id": str("uuid"), "status": enum("sent", "expired"), "email": emailStr(), "expires_at": str("date-time"),
 			"invitation_url": nullable(str("uri")), "token": nullable(str("")),
 		}),
 		"SentInvitationRow": obj([]string{"id", "email", "status", "message", "sent_at", "expires_at", "answered_at", "partner", "claimed_by"}, schema{
-			"id": str("uuid"), "email": str("email"), "status": enum("sent", "accepted", "declined", "revoked", "expired"),
+			"id": str("uuid"), "email": emailStr(), "status": enum("sent", "accepted", "declined", "revoked", "expired"),
 			"message": str(""), "sent_at": str("date-time"), "expires_at": str("date-time"), "answered_at": nullable(str("date-time")),
 			"partner": orgRefOrNull, "claimed_by": orgRefOrNull,
 		}),
@@ -405,31 +406,31 @@ var (
 			"since": str("date-time"), "invitation_id": str("uuid"),
 		}),
 	}
-	orgRefOrNull = schema{"oneOf": []any{schema{"type": "null"}, obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")})}}
+	orgRefOrNull = nullable(obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")}))
 	answerBody   = obj([]string{"organization_id"}, schema{"organization_id": str("uuid"), "reason": str("")})
 	statusQ      = []string{"status", "limit", "cursor", "as_of"}
 
 	invitationEndpoints = []endpoint{
-		{method: "POST", path: "/v1/organizations/{org}/invitations", summary: "Invite a partner by email (InviteSubcontractor from a client, InviteClient from a subcontractor)", command: true,
-			request: obj([]string{"email"}, schema{"email": str("email"), "message": str(""), "locale": enum("fr", "en", "de")}),
+		{method: "POST", path: "/v1/organizations/{org}/invitations", problems: []domain.Code{domain.CodeAlreadyPartners, domain.CodeDuplicatePending}, summary: "Invite a partner by email (InviteSubcontractor from a client, InviteClient from a subcontractor)", command: true,
+			request: obj([]string{"email"}, schema{"email": emailIn, "message": str(""), "locale": enum("fr", "en", "de")}),
 			status:  201, response: ref("SentInvitation")},
 		{method: "GET", path: "/v1/organizations/{org}/invitations/sent", summary: "Invitations sent, every status unless filtered", status: 200, response: listOfSchema(ref("SentInvitationRow")), query: statusQ},
 		{method: "GET", path: "/v1/organizations/{org}/invitations/received", summary: "My invitations (default status=sent: pending)", status: 200, response: listOfSchema(ref("ReceivedInvitationRow")), query: statusQ},
 		{method: "GET", path: "/v1/organizations/{org}/badges", summary: "Badge counts", status: 200,
 			response: obj([]string{"pending_invitations", "pending_collaboration_requests"}, schema{"pending_invitations": integer, "pending_collaboration_requests": integer})},
 		{method: "GET", path: "/v1/organizations/{org}/partners", summary: "The partner panel", status: 200, response: listOfSchema(ref("Partner")), query: []string{"q", "limit", "cursor", "as_of"}},
-		{method: "POST", path: "/v1/invitations/preview", summary: "What the invitation link's landing page shows (no authentication; a query: the token in the body keeps it out of URLs)",
+		{method: "POST", path: "/v1/invitations/preview", problems: []domain.Code{domain.CodeNotFound}, summary: "What the invitation link's landing page shows (no authentication; a query: the token in the body keeps it out of URLs)",
 			public: true, status: 200, request: obj([]string{"token"}, schema{"token": str("")}),
 			response: obj([]string{"id", "inviter", "invitee_side", "status", "expires_at"}, schema{"id": str("uuid"), "inviter": obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor")}),
 				"invitee_side": enum("client", "subcontractor"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "expires_at": str("date-time")})},
-		{method: "POST", path: "/v1/invitations/claim", summary: "Attach an invitation to one of your organizations with the link's token", command: true,
+		{method: "POST", path: "/v1/invitations/claim", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeNotFound, domain.CodeOwnInvitation, domain.CodeAlreadyClaimed, domain.CodeSameSide, domain.CodeAlreadyPartners}), summary: "Attach an invitation to one of your organizations with the link's token", command: true,
 			request: obj([]string{"token", "organization_id"}, schema{"token": str(""), "organization_id": str("uuid")}), status: 200, response: ref("Invitation")},
-		{method: "POST", path: "/v1/invitations/{id}/accept", summary: "AcceptInvitation: the partnership is established", command: true, request: answerBody, status: 200,
+		{method: "POST", path: "/v1/invitations/{id}/accept", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeOwnInvitation, domain.CodeAlreadyClaimed, domain.CodeSameSide, domain.CodeAlreadyPartners}), summary: "AcceptInvitation: the partnership is established", command: true, request: answerBody, status: 200,
 			response: obj([]string{"invitation", "partnership"}, schema{"invitation": ref("Invitation"), "partnership": obj([]string{"client_id", "subcontractor_id", "since"},
 				schema{"client_id": str("uuid"), "subcontractor_id": str("uuid"), "since": str("date-time")})})},
-		{method: "POST", path: "/v1/invitations/{id}/decline", summary: "Decline an invitation", command: true, request: answerBody, status: 200, response: ref("Invitation")},
-		{method: "POST", path: "/v1/invitations/{id}/revoke", summary: "Withdraw an invitation (by the inviter)", command: true, status: 200, response: ref("Invitation")},
-		{method: "POST", path: "/v1/invitations/{id}/resend", summary: "New token, new expiry, new email (by the inviter)", command: true,
+		{method: "POST", path: "/v1/invitations/{id}/decline", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeOwnInvitation, domain.CodeSameSide}), summary: "Decline an invitation", command: true, request: answerBody, status: 200, response: ref("Invitation")},
+		{method: "POST", path: "/v1/invitations/{id}/revoke", problems: closedCodes, summary: "Withdraw an invitation (by the inviter)", command: true, status: 200, response: ref("Invitation")},
+		{method: "POST", path: "/v1/invitations/{id}/resend", problems: closedCodes, summary: "New token, new expiry, new email (by the inviter)", command: true,
 			request: obj(nil, schema{"locale": enum("fr", "en", "de")}), status: 200, response: ref("SentInvitation")},
 	}
 )

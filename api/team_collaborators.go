@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -262,8 +263,8 @@ var (
 		}),
 	}
 	collaboratorEndpoints = []endpoint{
-		{method: "POST", path: "/v1/organizations/{org}/collaborators", summary: "Create a collaborator account; the person activates it from the emailed link", command: true,
-			request: obj([]string{"first_name", "last_name", "email", "phone"}, schema{"first_name": str(""), "last_name": str(""), "email": str("email"),
+		{method: "POST", path: "/v1/organizations/{org}/collaborators", problems: []domain.Code{domain.CodeAlreadyMember, domain.CodeDuplicatePending}, summary: "Create a collaborator account; the person activates it from the emailed link", command: true,
+			request: obj([]string{"first_name", "last_name", "email", "phone"}, schema{"first_name": str(""), "last_name": str(""), "email": emailIn,
 				"phone": str(""), "can_purchase": boolean, "can_see_all_orders": boolean, "locale": localeProp}),
 			status: 201, response: ref("CollaboratorInvited")},
 		{method: "GET", path: "/v1/organizations/{org}/collaborators", summary: "Collaborators and their permissions", status: 200,
@@ -271,15 +272,15 @@ var (
 		{method: "PATCH", path: "/v1/organizations/{org}/collaborators/{user_id}", summary: "Change a collaborator's permissions", command: true,
 			request: permissionsBody, status: 200, response: ref("TeamMember")},
 		{method: "DELETE", path: "/v1/organizations/{org}/collaborators/{user_id}", summary: "Remove a collaborator", command: true, status: 204},
-		{method: "POST", path: "/v1/collaborators/activate", summary: "Activate a collaborator account with the emailed token (signed in with any account)", command: true,
+		{method: "POST", path: "/v1/collaborators/activate", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeInvalidToken, domain.CodeAlreadyMember}), summary: "Activate a collaborator account with the emailed token (signed in with any account)", command: true,
 			request: obj([]string{"token"}, schema{"token": str("")}), status: 200, response: ref("TeamMember")},
 		{method: "POST", path: "/v1/collaboration-requests", summary: "Ask to be attached to an account by its SIRET or its owner's email; the answer is the same whether or not it exists",
 			command: true, request: obj([]string{"target"}, schema{"target": str("")}), status: 202, response: ref("CollaborationRequested")},
 		{method: "GET", path: "/v1/organizations/{org}/collaboration-requests", summary: "Collaboration requests received (default: pending)", status: 200,
 			response: listOfSchema(ref("CollaborationRequest")), query: []string{"request_status", "limit", "cursor"}},
-		{method: "POST", path: "/v1/organizations/{org}/collaboration-requests/{id}/approve", summary: "Attach the requester as a collaborator with two permissions", command: true,
+		{method: "POST", path: "/v1/organizations/{org}/collaboration-requests/{id}/approve", problems: []domain.Code{domain.CodeCollaborationRequestAnswered, domain.CodeAlreadyMember}, summary: "Attach the requester as a collaborator with two permissions", command: true,
 			request: permissionsBody, status: 200, response: obj([]string{"request", "membership"}, schema{"request": ref("CollaborationRequested"), "membership": ref("TeamMember")})},
-		{method: "POST", path: "/v1/organizations/{org}/collaboration-requests/{id}/reject", summary: "Reject a collaboration request", command: true,
+		{method: "POST", path: "/v1/organizations/{org}/collaboration-requests/{id}/reject", problems: []domain.Code{domain.CodeCollaborationRequestAnswered}, summary: "Reject a collaboration request", command: true,
 			status: 200, response: ref("CollaborationRequested")},
 	}
 )

@@ -216,7 +216,10 @@ func (s *service) Start(t testing.TB) {
 func (s *service) WaitReady(t testing.TB, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	c := &http.Client{Timeout: time.Second}
+	c, err := partners.NewClient(s.URL, partners.WithHTTPClient(&http.Client{Timeout: time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
 		s.mu.Lock()
 		exited := s.exited
@@ -226,7 +229,7 @@ func (s *service) WaitReady(t testing.TB, timeout time.Duration) time.Duration {
 			t.Fatalf("%s exited before it was ready:\n%s", s.name, tail(s.logPath, 30))
 		default:
 		}
-		if r, err := c.Get(s.URL + "/readyz"); err == nil {
+		if r, err := c.GetReadyz(context.Background()); err == nil {
 			_, _ = io.Copy(io.Discard, r.Body)
 			r.Body.Close()
 			if r.StatusCode == http.StatusOK {

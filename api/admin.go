@@ -168,12 +168,12 @@ var (
 		}),
 		"ProjectionStatus": obj([]string{"name", "position", "lag_events", "lag_seconds", "state"}, schema{
 			"name": str(""), "position": integer, "lag_events": integer, "lag_seconds": schema{"type": "number"}, "state": str(""),
-			"rebuild": schema{"type": []string{"object", "null"}},
+			"rebuild": schema{"type": "object", "nullable": true},
 		}),
 	}
 	adminEndpoints = []endpoint{
 		{method: "POST", path: "/v1/admin/people/forget", summary: "Forget a person: destroy their keys, keep the history (admin scope)", command: true,
-			request: obj([]string{"email"}, schema{"email": str("email")}), status: 200,
+			request: obj([]string{"email"}, schema{"email": emailIn}), status: 200,
 			response: obj([]string{"person_ref", "keys_destroyed", "forgotten"}, schema{"person_ref": str(""), "keys_destroyed": integer, "mail_files_deleted": integer, "forgotten": boolean})},
 		{method: "GET", path: "/v1/admin/people/disclosures", summary: "Where a person's data was shown or shared (GDPR article 15; admin scope)", status: 200, query: []string{"email"},
 			response: obj([]string{"person_ref", "organizations"}, schema{"person_ref": str(""), "organizations": arr(schema{"type": "object"})})},

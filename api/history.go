@@ -207,8 +207,11 @@ func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cur
 var (
 	historyEndpoints = []endpoint{
 		{method: "GET", path: "/v1/organizations/{org}/audit", summary: "Every event that touched the organization, in the log's order; csv and jsonl stream everything from the cursor on",
-			status: 200, query: []string{"limit", "cursor", "format"}, response: listOfSchema(ref("AuditEvent"))},
-		{method: "POST", path: "/v1/admin/projections/{name}/rebuild", summary: "Rebuild a read model beside the live one and swap when caught up (admin scope)", status: 202,
+			status: 200, query: []string{"limit", "cursor", "format"}, response: listOfSchema(ref("AuditEvent")), media: map[string]schema{
+				"text/csv":             {"type": "string", "description": "format=csv: a header row, then one row per event"},
+				"application/x-ndjson": {"type": "string", "description": "format=jsonl: one AuditEvent per line (JSON Lines)"},
+			}},
+		{method: "POST", path: "/v1/admin/projections/{name}/rebuild", problems: []domain.Code{domain.CodeConcurrencyConflict}, summary: "Rebuild a read model beside the live one and swap when caught up (admin scope)", status: 202,
 			response: obj([]string{"name", "state"}, schema{"name": str(""), "state": str("")})},
 	}
 	historyComponents = schema{

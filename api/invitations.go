@@ -497,17 +497,17 @@ var (
 		}),
 		"Inviter": obj([]string{"id", "name", "side"}, schema{"id": str("uuid"), "name": str(""), "side": enum("client", "subcontractor")}),
 		"SentInvitation": obj([]string{"id", "status", "email", "expires_at", "invitation_url", "token", "contact"}, schema{
-			"id": str("uuid"), "status": enum("sent", "expired"), "email": str("email"), "expires_at": str("date-time"),
+			"id": str("uuid"), "status": enum("sent", "expired"), "email": emailStr(), "expires_at": str("date-time"),
 			"invitation_url": nullable(str("uri")), "token": nullable(str("")), "contact": contactOrNull,
 		}),
 		"SentInvitationRow": obj([]string{"id", "email", "status", "message", "sent_at", "expires_at", "answered_at", "partner", "claimed_by", "contact"}, schema{
-			"id": str("uuid"), "email": str("email"), "status": enum("sent", "accepted", "declined", "revoked", "expired"),
+			"id": str("uuid"), "email": emailStr(), "status": enum("sent", "accepted", "declined", "revoked", "expired"),
 			"message": str(""), "sent_at": str("date-time"), "expires_at": str("date-time"), "answered_at": nullable(str("date-time")),
 			"partner": orgRefOrNull, "claimed_by": orgRefOrNull, "contact": contactOrNull,
 		}),
 		"Contact": obj([]string{"name", "company", "phone"}, schema{
 			"name": nullable(str("")), "company": nullable(str("")),
-			"phone": schema{"type": []string{"string", "null"}, "description": "E.164, such as +33612345678"},
+			"phone": nullable(schema{"type": "string", "description": "E.164, such as +33612345678"}),
 		}),
 		"MyInvitation": obj([]string{"id", "inviter", "invitee_side", "message", "sent_at", "expires_at"}, schema{
 			"id": str("uuid"), "inviter": ref("Inviter"), "invitee_side": enum("client", "subcontractor"), "message": str(""),
@@ -516,7 +516,7 @@ var (
 		"PartnerDetails": obj([]string{"organization_id", "name", "side", "siret", "since", "invitation_id", "contacts"}, schema{
 			"organization_id": str("uuid"), "name": str(""), "side": enum("client", "subcontractor"), "siret": nullable(str("")),
 			"since": str("date-time"), "invitation_id": str("uuid"),
-			"contacts": arr(obj([]string{"name", "email", "role"}, schema{"name": str(""), "email": str(""), "role": enum("owner", "admin")})),
+			"contacts": arr(obj([]string{"name", "email", "role"}, schema{"name": str(""), "email": emailStr(), "role": enum("owner", "admin")})),
 		}),
 		"ReceivedInvitationRow": obj([]string{"id", "status", "message", "sent_at", "expires_at", "inviter"}, schema{
 			"id": str("uuid"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "message": str(""),
@@ -527,14 +527,14 @@ var (
 			"since": str("date-time"), "invitation_id": str("uuid"),
 		}),
 	}
-	orgRefOrNull  = schema{"oneOf": []any{schema{"type": "null"}, obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")})}}
-	contactOrNull = schema{"oneOf": []any{schema{"type": "null"}, ref("Contact")}}
+	orgRefOrNull  = nullable(obj([]string{"id", "name"}, schema{"id": str("uuid"), "name": str("")}))
+	contactOrNull = nullable(ref("Contact"))
 	answerBody    = obj([]string{"organization_id"}, schema{"organization_id": str("uuid"), "reason": str("")})
 	statusQ       = []string{"status", "limit", "cursor", "as_of"}
 
 	invitationEndpoints = []endpoint{
-		{method: "POST", path: "/v1/organizations/{org}/invitations", summary: "Invite a partner by email (InviteSubcontractor from a client, InviteClient from a subcontractor)", command: true,
-			request: obj([]string{"email"}, schema{"email": str("email"), "message": str(""), "locale": enum("fr", "en", "de"),
+		{method: "POST", path: "/v1/organizations/{org}/invitations", problems: []domain.Code{domain.CodeAlreadyPartners, domain.CodeDuplicatePending}, summary: "Invite a partner by email (InviteSubcontractor from a client, InviteClient from a subcontractor)", command: true,
+			request: obj([]string{"email"}, schema{"email": emailIn, "message": str(""), "locale": enum("fr", "en", "de"),
 				"contact": obj(nil, schema{"name": str(""), "company": str(""), "phone": schema{"type": "string", "description": "normalised to E.164; a French national number is read as French"}})}),
 			status: 201, response: ref("SentInvitation")},
 		{method: "GET", path: "/v1/organizations/{org}/invitations/sent", summary: "Invitations sent, every status unless filtered", status: 200, response: listOfSchema(ref("SentInvitationRow")), query: statusQ},
@@ -546,18 +546,18 @@ var (
 			status: 200, response: ref("PartnerDetails"), query: []string{"as_of"}},
 		{method: "GET", path: "/v1/me/invitations", summary: "The window at sign-up: pending partner invitations to the caller's verified email, organization or not",
 			status: 200, response: listOfSchema(ref("MyInvitation")), query: []string{"limit", "cursor"}},
-		{method: "POST", path: "/v1/invitations/preview", summary: "What the invitation link's landing page shows (no authentication; a query: the token in the body keeps it out of URLs)",
+		{method: "POST", path: "/v1/invitations/preview", problems: []domain.Code{domain.CodeNotFound}, summary: "What the invitation link's landing page shows (no authentication; a query: the token in the body keeps it out of URLs)",
 			public: true, status: 200, request: obj([]string{"token"}, schema{"token": str("")}),
 			response: obj([]string{"id", "inviter", "invitee_side", "status", "expires_at"}, schema{"id": str("uuid"), "inviter": obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor")}),
 				"invitee_side": enum("client", "subcontractor"), "status": enum("sent", "accepted", "declined", "revoked", "expired"), "expires_at": str("date-time")})},
-		{method: "POST", path: "/v1/invitations/claim", summary: "Attach an invitation to one of your organizations with the link's token", command: true,
+		{method: "POST", path: "/v1/invitations/claim", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeNotFound, domain.CodeOwnInvitation, domain.CodeAlreadyClaimed, domain.CodeSameSide, domain.CodeAlreadyPartners}), summary: "Attach an invitation to one of your organizations with the link's token", command: true,
 			request: obj([]string{"token", "organization_id"}, schema{"token": str(""), "organization_id": str("uuid")}), status: 200, response: ref("Invitation")},
-		{method: "POST", path: "/v1/invitations/{id}/accept", summary: "AcceptInvitation: the partnership is established", command: true, request: answerBody, status: 200,
+		{method: "POST", path: "/v1/invitations/{id}/accept", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeOwnInvitation, domain.CodeAlreadyClaimed, domain.CodeSameSide, domain.CodeAlreadyPartners}), summary: "AcceptInvitation: the partnership is established", command: true, request: answerBody, status: 200,
 			response: obj([]string{"invitation", "partnership"}, schema{"invitation": ref("Invitation"), "partnership": obj([]string{"client_id", "subcontractor_id", "since"},
 				schema{"client_id": str("uuid"), "subcontractor_id": str("uuid"), "since": str("date-time")})})},
-		{method: "POST", path: "/v1/invitations/{id}/decline", summary: "Decline an invitation", command: true, request: answerBody, status: 200, response: ref("Invitation")},
-		{method: "POST", path: "/v1/invitations/{id}/revoke", summary: "Withdraw an invitation (by the inviter)", command: true, status: 200, response: ref("Invitation")},
-		{method: "POST", path: "/v1/invitations/{id}/resend", summary: "New token, new expiry, new email (by the inviter)", command: true,
+		{method: "POST", path: "/v1/invitations/{id}/decline", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeOwnInvitation, domain.CodeSameSide}), summary: "Decline an invitation", command: true, request: answerBody, status: 200, response: ref("Invitation")},
+		{method: "POST", path: "/v1/invitations/{id}/revoke", problems: closedCodes, summary: "Withdraw an invitation (by the inviter)", command: true, status: 200, response: ref("Invitation")},
+		{method: "POST", path: "/v1/invitations/{id}/resend", problems: closedCodes, summary: "New token, new expiry, new email (by the inviter)", command: true,
 			request: obj(nil, schema{"locale": enum("fr", "en", "de")}), status: 200, response: ref("SentInvitation")},
 	}
 )

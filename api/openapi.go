@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -12,8 +13,11 @@ import (
 	"partners/domain"
 )
 
-// The OpenAPI document is built from this table so that it stays next to
-// the routes; a test checks both hold the same endpoints.
+// The OpenAPI document is built from the endpoint tables that sit next to
+// each feature's routes; a test checks the tables and the router hold the
+// same endpoints, and every test's requests and answers are validated
+// against the document (internal/apitest). It is OpenAPI 3.0.3, which
+// kin-openapi and oapi-codegen (client/) read fully.
 
 type schema = map[string]any
 
@@ -32,14 +36,26 @@ func str(format string) schema {
 	return schema{"type": "string", "format": format}
 }
 
+// emailStr is an email address as the service answers it. No `format:
+// email`: a forgotten person's address reads domain.Forgotten, and inputs
+// are trimmed and their domain IDNA-encoded before they are checked.
+func emailStr() schema {
+	return schema{"type": "string", "description": "an email address, or " + domain.Forgotten + " once its person is forgotten"}
+}
+
+// emailIn is an email address a caller sends.
+var emailIn = schema{"type": "string", "maxLength": 320,
+	"description": "an email address (surrounding spaces are trimmed; the local part is ASCII, the domain may be Unicode)"}
+
 func nullable(s schema) schema {
+	if _, isRef := s["$ref"]; isRef { // OpenAPI 3.0 ignores a $ref's siblings
+		return schema{"allOf": []any{s}, "nullable": true}
+	}
 	c := schema{}
 	for k, v := range s {
 		c[k] = v
 	}
-	if t, ok := c["type"].(string); ok {
-		c["type"] = []string{t, "null"}
-	}
+	c["nullable"] = true
 	return c
 }
 
@@ -55,15 +71,37 @@ var (
 	integer = schema{"type": "integer"}
 )
 
+// endpoint is one operation of the document. Each feature's file lists its
+// own in a table; a new route needs a row there (the routes test fails
+// otherwise).
 type endpoint struct {
 	method, path, summary string
-	public                bool
-	command               bool
-	request               schema
-	status                int
-	response              schema
-	query                 []string
+	// public operations need no token (`security: []`).
+	public bool
+	// command: Idempotency-Key in, X-Event-Position out, and the command
+	// frame's problems (see problemsOf). A command without a request
+	// schema accepts an optional JSON object whose fields it ignores.
+	command bool
+	// request is the JSON body; it is required when the schema requires a
+	// field.
+	request schema
+	// status and response are the success answer; also lists other
+	// success statuses with the same body (PUT …/portal: 201 when new).
+	status   int
+	response schema
+	also     []int
+	// media are other media types of the success answer, by name.
+	media map[string]schema
+	// query names the query parameters (queryParams).
+	query []string
+	// problems are the problem codes the operation answers besides those
+	// every operation of its kind answers (problemsOf); their statuses come
+	// from statusOf.
+	problems []domain.Code
 }
+
+// closedCodes answer a token invitation that is no longer open.
+var closedCodes = []domain.Code{domain.CodeInvitationAnswered, domain.CodeInvitationRevoked, domain.CodeInvitationExpired}
 
 var coreComponents = schema{
 	"Problem": obj([]string{"type", "title", "status", "detail", "code"}, schema{
@@ -117,7 +155,7 @@ var coreEndpoints = []endpoint{
 	{method: "GET", path: "/healthz", summary: "Liveness", public: true, status: 200, response: obj(nil, schema{"status": str("")})},
 	{method: "GET", path: "/readyz", summary: "Readiness: database and read models", public: true, status: 200, response: obj(nil, schema{"status": str("")})},
 	{method: "GET", path: "/openapi.json", summary: "This document", public: true, status: 200, response: schema{"type": "object"}},
-	{method: "POST", path: "/v1/organizations", summary: "Create an organization; the caller becomes its owner", command: true,
+	{method: "POST", path: "/v1/organizations", problems: []domain.Code{domain.CodeSiretTaken}, summary: "Create an organization; the caller becomes its owner", command: true,
 		request: obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor"), "siret": nullable(str(""))}),
 		status:  201, response: ref("Organization")},
 	{method: "GET", path: "/v1/organizations/{org}", summary: "An organization, for its members", status: 200, response: ref("Organization")},
@@ -132,7 +170,7 @@ var queryParams = map[string]schema{
 	"status": {"name": "status", "in": "query", "schema": enum("sent", "accepted", "declined", "revoked", "expired")},
 	"q":      {"name": "q", "in": "query", "description": "part of the partner's name", "schema": str("")},
 	"format": {"name": "format", "in": "query", "schema": enum("json", "csv", "jsonl")},
-	"email":  {"name": "email", "in": "query", "required": true, "schema": str("email")},
+	"email":  {"name": "email", "in": "query", "required": true, "schema": emailIn},
 	"company": {"name": "company", "in": "query",
 		"description": "only the portal users of this company, compared trimmed and case-insensitively", "schema": str("")},
 	"user_id": {"name": "user_id", "in": "query", "description": "the user asked about (default: the caller)", "schema": str("")},
@@ -143,7 +181,162 @@ var queryParams = map[string]schema{
 		"schema": enum(statusWords(domain.CollaboratorStatuses())...)},
 	"request_status": {"name": "status", "in": "query", "description": "default pending",
 		"schema": enum(domain.StatusPending, domain.StatusApproved, domain.StatusRejected)},
-	"min_position": {"name": "min_position", "in": "query", "description": "wait (at most 5 s) until the read model has applied the event at this position", "schema": schema{"type": "integer", "minimum": 0}},
+	"min_position": {"name": "min_position", "in": "query", "description": "wait (at most 5 s) until the read model has applied the event at this position (above the highest position ever assigned: 422 at once)",
+		"schema": schema{"type": "integer", "minimum": 0, "maximum": 1 << 53}},
+}
+
+// pathParams are the path parameters' schemas, by name.
+var pathParams = map[string]schema{
+	"org":            str("uuid"),
+	"id":             str("uuid"),
+	"portal_user_id": str("uuid"),
+	"partner_id":     str("uuid"),
+	"user_id":        schema{"type": "string", "minLength": 1, "maxLength": 128, "description": "a user id: the token's sub"},
+	"contract_id": schema{"type": "string", "minLength": 1, "maxLength": 128, "pattern": `^[A-Za-z0-9._:-]+$`,
+		"description": "the caller's own contract id"},
+	"stream": str(""),
+	"name":   str(""),
+}
+
+// problemsOf lists the problem codes e can answer: those of its kind (the
+// frame, the authentication, the path's ids) and its own.
+func problemsOf(e endpoint) []string {
+	var codes []string
+	add := func(cs ...string) {
+		for _, c := range cs {
+			if !slices.Contains(codes, c) {
+				codes = append(codes, c)
+			}
+		}
+	}
+	switch {
+	case e.path == "/readyz":
+		add(codeUnavailable)
+	case strings.HasPrefix(e.path, "/v1/"):
+		add(codeRateLimited, codeUnavailable)
+		if !e.public {
+			add(codeUnauthorized)
+		}
+		if e.command || e.request != nil {
+			add(codeMalformed, codeBodyTooLarge, string(domain.CodeValidationFailed))
+		}
+		if e.command {
+			add(string(domain.CodeIdempotencyKeyReused), codeRequestInProgress, string(domain.CodeConcurrencyConflict))
+		}
+		if e.method == http.MethodGet {
+			// min_position waits, as-of answers and exports run on the
+			// pool of long reads (heavy.go).
+			add(string(domain.CodeValidationFailed), codeProjectionBehind, codeBusy)
+		}
+		if strings.Contains(e.path, "{") {
+			// a path segment that is no value (input.go) is named in a 422
+			add(string(domain.CodeNotFound), string(domain.CodeValidationFailed))
+		}
+		if strings.Contains(e.path, "/{org}") || strings.HasPrefix(e.path, "/v1/admin/") || (e.command && !e.public) {
+			add(string(domain.CodeNotAllowed))
+		}
+	}
+	for _, c := range e.problems {
+		add(string(c))
+	}
+	return codes
+}
+
+// problemResponses are e's problem answers, one per status, each naming
+// its codes in the description and in x-problem-codes (which the tests
+// check every problem against).
+func problemResponses(e endpoint) schema {
+	byStatus := map[int][]string{}
+	for _, c := range problemsOf(e) {
+		st := statusOf[c]
+		if st == 0 {
+			panic("openapi: problem code without a status: " + c)
+		}
+		byStatus[st] = append(byStatus[st], c)
+	}
+	out := schema{}
+	for st, codes := range byStatus {
+		slices.Sort(codes)
+		r := schema{
+			"description":     title(st) + ": `" + strings.Join(codes, "`, `") + "`",
+			"content":         schema{"application/problem+json": schema{"schema": ref("Problem")}},
+			"x-problem-codes": codes,
+		}
+		switch st {
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			r["headers"] = schema{"Retry-After": schema{"description": "seconds to wait before trying again", "schema": integer}}
+		case http.StatusUnauthorized:
+			r["headers"] = schema{"WWW-Authenticate": schema{"description": "the bearer challenge", "schema": str("")}}
+		}
+		out[itoa(st)] = r
+	}
+	return out
+}
+
+func (e endpoint) operation() schema {
+	op := schema{"summary": e.summary, "operationId": operationID(e)}
+	var params []any
+	for _, seg := range strings.Split(e.path, "/") {
+		if strings.HasPrefix(seg, "{") {
+			name := strings.Trim(seg, "{}")
+			ps, ok := pathParams[name]
+			if !ok {
+				panic("openapi: path parameter without a schema: " + name)
+			}
+			params = append(params, schema{"name": name, "in": "path", "required": true, "schema": ps})
+		}
+	}
+	for _, q := range e.query {
+		qp, ok := queryParams[q]
+		if !ok {
+			panic("openapi: unknown query parameter: " + q)
+		}
+		params = append(params, qp)
+	}
+	if e.method == http.MethodGet && strings.HasPrefix(e.path, "/v1/") {
+		params = append(params, queryParams["min_position"])
+	}
+	if e.command {
+		params = append(params, schema{"name": "Idempotency-Key", "in": "header",
+			"description": "the same key with the same body answers the first answer again (24 hours)",
+			"schema":      schema{"type": "string", "minLength": 1, "maxLength": 255, "pattern": `^[\x21-\x7e]+$`}})
+	}
+	if len(params) > 0 {
+		op["parameters"] = params
+	}
+	switch {
+	case e.request != nil:
+		req, _ := e.request["required"].([]string)
+		op["requestBody"] = schema{"required": len(req) > 0, "content": schema{"application/json": schema{"schema": e.request}}}
+	case e.command && e.method != http.MethodDelete:
+		op["requestBody"] = schema{"required": false, "description": "nothing, or a JSON object (its fields are ignored)",
+			"content": schema{"application/json": schema{"schema": schema{"type": "object"}}}}
+	}
+	responses := problemResponses(e)
+	for _, st := range append([]int{e.status}, e.also...) {
+		ok := schema{"description": http.StatusText(st)}
+		if e.response != nil && st != http.StatusNoContent {
+			content := schema{"application/json": schema{"schema": e.response}}
+			for mt, ms := range e.media {
+				content[mt] = schema{"schema": ms}
+			}
+			ok["content"] = content
+		}
+		if e.command {
+			ok["headers"] = schema{
+				"X-Event-Position":     schema{"description": "global position of the last event appended (or that the answer reflects)", "required": true, "schema": integer},
+				"Idempotency-Replayed": schema{"description": "true when this is the first answer to the same Idempotency-Key, replayed", "schema": enum("true")},
+			}
+		}
+		responses[itoa(st)] = ok
+	}
+	op["responses"] = responses
+	if e.public {
+		op["security"] = []any{}
+	} else {
+		op["security"] = []any{schema{"bearer": []any{}}}
+	}
+	return op
 }
 
 var (
@@ -154,52 +347,22 @@ var (
 func openAPIDocument() []byte {
 	openAPIOnce.Do(func() {
 		paths := schema{}
-		problem := schema{"description": "problem", "content": schema{"application/problem+json": schema{"schema": ref("Problem")}}}
 		for _, e := range endpoints {
-			op := schema{"summary": e.summary, "operationId": operationID(e)}
-			var params []any
-			for _, seg := range strings.Split(e.path, "/") {
-				if strings.HasPrefix(seg, "{") {
-					params = append(params, schema{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": str("")})
-				}
-			}
-			for _, q := range e.query {
-				params = append(params, queryParams[q])
-			}
-			if e.method == "GET" && strings.HasPrefix(e.path, "/v1/") {
-				params = append(params, queryParams["min_position"])
-			}
-			if e.command {
-				params = append(params, schema{"name": "Idempotency-Key", "in": "header", "schema": str("")})
-			}
-			if len(params) > 0 {
-				op["parameters"] = params
-			}
-			if e.request != nil {
-				op["requestBody"] = schema{"required": true, "content": schema{"application/json": schema{"schema": e.request}}}
-			}
-			ok := schema{"description": http.StatusText(e.status)}
-			if e.response != nil && e.status != http.StatusNoContent {
-				ok["content"] = schema{"application/json": schema{"schema": e.response}}
-			}
-			if e.command {
-				ok["headers"] = schema{"X-Event-Position": schema{"description": "global position of the last event appended", "schema": integer}}
-			}
-			responses := schema{itoa(e.status): ok, "default": problem}
-			op["responses"] = responses
-			if !e.public {
-				op["security"] = []any{schema{"bearer": []any{}}}
-			}
 			item, _ := paths[e.path].(schema)
 			if item == nil {
 				item = schema{}
 				paths[e.path] = item
 			}
-			item[strings.ToLower(e.method)] = op
+			item[strings.ToLower(e.method)] = e.operation()
 		}
 		doc := schema{
-			"openapi": "3.1.0",
-			"info":    schema{"title": "partners", "version": "1", "description": "Partner network, invitations and access sharing."},
+			"openapi": "3.0.3",
+			"info": schema{"title": "partners", "version": "1.1",
+				"description": "Partner network, invitations and access sharing. Errors are RFC 9457 problems " +
+					"(application/problem+json) with a stable `code`; each operation lists the codes it answers. " +
+					"A 500 is a bug on our side, never a judgement of the request.",
+				"license": schema{"name": "Proprietary: all rights reserved"}},
+			"servers": []any{schema{"url": "http://localhost:8080", "description": "partners serve, in development"}},
 			"paths":   paths,
 			"components": schema{
 				"schemas":         components,
@@ -207,6 +370,7 @@ func openAPIDocument() []byte {
 			},
 		}
 		openAPIDoc, _ = json.MarshalIndent(doc, "", "  ")
+		openAPIDoc = append(openAPIDoc, '\n')
 	})
 	return openAPIDoc
 }
@@ -230,6 +394,10 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// OpenAPI is the document the server serves at /openapi.json, for tools
+// (the client generator, the linter) that read it without a server.
+func OpenAPI() []byte { return openAPIDocument() }
 
 func serveOpenAPI(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", openAPIDocument())

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"sort"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"partners/api"
 	"partners/internal/apitest"
 	"partners/internal/pgtest"
 )
@@ -19,6 +21,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{NoProjector: true})
 	r := s.Do(t, apitest.Request{Method: "GET", Path: "/openapi.json"})
 	apitest.Expect(t, r, http.StatusOK)
+	// The tests validate every exchange against api.OpenAPI() (apitest), the
+	// client is generated from it (client/): it must be what is served.
+	if !bytes.Equal(r.Body, api.OpenAPI()) {
+		t.Fatal("the served document is not api.OpenAPI()")
+	}
 
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(r.Body)

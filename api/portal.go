@@ -338,10 +338,10 @@ func (s *Server) contractPortal(c *gin.Context) (any, error) {
 var (
 	portalComponents = schema{
 		"PortalUser": obj([]string{"id", "email", "name", "company", "created_at"}, schema{
-			"id": str("uuid"), "email": str("email"), "name": str(""), "company": str(""), "created_at": str("date-time"),
+			"id": str("uuid"), "email": emailStr(), "name": str(""), "company": str(""), "created_at": str("date-time"),
 		}),
 		"PortalPerson": obj([]string{"id", "name", "email", "company"}, schema{
-			"id": str("uuid"), "name": str(""), "email": str("email"), "company": str(""),
+			"id": str("uuid"), "name": str(""), "email": emailStr(), "company": str(""),
 		}),
 		"ContractPortal": obj([]string{"contract_id", "title", "requester", "watchers", "attachments_visible", "shared_at"}, schema{
 			"contract_id": str(""), "title": str(""), "requester": ref("PortalPerson"), "watchers": arr(ref("PortalPerson")),
@@ -352,8 +352,8 @@ var (
 		}),
 	}
 	portalEndpoints = []endpoint{
-		{method: "POST", path: "/v1/organizations/{org}/portal-users", summary: "Add a portal user (a client contact); company may be empty", command: true,
-			request: obj([]string{"email", "name"}, schema{"email": str("email"), "name": str(""), "company": str("")}),
+		{method: "POST", path: "/v1/organizations/{org}/portal-users", problems: []domain.Code{domain.CodePortalUserExists}, summary: "Add a portal user (a client contact); company may be empty", command: true,
+			request: obj([]string{"email", "name"}, schema{"email": emailIn, "name": str(""), "company": str("")}),
 			status:  201, response: ref("PortalUser")},
 		{method: "GET", path: "/v1/organizations/{org}/portal-users", summary: "Portal users, in the order they were added, optionally of one company",
 			status: 200, response: listOfSchema(ref("PortalUser")), query: []string{"company", "limit", "cursor"}},
@@ -361,16 +361,16 @@ var (
 			request: obj(nil, schema{"name": str(""), "company": str("")}), status: 200, response: ref("PortalUser")},
 		{method: "GET", path: "/v1/organizations/{org}/portal-users/{id}/contracts", summary: "A portal user's Contracts page: the contracts they see, as requester or watcher",
 			status: 200, response: listOfSchema(ref("PortalContract")), query: []string{"limit", "cursor", "as_of"}},
-		{method: "PUT", path: "/v1/organizations/{org}/contracts/{contract_id}/portal", summary: "Show a contract in the portal (201), or replace its requester, watchers and switch (200); the requester when new and each new watcher get an email", command: true,
+		{method: "PUT", path: "/v1/organizations/{org}/contracts/{contract_id}/portal", problems: []domain.Code{domain.CodeCompanyMismatch}, summary: "Show a contract in the portal (201), or replace its requester, watchers and switch (200); the requester when new and each new watcher get an email", command: true,
 			request: obj([]string{"title", "requester_id"}, schema{"title": str(""), "requester_id": str("uuid"), "watcher_ids": arr(str("uuid")),
 				"attachments_visible": boolean, "locale": enum("fr", "en", "de")}),
-			status: 200, response: ref("ContractPortal")},
+			status: 200, also: []int{201}, response: ref("ContractPortal")},
 		{method: "PATCH", path: "/v1/organizations/{org}/contracts/{contract_id}/portal", summary: "Turn the attachments switch on or off", command: true,
 			request: obj([]string{"attachments_visible"}, schema{"attachments_visible": boolean}), status: 200, response: ref("ContractPortal")},
 		{method: "DELETE", path: "/v1/organizations/{org}/contracts/{contract_id}/portal", summary: "Withdraw a contract from the portal", command: true, status: 204},
 		{method: "GET", path: "/v1/organizations/{org}/contracts/{contract_id}/portal", summary: "A contract's portal access: requester, watchers, attachments switch",
 			status: 200, response: ref("ContractPortal"), query: []string{"as_of"}},
-		{method: "POST", path: "/v1/organizations/{org}/contracts/{contract_id}/watchers", summary: "ShareContractWithWatcher: a portal user of the requester's company may see the contract; they get an email", command: true,
+		{method: "POST", path: "/v1/organizations/{org}/contracts/{contract_id}/watchers", problems: []domain.Code{domain.CodeCompanyMismatch}, summary: "ShareContractWithWatcher: a portal user of the requester's company may see the contract; they get an email", command: true,
 			request: obj([]string{"portal_user_id"}, schema{"portal_user_id": str("uuid"), "locale": enum("fr", "en", "de")}), status: 200, response: ref("ContractPortal")},
 		{method: "DELETE", path: "/v1/organizations/{org}/contracts/{contract_id}/watchers/{portal_user_id}", summary: "Remove a watcher", command: true, status: 204},
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -65,15 +66,15 @@ var (
 		}),
 	}
 	accountantEndpoints = []endpoint{
-		{method: "POST", path: "/v1/organizations/{org}/accountants", summary: "GrantAccountantAccess: invite the accountant by email", command: true,
-			request: obj([]string{"email"}, schema{"email": str("email"), "message": str(""), "locale": localeProp}), status: 201, response: ref("TeamInvitationSent")},
+		{method: "POST", path: "/v1/organizations/{org}/accountants", problems: []domain.Code{domain.CodeAlreadyMember, domain.CodeDuplicatePending}, summary: "GrantAccountantAccess: invite the accountant by email", command: true,
+			request: obj([]string{"email"}, schema{"email": emailIn, "message": str(""), "locale": localeProp}), status: 201, response: ref("TeamInvitationSent")},
 		{method: "GET", path: "/v1/organizations/{org}/accountants", summary: "Accountant access, granted and pending, with invitation ids", status: 200,
 			response: listOfSchema(ref("Accountant")), query: []string{"limit", "cursor"}},
 		{method: "DELETE", path: "/v1/organizations/{org}/accountants/{user_id}", summary: "Revoke an accountant's access", command: true, status: 204},
-		{method: "POST", path: "/v1/accountant-invitations/{id}/accept", summary: "Accept accountant access: with the link's token from any account, or without it with the invited verified email",
+		{method: "POST", path: "/v1/accountant-invitations/{id}/accept", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeInvalidToken, domain.CodeAlreadyMember}), summary: "Accept accountant access: with the link's token from any account, or without it with the invited verified email",
 			command: true, request: tokenBody, status: 200, response: ref("TeamInvitationAccepted")},
-		{method: "POST", path: "/v1/accountant-invitations/{id}/revoke", summary: "Withdraw an accountant invitation before it is accepted", command: true, status: 200, response: ref("TeamInvitation")},
-		{method: "POST", path: "/v1/accountant-invitations/preview", summary: "What an accountant invitation's link shows on its landing page (no authentication; a query: the token in the body keeps it out of URLs)",
+		{method: "POST", path: "/v1/accountant-invitations/{id}/revoke", problems: closedCodes, summary: "Withdraw an accountant invitation before it is accepted", command: true, status: 200, response: ref("TeamInvitation")},
+		{method: "POST", path: "/v1/accountant-invitations/preview", problems: []domain.Code{domain.CodeNotFound}, summary: "What an accountant invitation's link shows on its landing page (no authentication; a query: the token in the body keeps it out of URLs)",
 			public: true, status: 200, request: previewBody, response: ref("LinkPreview")},
 		{method: "GET", path: "/v1/me/accountant-clients", summary: "The organizations the caller serves as accountant", status: 200,
 			response: listOfSchema(ref("AccountantClient")), query: []string{"limit", "cursor"}},

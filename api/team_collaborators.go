@@ -402,7 +402,7 @@ var (
 		}),
 		"OwnCollaborationRequest": obj([]string{"id", "target", "status", "requested_at", "answered_at", "organization"}, schema{
 			"id": str("uuid"), "target": nullable(str("")), "status": enum("pending", "approved", "rejected"), "requested_at": str("date-time"),
-			"answered_at": nullable(str("date-time")), "organization": schema{"oneOf": []any{schema{"type": "null"}, orgRef}},
+			"answered_at": nullable(str("date-time")), "organization": nullable(orgRef),
 		}),
 		"CollaboratorInvited": obj([]string{"id", "organization_id", "status", "first_name", "last_name", "email", "phone", "can_purchase",
 			"can_see_all_orders", "expires_at", "activation_url", "token"}, schema{
@@ -431,8 +431,8 @@ var (
 		"can_see_all_orders", "expires_at"}
 
 	collaboratorEndpoints = []endpoint{
-		{method: "POST", path: "/v1/organizations/{org}/collaborators", summary: "Create a collaborator account; the person activates it from the emailed link", command: true,
-			request: obj([]string{"first_name", "last_name", "email", "phone"}, schema{"first_name": str(""), "last_name": str(""), "email": str("email"),
+		{method: "POST", path: "/v1/organizations/{org}/collaborators", problems: []domain.Code{domain.CodeAlreadyMember, domain.CodeDuplicatePending}, summary: "Create a collaborator account; the person activates it from the emailed link", command: true,
+			request: obj([]string{"first_name", "last_name", "email", "phone"}, schema{"first_name": str(""), "last_name": str(""), "email": emailIn,
 				"phone": str(""), "can_purchase": boolean, "can_see_all_orders": boolean, "locale": localeProp}),
 			status: 201, response: ref("CollaboratorInvited")},
 		{method: "GET", path: "/v1/organizations/{org}/collaborators", summary: "Collaborators and their permissions", status: 200,
@@ -440,15 +440,15 @@ var (
 		{method: "PATCH", path: "/v1/organizations/{org}/collaborators/{user_id}", summary: "Change a collaborator's permissions", command: true,
 			request: permissionsBody, status: 200, response: ref("TeamMember")},
 		{method: "DELETE", path: "/v1/organizations/{org}/collaborators/{user_id}", summary: "Remove a collaborator", command: true, status: 204},
-		{method: "POST", path: "/v1/collaborators/activate", summary: "Activate a collaborator account with the emailed token (signed in with any account)", command: true,
+		{method: "POST", path: "/v1/collaborators/activate", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeInvalidToken, domain.CodeAlreadyMember}), summary: "Activate a collaborator account with the emailed token (signed in with any account)", command: true,
 			request: obj([]string{"token"}, schema{"token": str("")}), status: 200, response: ref("TeamMember")},
-		{method: "POST", path: "/v1/collaborators/preview", summary: "What a collaborator account's activation link shows on its landing page (no authentication; a query: the token in the body keeps it out of URLs)",
+		{method: "POST", path: "/v1/collaborators/preview", problems: []domain.Code{domain.CodeNotFound}, summary: "What a collaborator account's activation link shows on its landing page (no authentication; a query: the token in the body keeps it out of URLs)",
 			public: true, status: 200, request: previewBody, response: ref("CollaboratorLinkPreview")},
 		{method: "GET", path: "/v1/organizations/{org}/collaborator-invitations", summary: "Collaborator accounts created, activated or not, the last sent first", status: 200,
 			response: listOfSchema(ref("CollaboratorInvitationRow")), query: []string{"collaborator_invitation_status", "limit", "cursor"}},
-		{method: "POST", path: "/v1/collaborator-invitations/{id}/resend", summary: "Send the activation email again with a new link (the previous one dies) and a new expiry", command: true,
+		{method: "POST", path: "/v1/collaborator-invitations/{id}/resend", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeDuplicatePending}), summary: "Send the activation email again with a new link (the previous one dies) and a new expiry", command: true,
 			request: obj(nil, schema{"locale": localeProp}), status: 200, response: ref("CollaboratorInvited")},
-		{method: "POST", path: "/v1/collaborator-invitations/{id}/revoke", summary: "Withdraw a collaborator account not yet activated; its link is then refused", command: true,
+		{method: "POST", path: "/v1/collaborator-invitations/{id}/revoke", problems: closedCodes, summary: "Withdraw a collaborator account not yet activated; its link is then refused", command: true,
 			status: 200, response: ref("CollaboratorInvitation")},
 		{method: "GET", path: "/v1/me/collaboration-requests", summary: "The caller's own collaboration requests (one that matched nobody stays pending)", status: 200,
 			response: listOfSchema(ref("OwnCollaborationRequest")), query: []string{"limit", "cursor"}},
@@ -456,9 +456,9 @@ var (
 			command: true, request: obj([]string{"target"}, schema{"target": str("")}), status: 202, response: ref("CollaborationRequested")},
 		{method: "GET", path: "/v1/organizations/{org}/collaboration-requests", summary: "Collaboration requests received (default: pending)", status: 200,
 			response: listOfSchema(ref("CollaborationRequest")), query: []string{"request_status", "limit", "cursor"}},
-		{method: "POST", path: "/v1/organizations/{org}/collaboration-requests/{id}/approve", summary: "Attach the requester as a collaborator with two permissions", command: true,
+		{method: "POST", path: "/v1/organizations/{org}/collaboration-requests/{id}/approve", problems: []domain.Code{domain.CodeCollaborationRequestAnswered, domain.CodeAlreadyMember}, summary: "Attach the requester as a collaborator with two permissions", command: true,
 			request: permissionsBody, status: 200, response: obj([]string{"request", "membership"}, schema{"request": ref("CollaborationRequested"), "membership": ref("TeamMember")})},
-		{method: "POST", path: "/v1/organizations/{org}/collaboration-requests/{id}/reject", summary: "Reject a collaboration request", command: true,
+		{method: "POST", path: "/v1/organizations/{org}/collaboration-requests/{id}/reject", problems: []domain.Code{domain.CodeCollaborationRequestAnswered}, summary: "Reject a collaboration request", command: true,
 			status: 200, response: ref("CollaborationRequested")},
 	}
 )

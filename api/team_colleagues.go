@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -104,18 +105,18 @@ var (
 		}),
 	}
 	colleagueEndpoints = []endpoint{
-		{method: "POST", path: "/v1/organizations/{org}/member-invitations", summary: "Invite a colleague by email as admin or member (owners invite admins)", command: true,
-			request: obj([]string{"email", "role"}, schema{"email": str("email"), "role": enum("admin", "member"), "locale": localeProp}),
+		{method: "POST", path: "/v1/organizations/{org}/member-invitations", problems: []domain.Code{domain.CodeAlreadyMember, domain.CodeDuplicatePending}, summary: "Invite a colleague by email as admin or member (owners invite admins)", command: true,
+			request: obj([]string{"email", "role"}, schema{"email": emailIn, "role": enum("admin", "member"), "locale": localeProp}),
 			status:  201, response: ref("TeamInvitationSent")},
 		{method: "GET", path: "/v1/organizations/{org}/member-invitations", summary: "Colleague invitations, pending and answered", status: 200,
 			response: listOfSchema(ref("TeamInvitationRow")), query: []string{"member_invitation_status", "limit", "cursor"}},
-		{method: "POST", path: "/v1/member-invitations/{id}/accept", summary: "Join as the invited colleague: with the link's token from any account, or without it with the invited verified email",
+		{method: "POST", path: "/v1/member-invitations/{id}/accept", problems: slices.Concat(closedCodes, []domain.Code{domain.CodeInvalidToken, domain.CodeAlreadyMember}), summary: "Join as the invited colleague: with the link's token from any account, or without it with the invited verified email",
 			command: true, request: tokenBody, status: 200, response: ref("TeamInvitationAccepted")},
-		{method: "POST", path: "/v1/member-invitations/{id}/revoke", summary: "Withdraw a colleague invitation", command: true, status: 200, response: ref("TeamInvitation")},
-		{method: "POST", path: "/v1/member-invitations/preview", summary: "What a colleague invitation's link shows on its landing page (no authentication; a query: the token in the body keeps it out of URLs)",
+		{method: "POST", path: "/v1/member-invitations/{id}/revoke", problems: closedCodes, summary: "Withdraw a colleague invitation", command: true, status: 200, response: ref("TeamInvitation")},
+		{method: "POST", path: "/v1/member-invitations/preview", problems: []domain.Code{domain.CodeNotFound}, summary: "What a colleague invitation's link shows on its landing page (no authentication; a query: the token in the body keeps it out of URLs)",
 			public: true, status: 200, request: previewBody, response: ref("LinkPreview")},
-		{method: "PATCH", path: "/v1/organizations/{org}/members/{user_id}", summary: "Change a colleague's role (owners change any role; admins members only; the last owner stays); their pending invitations the new role may not grant are revoked",
+		{method: "PATCH", path: "/v1/organizations/{org}/members/{user_id}", problems: []domain.Code{domain.CodeLastOwner, domain.CodeNotTeamMember}, summary: "Change a colleague's role (owners change any role; admins members only; the last owner stays); their pending invitations the new role may not grant are revoked",
 			command: true, request: obj([]string{"role"}, schema{"role": enum("owner", "admin", "member")}), status: 200, response: ref("TeamMember")},
-		{method: "DELETE", path: "/v1/organizations/{org}/members/{user_id}", summary: "Remove a colleague (not the last owner); their pending invitations are revoked", command: true, status: 204},
+		{method: "DELETE", path: "/v1/organizations/{org}/members/{user_id}", problems: []domain.Code{domain.CodeLastOwner, domain.CodeNotTeamMember}, summary: "Remove a colleague (not the last owner); their pending invitations are revoked", command: true, status: 204},
 	}
 )

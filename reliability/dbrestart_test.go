@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	partners "partners/client"
 	"partners/notify/mail/mailtest"
 )
 
@@ -145,7 +146,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	probes := 0
 	for time.Since(down) < downFor {
 		probes++
-		a := call(context.Background(), svc.URL, "POST", "/v1/organizations", probe.Token, map[string]any{"name": "Pendant la panne", "side": "client"})
+		a := call(svc.URL, createOrg(probe.Token, "Pendant la panne", "client"))
 		seen[fmt.Sprintf("command %d %s problem=%v", a.Status, a.code(), a.problem())]++
 		if a.Status != http.StatusServiceUnavailable || !a.problem() || a.code() != "unavailable" {
 			t.Errorf("a command while the database is down answered %s; want 503 application/problem+json with code unavailable", a)
@@ -153,12 +154,12 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 		if a.Header.Get("Retry-After") == "" && a.Err == nil {
 			t.Errorf("a 503 while the database is down has no Retry-After")
 		}
-		r := call(context.Background(), svc.URL, "GET", "/readyz", "", nil)
+		r := call(svc.URL, getReadyz)
 		seen[fmt.Sprintf("readyz %d %s", r.Status, r.code())]++
 		if r.Status != http.StatusServiceUnavailable {
 			t.Errorf("/readyz while the database is down answered %s; want 503", r)
 		}
-		h := call(context.Background(), svc.URL, "GET", "/healthz", "", nil)
+		h := call(svc.URL, getHealthz)
 		seen[fmt.Sprintf("healthz %d", h.Status)]++
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -173,13 +174,13 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	var last answer
 	for (firstCommand == 0 || ready == 0) && time.Since(up) < time.Minute {
 		if firstCommand == 0 {
-			last = call(context.Background(), svc.URL, "POST", "/v1/organizations", probe.Token, map[string]any{"name": "Après la panne", "side": "client"})
+			last = call(svc.URL, createOrg(probe.Token, "Après la panne", "client"))
 			if last.ok() {
 				firstCommand, pos, org = time.Since(up), last.Pos, last.field("id")
 			}
 		}
 		if ready == 0 {
-			if r := call(context.Background(), svc.URL, "GET", "/readyz", "", nil); r.Status == http.StatusOK {
+			if r := call(svc.URL, getReadyz); r.Status == http.StatusOK {
 				ready = time.Since(up)
 			}
 		}
@@ -189,7 +190,10 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 		t.Fatalf("the service did not recover within a minute of the database's restart: last command %s; ready after %s", last, ready)
 	}
 	// The read models resumed: a read after the new command sees it.
-	r := call(context.Background(), svc.URL, "GET", fmt.Sprintf("/v1/me/organizations?min_position=%d", pos), probe.Token, nil)
+	after := int(pos)
+	r := call(svc.URL, func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+		return c.GetV1MeOrganizations(ctx, &partners.GetV1MeOrganizationsParams{MinPosition: &after}, partners.Bearer(probe.Token))
+	})
 	if !r.ok() || !strings.Contains(string(r.Body), org) {
 		t.Errorf("read after recovery (min_position=%d) answered %s; want the new organization %s", pos, r, org)
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/api/auth"
+	partners "partners/client"
 	"partners/notify/mail/mailtest"
 )
 
@@ -215,7 +216,10 @@ func (s *service) Start(t testing.TB) {
 func (s *service) WaitReady(t testing.TB, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	c := &http.Client{Timeout: time.Second}
+	c, err := partners.NewClient(s.URL, partners.WithHTTPClient(&http.Client{Timeout: time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
 		s.mu.Lock()
 		exited := s.exited
@@ -225,7 +229,7 @@ func (s *service) WaitReady(t testing.TB, timeout time.Duration) time.Duration {
 			t.Fatalf("%s exited before it was ready:\n%s", s.name, tail(s.logPath, 30))
 		default:
 		}
-		if r, err := c.Get(s.URL + "/readyz"); err == nil {
+		if r, err := c.GetReadyz(context.Background()); err == nil {
 			_, _ = io.Copy(io.Discard, r.Body)
 			r.Body.Close()
 			if r.StatusCode == http.StatusOK {
@@ -443,26 +447,28 @@ var httpClient = &http.Client{
 	Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 }
 
-func call(ctx context.Context, base, method, path, token string, body any) answer {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return answer{Err: err}
-		}
-		rd = bytes.NewReader(b)
+// apis are the generated clients, one per service address: the tests call
+// the API as the document describes it.
+var apis sync.Map
+
+func api(base string) *partners.Client {
+	if c, ok := apis.Load(base); ok {
+		return c.(*partners.Client)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	c, err := partners.NewClient(base, partners.WithHTTPClient(httpClient))
 	if err != nil {
-		return answer{Err: err}
+		panic(err) // only a malformed base URL, which the harness builds
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := httpClient.Do(req)
+	c2, _ := apis.LoadOrStore(base, c)
+	return c2.(*partners.Client)
+}
+
+// send is one request made with the generated client.
+type send func(ctx context.Context, c *partners.Client) (*http.Response, error)
+
+// call sends one request to the service at base and reads its answer whole.
+func call(base string, req send) answer {
+	resp, err := req(context.Background(), api(base))
 	if err != nil {
 		return answer{Err: err}
 	}
@@ -472,11 +478,52 @@ func call(ctx context.Context, base, method, path, token string, body any) answe
 		// The headers came but not the whole body: not an acknowledgement.
 		return answer{Err: fmt.Errorf("reading the answer: %w", err)}
 	}
-	a := answer{Status: resp.StatusCode, Header: resp.Header, Body: raw}
-	if p := resp.Header.Get("X-Event-Position"); p != "" {
-		a.Pos, _ = strconv.ParseInt(p, 10, 64)
+	return answer{Status: resp.StatusCode, Header: resp.Header, Body: raw, Pos: partners.Position(resp)}
+}
+
+// id reads an id from an answer; a broken one names nothing (404).
+func id(s string) uuid.UUID {
+	u, _ := uuid.Parse(s)
+	return u
+}
+
+func createOrg(token, name, side string) send {
+	return func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+		return c.PostV1Organizations(ctx, nil, partners.PostV1OrganizationsJSONRequestBody{Name: name, Side: partners.PostV1OrganizationsJSONBodySide(side)},
+			partners.Bearer(token))
 	}
-	return a
+}
+
+func createOrgWithSiret(token, name, siret string) send {
+	return func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+		return c.PostV1Organizations(ctx, nil, partners.PostV1OrganizationsJSONRequestBody{Name: name, Side: partners.PostV1OrganizationsJSONBodySideClient, Siret: &siret},
+			partners.Bearer(token))
+	}
+}
+
+func invite(token, org string, body partners.PostV1OrganizationsOrgInvitationsJSONRequestBody) send {
+	return func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+		return c.PostV1OrganizationsOrgInvitations(ctx, id(org), nil, body, partners.Bearer(token))
+	}
+}
+
+func acceptInvitation(token, inv, org string) send {
+	return func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+		return c.PostV1InvitationsIdAccept(ctx, id(inv), nil, partners.PostV1InvitationsIdAcceptJSONRequestBody{OrganizationId: id(org)}, partners.Bearer(token))
+	}
+}
+
+func claimInvitation(token, invitationToken, org string) send {
+	return func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+		return c.PostV1InvitationsClaim(ctx, nil, partners.PostV1InvitationsClaimJSONRequestBody{Token: invitationToken, OrganizationId: id(org)}, partners.Bearer(token))
+	}
+}
+
+func getReadyz(ctx context.Context, c *partners.Client) (*http.Response, error) {
+	return c.GetReadyz(ctx)
+}
+func getHealthz(ctx context.Context, c *partners.Client) (*http.Response, error) {
+	return c.GetHealthz(ctx)
 }
 
 // ---- the load driver ----
@@ -549,11 +596,11 @@ func (d *driver) Run(ctx context.Context, workers, maxStories int) {
 //
 // ctx only says when to stop sending: a request already sent runs to its
 // end (a client that hangs up mid-command is another fault, not this one).
-func (d *driver) do(ctx context.Context, kind, method, path, token string, body any) (answer, bool) {
+func (d *driver) do(ctx context.Context, kind string, req send) (answer, bool) {
 	if ctx.Err() != nil {
 		return answer{Err: ctx.Err()}, false
 	}
-	a := call(context.Background(), d.target(), method, path, token, body)
+	a := call(d.target(), req)
 	return a, d.record(kind, a)
 }
 
@@ -590,13 +637,13 @@ func (d *driver) acked(kind, id string, a answer) {
 // one of five shapes. It reports whether it ran to its end.
 func (d *driver) story(ctx context.Context, i int) bool {
 	client, sub := newUser(d.t, "Client"), newUser(d.t, "Sous")
-	a, ok := d.do(ctx, "org", "POST", "/v1/organizations", client.Token, map[string]any{"name": fmt.Sprintf("Client %d", i), "side": "client"})
+	a, ok := d.do(ctx, "org", createOrg(client.Token, fmt.Sprintf("Client %d", i), "client"))
 	if !ok {
 		return false
 	}
 	clientOrg := a.field("id")
 	d.acked("org", clientOrg, a)
-	a, ok = d.do(ctx, "org", "POST", "/v1/organizations", sub.Token, map[string]any{"name": fmt.Sprintf("Sous-traitant %d", i), "side": "subcontractor"})
+	a, ok = d.do(ctx, "org", createOrg(sub.Token, fmt.Sprintf("Sous-traitant %d", i), "subcontractor"))
 	if !ok {
 		return false
 	}
@@ -608,29 +655,31 @@ func (d *driver) story(ctx context.Context, i int) bool {
 	if shape == 1 || shape == 4 {
 		email = "autre." + sub.Sub + "@example.org" // signed up with another email
 	}
-	a, ok = d.do(ctx, "invite", "POST", "/v1/organizations/"+clientOrg+"/invitations", client.Token,
-		map[string]any{"email": email, "message": fmt.Sprintf("Bonjour %d", i), "locale": []string{"fr", "en", "de"}[i%3]})
+	message, locale := fmt.Sprintf("Bonjour %d", i), partners.PostV1OrganizationsOrgInvitationsJSONBodyLocale([]string{"fr", "en", "de"}[i%3])
+	a, ok = d.do(ctx, "invite", invite(client.Token, clientOrg,
+		partners.PostV1OrganizationsOrgInvitationsJSONRequestBody{Email: email, Message: &message, Locale: &locale}))
 	if !ok {
 		return false
 	}
 	inv, token := a.field("id"), a.field("token")
 	d.acked("invite", inv, a)
-	answerBody := map[string]any{"organization_id": subOrg}
 	switch shape {
 	case 0, 1, 2:
 		if shape == 2 {
-			if a, ok = d.do(ctx, "resend", "POST", "/v1/invitations/"+inv+"/resend", client.Token, nil); !ok {
+			if a, ok = d.do(ctx, "resend", func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+				return c.PostV1InvitationsIdResend(ctx, id(inv), nil, partners.PostV1InvitationsIdResendJSONRequestBody{}, partners.Bearer(client.Token))
+			}); !ok {
 				return false
 			}
 			d.acked("resend", inv, a)
 		}
 		if shape == 1 {
-			if a, ok = d.do(ctx, "claim", "POST", "/v1/invitations/claim", sub.Token, map[string]any{"token": token, "organization_id": subOrg}); !ok {
+			if a, ok = d.do(ctx, "claim", claimInvitation(sub.Token, token, subOrg)); !ok {
 				return false
 			}
 			d.acked("claim", inv, a)
 		}
-		if a, ok = d.do(ctx, "accept", "POST", "/v1/invitations/"+inv+"/accept", sub.Token, answerBody); !ok {
+		if a, ok = d.do(ctx, "accept", acceptInvitation(sub.Token, inv, subOrg)); !ok {
 			return false
 		}
 		d.acked("accept", inv, a)
@@ -639,10 +688,13 @@ func (d *driver) story(ctx context.Context, i int) bool {
 		// A read model may lag past the 5 s a read waits; the answer then
 		// is 503 projection_behind with Retry-After, and a client tries
 		// again: three tries (15 s) before it counts as unexpected.
-		readPath := fmt.Sprintf("/v1/organizations/%s/partners?min_position=%d", clientOrg, a.Pos)
+		minPos := int(a.Pos)
+		read := func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+			return c.GetV1OrganizationsOrgPartners(ctx, id(clientOrg), &partners.GetV1OrganizationsOrgPartnersParams{MinPosition: &minPos}, partners.Bearer(client.Token))
+		}
 		var r answer
 		for try := 1; ; try++ {
-			r = call(context.Background(), d.target(), "GET", readPath, client.Token, nil)
+			r = call(d.target(), read)
 			if try == 3 || r.Err != nil || r.Status != 503 || r.code() != "projection_behind" || ctx.Err() != nil {
 				break
 			}
@@ -667,12 +719,16 @@ func (d *driver) story(ctx context.Context, i int) bool {
 			d.mu.Unlock()
 		}
 	case 3:
-		if a, ok = d.do(ctx, "decline", "POST", "/v1/invitations/"+inv+"/decline", sub.Token, answerBody); !ok {
+		if a, ok = d.do(ctx, "decline", func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+			return c.PostV1InvitationsIdDecline(ctx, id(inv), nil, partners.PostV1InvitationsIdDeclineJSONRequestBody{OrganizationId: id(subOrg)}, partners.Bearer(sub.Token))
+		}); !ok {
 			return false
 		}
 		d.acked("decline", inv, a)
 	case 4:
-		if a, ok = d.do(ctx, "revoke", "POST", "/v1/invitations/"+inv+"/revoke", client.Token, nil); !ok {
+		if a, ok = d.do(ctx, "revoke", func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+			return c.PostV1InvitationsIdRevoke(ctx, id(inv), nil, partners.PostV1InvitationsIdRevokeJSONRequestBody{}, partners.Bearer(client.Token))
+		}); !ok {
 			return false
 		}
 		d.acked("revoke", inv, a)
@@ -950,7 +1006,9 @@ func waitCaughtUp(t testing.TB, base string, timeout time.Duration) time.Duratio
 	start := time.Now()
 	var last answer
 	for time.Since(start) < timeout {
-		last = call(context.Background(), base, "GET", "/v1/admin/projections", admin.Token, nil)
+		last = call(base, func(ctx context.Context, c *partners.Client) (*http.Response, error) {
+			return c.GetV1AdminProjections(ctx, nil, partners.Bearer(admin.Token))
+		})
 		if last.ok() {
 			var l struct {
 				Items []struct {

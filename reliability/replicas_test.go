@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	partners "partners/client"
 	"partners/internal/pgtest"
 	"partners/notify/mail/mailtest"
 	"partners/projections"
@@ -130,18 +131,18 @@ func (r *racer) fail(format string, args ...any) {
 }
 
 // must runs a setup command and fails the test unless it succeeds.
-func (r *racer) must(base, method, path, token string, body any) answer {
+func (r *racer) must(base, what string, req send) answer {
 	r.t.Helper()
-	a := call(context.Background(), base, method, path, token, body)
+	a := call(base, req)
 	if !a.ok() {
-		r.t.Fatalf("setup %s %s: %s", method, path, a)
+		r.t.Fatalf("setup %s: %s", what, a)
 	}
 	return a
 }
 
 // both sends the two requests at once, one through each replica (which
 // one goes first is random), and returns the answers in replica order.
-func (r *racer) both(method string, paths [2]string, tokens [2]string, bodies [2]any) [2]answer {
+func (r *racer) both(reqs [2]send) [2]answer {
 	var out [2]answer
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
@@ -150,7 +151,7 @@ func (r *racer) both(method string, paths [2]string, tokens [2]string, bodies [2
 		go func() {
 			defer wg.Done()
 			<-gate
-			out[i] = call(context.Background(), base, method, paths[i], tokens[i], bodies[i])
+			out[i] = call(base, reqs[i])
 		}()
 	}
 	if rand.IntN(2) == 0 {
@@ -204,8 +205,8 @@ func contains(list []string, s string) bool {
 
 func (r *racer) pair(i int) (user, string, user, string) {
 	client, sub := newUser(r.t, "RaceClient"), newUser(r.t, "RaceSub")
-	co := r.must(r.a, "POST", "/v1/organizations", client.Token, map[string]any{"name": fmt.Sprintf("Race client %d", i), "side": "client"})
-	so := r.must(r.b, "POST", "/v1/organizations", sub.Token, map[string]any{"name": fmt.Sprintf("Race sub %d", i), "side": "subcontractor"})
+	co := r.must(r.a, "create the client", createOrg(client.Token, fmt.Sprintf("Race client %d", i), "client"))
+	so := r.must(r.b, "create the subcontractor", createOrg(sub.Token, fmt.Sprintf("Race sub %d", i), "subcontractor"))
 	r.acks = append(r.acks, ack{"org", co.field("id"), co.Pos}, ack{"org", so.field("id"), so.Pos})
 	return client, co.field("id"), sub, so.field("id")
 }
@@ -213,15 +214,14 @@ func (r *racer) pair(i int) (user, string, user, string) {
 // accept: the same invitation accepted through both replicas at once.
 func (r *racer) accept(i int) {
 	client, clientOrg, sub, subOrg := r.pair(i)
-	inv := r.must(r.a, "POST", "/v1/organizations/"+clientOrg+"/invitations", client.Token, map[string]any{"email": sub.Email})
-	id := inv.field("id")
-	r.acks = append(r.acks, ack{"invite", id, inv.Pos})
-	path := "/v1/invitations/" + id + "/accept"
-	body := map[string]any{"organization_id": subOrg}
-	as := r.both("POST", [2]string{path, path}, [2]string{sub.Token, sub.Token}, [2]any{body, body})
+	inv := r.must(r.a, "invite", invite(client.Token, clientOrg, partners.PostV1OrganizationsOrgInvitationsJSONRequestBody{Email: sub.Email}))
+	invID := inv.field("id")
+	r.acks = append(r.acks, ack{"invite", invID, inv.Pos})
+	accept := acceptInvitation(sub.Token, invID, subOrg)
+	as := r.both([2]send{accept, accept})
 	if w, ok := r.oneWinner("accept", 200, as, "invitation_answered", "already_partners"); ok {
-		r.acks = append(r.acks, ack{"accept", id, w.Pos})
-		r.accepted = append(r.accepted, id)
+		r.acks = append(r.acks, ack{"accept", invID, w.Pos})
+		r.accepted = append(r.accepted, invID)
 	}
 }
 
@@ -229,10 +229,12 @@ func (r *racer) accept(i int) {
 // one through each replica: one pending invitation per (org, email).
 func (r *racer) invite(i int) {
 	client, clientOrg, _, _ := r.pair(i)
-	path := "/v1/organizations/" + clientOrg + "/invitations"
 	email := fmt.Sprintf("same.%d.%s@example.org", i, client.Sub)
-	as := r.both("POST", [2]string{path, path}, [2]string{client.Token, client.Token},
-		[2]any{map[string]any{"email": email, "message": "via a"}, map[string]any{"email": email, "message": "via b"}})
+	viaA, viaB := "via a", "via b"
+	as := r.both([2]send{
+		invite(client.Token, clientOrg, partners.PostV1OrganizationsOrgInvitationsJSONRequestBody{Email: email, Message: &viaA}),
+		invite(client.Token, clientOrg, partners.PostV1OrganizationsOrgInvitationsJSONRequestBody{Email: email, Message: &viaB}),
+	})
 	w, ok := r.oneWinner("invite", 201, as, "duplicate_pending_invitation")
 	if !ok {
 		return
@@ -260,17 +262,15 @@ func (r *racer) invite(i int) {
 func (r *racer) claim(i int) {
 	client, clientOrg, sub, subOrg := r.pair(i)
 	other := newUser(r.t, "RaceOther")
-	oo := r.must(r.b, "POST", "/v1/organizations", other.Token, map[string]any{"name": fmt.Sprintf("Race other %d", i), "side": "subcontractor"})
+	oo := r.must(r.b, "create the other subcontractor", createOrg(other.Token, fmt.Sprintf("Race other %d", i), "subcontractor"))
 	r.acks = append(r.acks, ack{"org", oo.field("id"), oo.Pos})
-	inv := r.must(r.a, "POST", "/v1/organizations/"+clientOrg+"/invitations", client.Token, map[string]any{"email": "nobody." + sub.Sub + "@example.org"})
-	id, token := inv.field("id"), inv.field("token")
-	r.acks = append(r.acks, ack{"invite", id, inv.Pos})
-	const path = "/v1/invitations/claim"
-	as := r.both("POST", [2]string{path, path}, [2]string{sub.Token, other.Token},
-		[2]any{map[string]any{"token": token, "organization_id": subOrg}, map[string]any{"token": token, "organization_id": oo.field("id")}})
+	inv := r.must(r.a, "invite", invite(client.Token, clientOrg, partners.PostV1OrganizationsOrgInvitationsJSONRequestBody{Email: "nobody." + sub.Sub + "@example.org"}))
+	invID, token := inv.field("id"), inv.field("token")
+	r.acks = append(r.acks, ack{"invite", invID, inv.Pos})
+	as := r.both([2]send{claimInvitation(sub.Token, token, subOrg), claimInvitation(other.Token, token, oo.field("id"))})
 	if w, ok := r.oneWinner("claim", 200, as, "already_claimed"); ok {
-		r.acks = append(r.acks, ack{"claim", id, w.Pos})
-		r.claimed = append(r.claimed, id)
+		r.acks = append(r.acks, ack{"claim", invID, w.Pos})
+		r.claimed = append(r.claimed, invID)
 	}
 }
 
@@ -278,10 +278,7 @@ func (r *racer) claim(i int) {
 func (r *racer) siret(i int) {
 	u1, u2 := newUser(r.t, "Siret"), newUser(r.t, "Siret")
 	s := newSiret()
-	const path = "/v1/organizations"
-	as := r.both("POST", [2]string{path, path}, [2]string{u1.Token, u2.Token},
-		[2]any{map[string]any{"name": fmt.Sprintf("Siret a %d", i), "side": "client", "siret": s},
-			map[string]any{"name": fmt.Sprintf("Siret b %d", i), "side": "client", "siret": s}})
+	as := r.both([2]send{createOrgWithSiret(u1.Token, fmt.Sprintf("Siret a %d", i), s), createOrgWithSiret(u2.Token, fmt.Sprintf("Siret b %d", i), s)})
 	if w, ok := r.oneWinner("siret", 201, as, "siret_taken"); ok {
 		r.acks = append(r.acks, ack{"org", w.field("id"), w.Pos})
 	}

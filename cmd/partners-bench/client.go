@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,11 +9,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"partners/api/auth"
+	partners "partners/client"
 )
 
 // user is someone the harness acts as: a token for a unique subject and
@@ -95,26 +96,20 @@ type response struct {
 
 func (r *response) decode(v any) error { return json.Unmarshal(r.body, v) }
 
+// request builds one request with the generated client (partners.NewX
+// Request) against the service at server: the harness sends what the
+// document describes.
+type request func(server string) (*http.Request, error)
+
 // call sends one request, records its latency under endpoint (method and
 // route template), and checks the status against want (any 2xx when want is
-// empty).
-func (c *client) call(ctx context.Context, endpoint string, u *user, path string, body any, want ...int) (*response, error) {
-	method, _, _ := strings.Cut(endpoint, " ")
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+// empty). The latency is the exchange's alone: the request is built first.
+func (c *client) call(ctx context.Context, endpoint string, u *user, build request, want ...int) (*response, error) {
+	req, err := build(c.base)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", endpoint, err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req = req.WithContext(ctx)
 	if u != nil {
 		req.Header.Set("Authorization", "Bearer "+u.Token)
 	}
@@ -137,10 +132,7 @@ func (c *client) call(ctx context.Context, endpoint string, u *user, path string
 		c.rec.add(endpoint, 0, start, elapsed)
 		return nil, fmt.Errorf("%s: %w", endpoint, err)
 	}
-	out := &response{status: resp.StatusCode, body: raw}
-	if p := resp.Header.Get("X-Event-Position"); p != "" {
-		out.position, _ = strconv.ParseInt(p, 10, 64)
-	}
+	out := &response{status: resp.StatusCode, body: raw, position: partners.Position(resp)}
 	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
 		var prob struct {
 			Code string `json:"code"`
@@ -174,16 +166,21 @@ func (c *client) call(ctx context.Context, endpoint string, u *user, path string
 	return out, nil
 }
 
-// get is a query; min_position makes it wait for the caller's own write.
-func (c *client) get(ctx context.Context, endpoint string, u *user, path string, minPos int64) (*response, error) {
+// get is a query; min_position (when minPos > 0) makes it wait for the
+// caller's own write.
+func (c *client) get(ctx context.Context, endpoint string, u *user, minPos int64, build func(minPosition *int) request) (*response, error) {
+	var mp *int
 	if minPos > 0 {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		path += sep + "min_position=" + strconv.FormatInt(minPos, 10)
+		n := int(minPos)
+		mp = &n
 	}
-	return c.call(ctx, endpoint, u, path, nil, http.StatusOK)
+	return c.call(ctx, endpoint, u, build(mp), http.StatusOK)
+}
+
+// id reads an id the service answered; a broken one names nothing (404).
+func id(s string) uuid.UUID {
+	u, _ := uuid.Parse(s)
+	return u
 }
 
 // newHTTPClient keeps one idle connection per client and never follows a

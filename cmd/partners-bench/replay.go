@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	partners "partners/client"
 	"partners/domain"
 	"partners/eventstore"
 	"partners/notify"
@@ -906,15 +906,27 @@ func measureAsOf(ctx context.Context, hc *http.Client, svc *service, o replayOpt
 		return nil, err
 	}
 	c := &client{base: svc.URL, http: hc, rec: newRecorder()}
-	asOf := url.QueryEscape(h.endedAt.Add(time.Minute).Format(time.RFC3339Nano))
+	asOf := h.endedAt.Add(time.Minute)
+	org := h.asOf.id
 	var out []AsOfReport
-	for _, q := range []struct{ name, path string }{
-		{"partners", orgPath(h.asOf.id.String(), "/partners")},
-		{"invitations/sent", orgPath(h.asOf.id.String(), "/invitations/sent")},
+	for _, q := range []struct {
+		name  string
+		query func(asOf *time.Time) request
+	}{
+		{"partners", func(asOf *time.Time) request {
+			return func(server string) (*http.Request, error) {
+				return partners.NewGetV1OrganizationsOrgPartnersRequest(server, org, &partners.GetV1OrganizationsOrgPartnersParams{AsOf: asOf})
+			}
+		}},
+		{"invitations/sent", func(asOf *time.Time) request {
+			return func(server string) (*http.Request, error) {
+				return partners.NewGetV1OrganizationsOrgInvitationsSentRequest(server, org, &partners.GetV1OrganizationsOrgInvitationsSentParams{AsOf: asOf})
+			}
+		}},
 	} {
 		endpoint := "GET /v1/organizations/{org}/" + q.name
 		// The live answer, for scale.
-		if _, err := c.get(ctx, endpoint, owner, q.path, 0); err != nil {
+		if _, err := c.call(ctx, endpoint, owner, q.query(nil), http.StatusOK); err != nil {
 			*notes = append(*notes, fmt.Sprintf("as-of %s not measured: live query failed: %v", q.name, err))
 			continue
 		}
@@ -922,7 +934,7 @@ func measureAsOf(ctx context.Context, hc *http.Client, svc *service, o replayOpt
 		failed := false
 		for i := 0; i < o.asOfRuns && ctx.Err() == nil; i++ {
 			start := time.Now()
-			r, err := c.call(ctx, endpoint, owner, q.path+"?as_of="+asOf, nil, http.StatusOK)
+			r, err := c.call(ctx, endpoint, owner, q.query(&asOf), http.StatusOK)
 			if err != nil {
 				*notes = append(*notes, fmt.Sprintf("as-of %s not measured: %v", q.name, err))
 				failed = true
@@ -962,10 +974,12 @@ func measureExport(ctx context.Context, hc *http.Client, svc *service, o replayO
 	defer cancel()
 	streaming := *hc
 	streaming.Timeout = 0
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL+orgPath(h.hub.id.String(), "/audit?format=jsonl"), nil)
+	jsonl := partners.Jsonl
+	req, err := partners.NewGetV1OrganizationsOrgAuditRequest(svc.URL, h.hub.id, &partners.GetV1OrganizationsOrgAuditParams{Format: &jsonl})
 	if err != nil {
 		return nil, err
 	}
+	req = req.WithContext(ctx)
 	req.Header.Set("Authorization", "Bearer "+owner.Token)
 	mem := watchMemory(svc.PID)
 	start := time.Now()
@@ -1042,7 +1056,11 @@ type projectionStatus struct {
 }
 
 func projectionStatuses(ctx context.Context, c *client, admin *user) ([]projectionStatus, error) {
-	r, err := c.get(ctx, "GET /v1/admin/projections", admin, "/v1/admin/projections", 0)
+	r, err := c.get(ctx, "GET /v1/admin/projections", admin, 0, func(*int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1AdminProjectionsRequest(server, nil)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -1070,8 +1088,10 @@ func measureRebuild(ctx context.Context, hc *http.Client, svc *service, admin *u
 	mem := watchMemory(svc.PID)
 	start := time.Now()
 	for _, st := range sts {
-		_, err := c.call(ctx, "POST /v1/admin/projections/{name}/rebuild", admin, "/v1/admin/projections/"+url.PathEscape(st.Name)+"/rebuild",
-			nil, http.StatusAccepted)
+		name := st.Name
+		_, err := c.call(ctx, "POST /v1/admin/projections/{name}/rebuild", admin, func(server string) (*http.Request, error) {
+			return partners.NewPostV1AdminProjectionsNameRebuildRequest(server, name)
+		}, http.StatusAccepted)
 		var skip *errSkip
 		if errors.As(err, &skip) {
 			mem.Stop()

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/google/uuid"
+
+	partners "partners/client"
 )
 
 // scenario is one user story the load generator repeats: a few commands and
@@ -63,9 +66,15 @@ type share struct {
 	spare     []string // portal users of the same company, not watching
 }
 
-type idBody struct {
-	ID    string  `json:"id"`
-	Token *string `json:"token"`
+func ptr[T any](v T) *T { return &v }
+
+// decode reads an answer into one of the document's types.
+func decode[T any](r *response, what string) (T, error) {
+	var v T
+	if err := r.decode(&v); err != nil {
+		return v, fmt.Errorf("%s: %w in %q", what, err, r.body)
+	}
+	return v, nil
 }
 
 // setup creates the client's home organizations.
@@ -89,19 +98,16 @@ func setup(ctx context.Context, c *client) error {
 }
 
 func createOrg(ctx context.Context, c *client, u *user, side string) (string, error) {
-	r, err := c.call(ctx, "POST /v1/organizations", u, "/v1/organizations",
-		map[string]any{"name": "Bench " + side + " " + u.Sub[len(u.Sub)-8:], "side": side}, http.StatusCreated)
+	body := partners.PostV1OrganizationsJSONRequestBody{Name: "Bench " + side + " " + u.Sub[len(u.Sub)-8:], Side: partners.PostV1OrganizationsJSONBodySide(side)}
+	r, err := c.call(ctx, "POST /v1/organizations", u, func(server string) (*http.Request, error) {
+		return partners.NewPostV1OrganizationsRequest(server, nil, body)
+	}, http.StatusCreated)
 	if err != nil {
 		return "", err
 	}
-	var b idBody
-	if err := r.decode(&b); err != nil || b.ID == "" {
-		return "", fmt.Errorf("create organization: no id in %q", r.body)
-	}
-	return b.ID, nil
+	o, err := decode[partners.Organization](r, "create organization")
+	return o.Id.String(), err
 }
-
-func orgPath(org, rest string) string { return "/v1/organizations/" + url.PathEscape(org) + rest }
 
 func scenarioOrganizations(ctx context.Context, c *client) error {
 	u, err := c.m.newUser("signup")
@@ -116,30 +122,89 @@ func scenarioOrganizations(ctx context.Context, c *client) error {
 	if err != nil || !c.reads {
 		return err
 	}
-	if _, err := c.get(ctx, "GET /v1/organizations/{org}", u, orgPath(org, ""), c.lastPos); err != nil {
+	if _, err := c.get(ctx, "GET /v1/organizations/{org}", u, c.lastPos, func(mp *int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1OrganizationsOrgRequest(server, id(org), &partners.GetV1OrganizationsOrgParams{MinPosition: mp})
+		}
+	}); err != nil {
 		return err
 	}
-	_, err = c.get(ctx, "GET /v1/me/organizations", u, "/v1/me/organizations", c.lastPos)
+	_, err = c.get(ctx, "GET /v1/me/organizations", u, c.lastPos, myOrganizations)
 	return err
 }
 
+func myOrganizations(mp *int) request {
+	return func(server string) (*http.Request, error) {
+		return partners.NewGetV1MeOrganizationsRequest(server, &partners.GetV1MeOrganizationsParams{MinPosition: mp})
+	}
+}
+
 // invite sends a partner invitation from the client's home organization.
-func invite(ctx context.Context, c *client, email string) (id, token string, err error) {
+func invite(ctx context.Context, c *client, email string) (invID, token string, err error) {
 	w := c.world
-	r, err := c.call(ctx, "POST /v1/organizations/{org}/invitations", w.owner, orgPath(w.home, "/invitations"),
-		map[string]any{"email": email, "message": "Bonjour, rejoignez notre panel de sous-traitants.", "locale": "fr"},
-		http.StatusCreated)
+	body := partners.PostV1OrganizationsOrgInvitationsJSONRequestBody{Email: email, Message: ptr("Bonjour, rejoignez notre panel de sous-traitants."),
+		Locale: ptr(partners.PostV1OrganizationsOrgInvitationsJSONBodyLocaleFr)}
+	r, err := c.call(ctx, "POST /v1/organizations/{org}/invitations", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1OrganizationsOrgInvitationsRequest(server, id(w.home), nil, body)
+	}, http.StatusCreated)
 	if err != nil {
 		return "", "", err
 	}
-	var b idBody
-	if err := r.decode(&b); err != nil || b.ID == "" || b.Token == nil {
+	inv, err := decode[partners.SentInvitation](r, "invitation")
+	if err != nil || inv.Token == nil {
 		return "", "", fmt.Errorf("invitation: no id or token in %q", r.body)
 	}
-	return b.ID, *b.Token, nil
+	return inv.Id.String(), *inv.Token, nil
 }
 
-func invPath(id, verb string) string { return "/v1/invitations/" + url.PathEscape(id) + "/" + verb }
+func accept(ctx context.Context, c *client, u *user, invID, org string) error {
+	_, err := c.call(ctx, "POST /v1/invitations/{id}/accept", u, func(server string) (*http.Request, error) {
+		return partners.NewPostV1InvitationsIdAcceptRequest(server, id(invID), nil, partners.PostV1InvitationsIdAcceptJSONRequestBody{OrganizationId: id(org)})
+	}, http.StatusOK)
+	return err
+}
+
+func received(org string, limit *int) func(mp *int) request {
+	return func(mp *int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1OrganizationsOrgInvitationsReceivedRequest(server, id(org),
+				&partners.GetV1OrganizationsOrgInvitationsReceivedParams{Limit: limit, MinPosition: mp})
+		}
+	}
+}
+
+func sent(org string, status *partners.GetV1OrganizationsOrgInvitationsSentParamsStatus) func(mp *int) request {
+	return func(mp *int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1OrganizationsOrgInvitationsSentRequest(server, id(org),
+				&partners.GetV1OrganizationsOrgInvitationsSentParams{Status: status, MinPosition: mp})
+		}
+	}
+}
+
+func panel(org string) func(mp *int) request {
+	return func(mp *int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1OrganizationsOrgPartnersRequest(server, id(org), &partners.GetV1OrganizationsOrgPartnersParams{MinPosition: mp})
+		}
+	}
+}
+
+func badges(org string) func(mp *int) request {
+	return func(mp *int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1OrganizationsOrgBadgesRequest(server, id(org), &partners.GetV1OrganizationsOrgBadgesParams{MinPosition: mp})
+		}
+	}
+}
+
+func members(org string) func(mp *int) request {
+	return func(mp *int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1OrganizationsOrgMembersRequest(server, id(org), &partners.GetV1OrganizationsOrgMembersParams{MinPosition: mp})
+		}
+	}
+}
 
 func scenarioInviteAccept(ctx context.Context, c *client) error {
 	w := c.world
@@ -147,7 +212,7 @@ func scenarioInviteAccept(ctx context.Context, c *client) error {
 	if err != nil {
 		return err
 	}
-	id, _, err := invite(ctx, c, s.Email)
+	invID, _, err := invite(ctx, c, s.Email)
 	if err != nil {
 		return err
 	}
@@ -156,24 +221,23 @@ func scenarioInviteAccept(ctx context.Context, c *client) error {
 		return err
 	}
 	if c.reads {
-		if _, err := c.get(ctx, "GET /v1/organizations/{org}/invitations/received", s, orgPath(org, "/invitations/received"), c.lastPos); err != nil {
+		if _, err := c.get(ctx, "GET /v1/organizations/{org}/invitations/received", s, c.lastPos, received(org, nil)); err != nil {
 			return err
 		}
-		if _, err := c.get(ctx, "GET /v1/organizations/{org}/badges", s, orgPath(org, "/badges"), c.lastPos); err != nil {
+		if _, err := c.get(ctx, "GET /v1/organizations/{org}/badges", s, c.lastPos, badges(org)); err != nil {
 			return err
 		}
 	}
-	if _, err := c.call(ctx, "POST /v1/invitations/{id}/accept", s, invPath(id, "accept"),
-		map[string]any{"organization_id": org}, http.StatusOK); err != nil {
+	if err := accept(ctx, c, s, invID, org); err != nil {
 		return err
 	}
 	if !c.reads {
 		return nil
 	}
-	if _, err := c.get(ctx, "GET /v1/organizations/{org}/partners", w.owner, orgPath(w.home, "/partners"), c.lastPos); err != nil {
+	if _, err := c.get(ctx, "GET /v1/organizations/{org}/partners", w.owner, c.lastPos, panel(w.home)); err != nil {
 		return err
 	}
-	_, err = c.get(ctx, "GET /v1/organizations/{org}/invitations/sent", w.owner, orgPath(w.home, "/invitations/sent"), c.lastPos)
+	_, err = c.get(ctx, "GET /v1/organizations/{org}/invitations/sent", w.owner, c.lastPos, sent(w.home, nil))
 	return err
 }
 
@@ -183,7 +247,7 @@ func scenarioInviteClaim(ctx context.Context, c *client) error {
 		return err
 	}
 	// Addressed to an email nobody signed up with.
-	id, token, err := invite(ctx, c, "other-"+s.Email)
+	invID, token, err := invite(ctx, c, "other-"+s.Email)
 	if err != nil {
 		return err
 	}
@@ -192,43 +256,47 @@ func scenarioInviteClaim(ctx context.Context, c *client) error {
 		return err
 	}
 	if c.reads {
-		if _, err := c.call(ctx, "POST /v1/invitations/preview", nil, "/v1/invitations/preview", map[string]any{"token": token}, http.StatusOK); err != nil {
+		if _, err := c.call(ctx, "POST /v1/invitations/preview", nil, func(server string) (*http.Request, error) {
+			return partners.NewPostV1InvitationsPreviewRequest(server, partners.PostV1InvitationsPreviewJSONRequestBody{Token: token})
+		}, http.StatusOK); err != nil {
 			return err
 		}
 	}
-	if _, err := c.call(ctx, "POST /v1/invitations/claim", s, "/v1/invitations/claim",
-		map[string]any{"token": token, "organization_id": org}, http.StatusOK); err != nil {
+	if _, err := c.call(ctx, "POST /v1/invitations/claim", s, func(server string) (*http.Request, error) {
+		return partners.NewPostV1InvitationsClaimRequest(server, nil, partners.PostV1InvitationsClaimJSONRequestBody{Token: token, OrganizationId: id(org)})
+	}, http.StatusOK); err != nil {
 		return err
 	}
-	if _, err := c.call(ctx, "POST /v1/invitations/{id}/accept", s, invPath(id, "accept"),
-		map[string]any{"organization_id": org}, http.StatusOK); err != nil {
+	if err := accept(ctx, c, s, invID, org); err != nil {
 		return err
 	}
 	if !c.reads {
 		return nil
 	}
-	_, err = c.get(ctx, "GET /v1/organizations/{org}/partners", s, orgPath(org, "/partners"), c.lastPos)
+	_, err = c.get(ctx, "GET /v1/organizations/{org}/partners", s, c.lastPos, panel(org))
 	return err
 }
 
 func scenarioInviteDecline(ctx context.Context, c *client) error {
 	w := c.world
-	id, _, err := invite(ctx, c, w.subOwner.Email)
+	invID, _, err := invite(ctx, c, w.subOwner.Email)
 	var st *errStatus
 	if errors.As(err, &st) && st.status == http.StatusConflict {
 		// A pending one is left over from an interrupted story: decline it.
-		id, err = pendingFromTo(ctx, c)
+		invID, err = pendingFromTo(ctx, c)
 	}
 	if err != nil {
 		return err
 	}
 	if c.reads {
-		if _, err := c.get(ctx, "GET /v1/organizations/{org}/invitations/received", w.subOwner, orgPath(w.sub, "/invitations/received"), c.lastPos); err != nil {
+		if _, err := c.get(ctx, "GET /v1/organizations/{org}/invitations/received", w.subOwner, c.lastPos, received(w.sub, nil)); err != nil {
 			return err
 		}
 	}
-	_, err = c.call(ctx, "POST /v1/invitations/{id}/decline", w.subOwner, invPath(id, "decline"),
-		map[string]any{"organization_id": w.sub, "reason": "Carnet de commandes complet ce trimestre."}, http.StatusOK)
+	body := partners.PostV1InvitationsIdDeclineJSONRequestBody{OrganizationId: id(w.sub), Reason: ptr("Carnet de commandes complet ce trimestre.")}
+	_, err = c.call(ctx, "POST /v1/invitations/{id}/decline", w.subOwner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1InvitationsIdDeclineRequest(server, id(invID), nil, body)
+	}, http.StatusOK)
 	return err
 }
 
@@ -236,24 +304,19 @@ func scenarioInviteDecline(ctx context.Context, c *client) error {
 // home subcontractor.
 func pendingFromTo(ctx context.Context, c *client) (string, error) {
 	w := c.world
-	r, err := c.get(ctx, "GET /v1/organizations/{org}/invitations/received", w.subOwner, orgPath(w.sub, "/invitations/received?limit=200"), c.lastPos)
+	r, err := c.get(ctx, "GET /v1/organizations/{org}/invitations/received", w.subOwner, c.lastPos, received(w.sub, ptr(200)))
 	if err != nil {
 		return "", err
 	}
-	var list struct {
-		Items []struct {
-			ID      string `json:"id"`
-			Inviter struct {
-				ID string `json:"id"`
-			} `json:"inviter"`
-		} `json:"items"`
-	}
-	if err := r.decode(&list); err != nil {
+	list, err := decode[struct {
+		Items []partners.ReceivedInvitationRow `json:"items"`
+	}](r, "invitations received")
+	if err != nil {
 		return "", err
 	}
 	for _, it := range list.Items {
-		if it.Inviter.ID == w.home {
-			return it.ID, nil
+		if it.Inviter.Id.String() == w.home {
+			return it.Id.String(), nil
 		}
 	}
 	return "", errors.New("duplicate pending invitation not found")
@@ -265,20 +328,24 @@ func scenarioResendRevoke(ctx context.Context, c *client) error {
 	if err != nil {
 		return err
 	}
-	id, _, err := invite(ctx, c, u.Email)
+	invID, _, err := invite(ctx, c, u.Email)
 	if err != nil {
 		return err
 	}
-	if _, err := c.call(ctx, "POST /v1/invitations/{id}/resend", w.owner, invPath(id, "resend"), map[string]any{}, http.StatusOK); err != nil {
+	if _, err := c.call(ctx, "POST /v1/invitations/{id}/resend", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1InvitationsIdResendRequest(server, id(invID), nil, partners.PostV1InvitationsIdResendJSONRequestBody{})
+	}, http.StatusOK); err != nil {
 		return err
 	}
-	if _, err := c.call(ctx, "POST /v1/invitations/{id}/revoke", w.owner, invPath(id, "revoke"), map[string]any{}, http.StatusOK); err != nil {
+	if _, err := c.call(ctx, "POST /v1/invitations/{id}/revoke", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1InvitationsIdRevokeRequest(server, id(invID), nil, partners.PostV1InvitationsIdRevokeJSONRequestBody{})
+	}, http.StatusOK); err != nil {
 		return err
 	}
 	if !c.reads {
 		return nil
 	}
-	_, err = c.get(ctx, "GET /v1/organizations/{org}/invitations/sent", w.owner, orgPath(w.home, "/invitations/sent?status=revoked"), c.lastPos)
+	_, err = c.get(ctx, "GET /v1/organizations/{org}/invitations/sent", w.owner, c.lastPos, sent(w.home, ptr(partners.GetV1OrganizationsOrgInvitationsSentParamsStatusRevoked)))
 	return err
 }
 
@@ -291,17 +358,17 @@ func scenarioQueries(ctx context.Context, c *client) error {
 	steps := []struct {
 		endpoint string
 		u        *user
-		path     string
+		query    func(mp *int) request
 	}{
-		{"GET /v1/me/organizations", w.owner, "/v1/me/organizations"},
-		{"GET /v1/organizations/{org}/members", w.owner, orgPath(w.home, "/members")},
-		{"GET /v1/organizations/{org}/invitations/sent", w.owner, orgPath(w.home, "/invitations/sent")},
-		{"GET /v1/organizations/{org}/partners", w.owner, orgPath(w.home, "/partners")},
-		{"GET /v1/organizations/{org}/invitations/received", w.subOwner, orgPath(w.sub, "/invitations/received")},
-		{"GET /v1/organizations/{org}/badges", w.subOwner, orgPath(w.sub, "/badges")},
+		{"GET /v1/me/organizations", w.owner, myOrganizations},
+		{"GET /v1/organizations/{org}/members", w.owner, members(w.home)},
+		{"GET /v1/organizations/{org}/invitations/sent", w.owner, sent(w.home, nil)},
+		{"GET /v1/organizations/{org}/partners", w.owner, panel(w.home)},
+		{"GET /v1/organizations/{org}/invitations/received", w.subOwner, received(w.sub, nil)},
+		{"GET /v1/organizations/{org}/badges", w.subOwner, badges(w.sub)},
 	}
 	for _, s := range steps {
-		if _, err := c.get(ctx, s.endpoint, s.u, s.path, p); err != nil {
+		if _, err := c.get(ctx, s.endpoint, s.u, p, s.query); err != nil {
 			return err
 		}
 	}
@@ -314,20 +381,24 @@ func createPortalUser(ctx context.Context, c *client) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r, err := c.call(ctx, "POST /v1/organizations/{org}/portal-users", w.owner, orgPath(w.home, "/portal-users"),
-		map[string]any{"email": u.Email, "name": u.Name, "company": w.company}, http.StatusCreated)
+	body := partners.PostV1OrganizationsOrgPortalUsersJSONRequestBody{Email: u.Email, Name: u.Name, Company: &w.company}
+	r, err := c.call(ctx, "POST /v1/organizations/{org}/portal-users", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1OrganizationsOrgPortalUsersRequest(server, id(w.home), nil, body)
+	}, http.StatusCreated)
 	if err != nil {
 		return "", err
 	}
-	var b idBody
-	if err := r.decode(&b); err != nil || b.ID == "" {
-		return "", fmt.Errorf("portal user: no id in %q", r.body)
-	}
-	return b.ID, nil
+	pu, err := decode[partners.PortalUser](r, "portal user")
+	return pu.Id.String(), err
 }
 
-func contractPath(org, contract, rest string) string {
-	return orgPath(org, "/contracts/"+url.PathEscape(contract)+rest)
+func contractPortal(org, contract string) func(mp *int) request {
+	return func(mp *int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1OrganizationsOrgContractsContractIdPortalRequest(server, id(org), contract,
+				&partners.GetV1OrganizationsOrgContractsContractIdPortalParams{MinPosition: mp})
+		}
+	}
 }
 
 func scenarioPortalShare(ctx context.Context, c *client) error {
@@ -341,9 +412,11 @@ func scenarioPortalShare(ctx context.Context, c *client) error {
 		return err
 	}
 	contract := fmt.Sprintf("CTR-%d-%d", c.id, c.rng.Int64N(1<<40))
-	if _, err := c.call(ctx, "PUT /v1/organizations/{org}/contracts/{contract_id}/portal", w.owner, contractPath(w.home, contract, "/portal"),
-		map[string]any{"title": "Rénovation lot " + contract, "requester_id": requester, "watcher_ids": []string{watcher}, "attachments_visible": true},
-		http.StatusOK, http.StatusCreated); err != nil {
+	body := partners.PutV1OrganizationsOrgContractsContractIdPortalJSONRequestBody{Title: "Rénovation lot " + contract, RequesterId: id(requester),
+		WatcherIds: &[]uuid.UUID{id(watcher)}, AttachmentsVisible: ptr(true)}
+	if _, err := c.call(ctx, "PUT /v1/organizations/{org}/contracts/{contract_id}/portal", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPutV1OrganizationsOrgContractsContractIdPortalRequest(server, id(w.home), contract, nil, body)
+	}, http.StatusOK, http.StatusCreated); err != nil {
 		return err
 	}
 	sh := share{contract: contract, requester: requester}
@@ -355,10 +428,15 @@ func scenarioPortalShare(ctx context.Context, c *client) error {
 	if !c.reads {
 		return nil
 	}
-	if _, err := c.get(ctx, "GET /v1/organizations/{org}/contracts/{contract_id}/portal", w.owner, contractPath(w.home, contract, "/portal"), c.lastPos); err != nil {
+	if _, err := c.get(ctx, "GET /v1/organizations/{org}/contracts/{contract_id}/portal", w.owner, c.lastPos, contractPortal(w.home, contract)); err != nil {
 		return err
 	}
-	_, err = c.get(ctx, "GET /v1/organizations/{org}/portal-users/{id}/contracts", w.owner, orgPath(w.home, "/portal-users/"+url.PathEscape(watcher)+"/contracts"), c.lastPos)
+	_, err = c.get(ctx, "GET /v1/organizations/{org}/portal-users/{id}/contracts", w.owner, c.lastPos, func(mp *int) request {
+		return func(server string) (*http.Request, error) {
+			return partners.NewGetV1OrganizationsOrgPortalUsersIdContractsRequest(server, id(w.home), id(watcher),
+				&partners.GetV1OrganizationsOrgPortalUsersIdContractsParams{MinPosition: mp})
+		}
+	})
 	return err
 }
 
@@ -377,17 +455,20 @@ func scenarioWatcherChange(ctx context.Context, c *client) error {
 			return err
 		}
 	}
-	if _, err := c.call(ctx, "POST /v1/organizations/{org}/contracts/{contract_id}/watchers", w.owner, contractPath(w.home, sh.contract, "/watchers"),
-		map[string]any{"portal_user_id": watcher}, http.StatusOK, http.StatusCreated); err != nil {
+	if _, err := c.call(ctx, "POST /v1/organizations/{org}/contracts/{contract_id}/watchers", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1OrganizationsOrgContractsContractIdWatchersRequest(server, id(w.home), sh.contract, nil,
+			partners.PostV1OrganizationsOrgContractsContractIdWatchersJSONRequestBody{PortalUserId: id(watcher)})
+	}, http.StatusOK, http.StatusCreated); err != nil {
 		return err
 	}
 	if c.reads {
-		if _, err := c.get(ctx, "GET /v1/organizations/{org}/contracts/{contract_id}/portal", w.owner, contractPath(w.home, sh.contract, "/portal"), c.lastPos); err != nil {
+		if _, err := c.get(ctx, "GET /v1/organizations/{org}/contracts/{contract_id}/portal", w.owner, c.lastPos, contractPortal(w.home, sh.contract)); err != nil {
 			return err
 		}
 	}
-	if _, err := c.call(ctx, "DELETE /v1/organizations/{org}/contracts/{contract_id}/watchers/{portal_user_id}", w.owner,
-		contractPath(w.home, sh.contract, "/watchers/"+url.PathEscape(watcher)), nil, http.StatusNoContent, http.StatusOK); err != nil {
+	if _, err := c.call(ctx, "DELETE /v1/organizations/{org}/contracts/{contract_id}/watchers/{portal_user_id}", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewDeleteV1OrganizationsOrgContractsContractIdWatchersPortalUserIdRequest(server, id(w.home), sh.contract, id(watcher), nil)
+	}, http.StatusNoContent, http.StatusOK); err != nil {
 		return err
 	}
 	sh.spare = append(sh.spare, watcher)
@@ -400,33 +481,41 @@ func scenarioAccountant(ctx context.Context, c *client) error {
 	if err != nil {
 		return err
 	}
-	r, err := c.call(ctx, "POST /v1/organizations/{org}/accountants", w.owner, orgPath(w.home, "/accountants"),
-		map[string]any{"email": a.Email, "message": "Accès comptable pour la clôture."}, http.StatusCreated)
+	grant := partners.PostV1OrganizationsOrgAccountantsJSONRequestBody{Email: a.Email, Message: ptr("Accès comptable pour la clôture.")}
+	r, err := c.call(ctx, "POST /v1/organizations/{org}/accountants", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1OrganizationsOrgAccountantsRequest(server, id(w.home), nil, grant)
+	}, http.StatusCreated)
 	if err != nil {
 		return err
 	}
-	var b idBody
-	if err := r.decode(&b); err != nil || b.ID == "" {
-		return fmt.Errorf("accountant access: no id in %q", r.body)
+	inv, err := decode[partners.TeamInvitationSent](r, "accountant access")
+	if err != nil {
+		return err
 	}
-	body := map[string]any{}
-	if b.Token != nil {
-		body["token"] = *b.Token
-	}
-	if _, err := c.call(ctx, "POST /v1/accountant-invitations/{id}/accept", a, "/v1/accountant-invitations/"+url.PathEscape(b.ID)+"/accept",
-		body, http.StatusOK); err != nil {
+	if _, err := c.call(ctx, "POST /v1/accountant-invitations/{id}/accept", a, func(server string) (*http.Request, error) {
+		return partners.NewPostV1AccountantInvitationsIdAcceptRequest(server, inv.Id, nil, partners.PostV1AccountantInvitationsIdAcceptJSONRequestBody{Token: inv.Token})
+	}, http.StatusOK); err != nil {
 		return err
 	}
 	if c.reads {
-		if _, err := c.get(ctx, "GET /v1/organizations/{org}/accountants", w.owner, orgPath(w.home, "/accountants"), c.lastPos); err != nil {
+		if _, err := c.get(ctx, "GET /v1/organizations/{org}/accountants", w.owner, c.lastPos, func(mp *int) request {
+			return func(server string) (*http.Request, error) {
+				return partners.NewGetV1OrganizationsOrgAccountantsRequest(server, id(w.home), &partners.GetV1OrganizationsOrgAccountantsParams{MinPosition: mp})
+			}
+		}); err != nil {
 			return err
 		}
-		if _, err := c.get(ctx, "GET /v1/me/accountant-clients", a, "/v1/me/accountant-clients", c.lastPos); err != nil {
+		if _, err := c.get(ctx, "GET /v1/me/accountant-clients", a, c.lastPos, func(mp *int) request {
+			return func(server string) (*http.Request, error) {
+				return partners.NewGetV1MeAccountantClientsRequest(server, &partners.GetV1MeAccountantClientsParams{MinPosition: mp})
+			}
+		}); err != nil {
 			return err
 		}
 	}
-	_, err = c.call(ctx, "DELETE /v1/organizations/{org}/accountants/{user_id}", w.owner, orgPath(w.home, "/accountants/"+url.PathEscape(a.Sub)),
-		nil, http.StatusNoContent, http.StatusOK)
+	_, err = c.call(ctx, "DELETE /v1/organizations/{org}/accountants/{user_id}", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewDeleteV1OrganizationsOrgAccountantsUserIdRequest(server, id(w.home), a.Sub, nil)
+	}, http.StatusNoContent, http.StatusOK)
 	return err
 }
 
@@ -437,30 +526,40 @@ func scenarioCollaborator(ctx context.Context, c *client) error {
 		return err
 	}
 	first, last, _ := strings.Cut(k.Name, " ")
-	r, err := c.call(ctx, "POST /v1/organizations/{org}/collaborators", w.owner, orgPath(w.home, "/collaborators"),
-		map[string]any{"first_name": first, "last_name": last, "email": k.Email, "phone": "+33612345678",
-			"can_purchase": false, "can_see_all_orders": false}, http.StatusCreated)
+	create := partners.PostV1OrganizationsOrgCollaboratorsJSONRequestBody{FirstName: first, LastName: last, Email: k.Email, Phone: "+33612345678",
+		CanPurchase: ptr(false), CanSeeAllOrders: ptr(false)}
+	r, err := c.call(ctx, "POST /v1/organizations/{org}/collaborators", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1OrganizationsOrgCollaboratorsRequest(server, id(w.home), nil, create)
+	}, http.StatusCreated)
 	if err != nil {
 		return err
 	}
-	var b idBody
-	if err := r.decode(&b); err != nil || b.Token == nil {
+	inv, err := decode[partners.CollaboratorInvited](r, "collaborator")
+	if err != nil || inv.Token == nil {
 		return fmt.Errorf("collaborator: no token in %q", r.body)
 	}
-	if _, err := c.call(ctx, "POST /v1/collaborators/activate", k, "/v1/collaborators/activate",
-		map[string]any{"token": *b.Token}, http.StatusOK, http.StatusCreated); err != nil {
+	if _, err := c.call(ctx, "POST /v1/collaborators/activate", k, func(server string) (*http.Request, error) {
+		return partners.NewPostV1CollaboratorsActivateRequest(server, nil, partners.PostV1CollaboratorsActivateJSONRequestBody{Token: *inv.Token})
+	}, http.StatusOK, http.StatusCreated); err != nil {
 		return err
 	}
-	if _, err := c.call(ctx, "PATCH /v1/organizations/{org}/collaborators/{user_id}", w.owner, orgPath(w.home, "/collaborators/"+url.PathEscape(k.Sub)),
-		map[string]any{"can_purchase": true}, http.StatusOK); err != nil {
+	if _, err := c.call(ctx, "PATCH /v1/organizations/{org}/collaborators/{user_id}", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPatchV1OrganizationsOrgCollaboratorsUserIdRequest(server, id(w.home), k.Sub, nil,
+			partners.PatchV1OrganizationsOrgCollaboratorsUserIdJSONRequestBody{CanPurchase: ptr(true)})
+	}, http.StatusOK); err != nil {
 		return err
 	}
 	if c.reads {
-		if _, err := c.get(ctx, "GET /v1/organizations/{org}/collaborators", w.owner, orgPath(w.home, "/collaborators"), c.lastPos); err != nil {
+		if _, err := c.get(ctx, "GET /v1/organizations/{org}/collaborators", w.owner, c.lastPos, func(mp *int) request {
+			return func(server string) (*http.Request, error) {
+				return partners.NewGetV1OrganizationsOrgCollaboratorsRequest(server, id(w.home), &partners.GetV1OrganizationsOrgCollaboratorsParams{MinPosition: mp})
+			}
+		}); err != nil {
 			return err
 		}
 	}
-	_, err = c.call(ctx, "DELETE /v1/organizations/{org}/collaborators/{user_id}", w.owner, orgPath(w.home, "/collaborators/"+url.PathEscape(k.Sub)),
-		nil, http.StatusNoContent, http.StatusOK)
+	_, err = c.call(ctx, "DELETE /v1/organizations/{org}/collaborators/{user_id}", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewDeleteV1OrganizationsOrgCollaboratorsUserIdRequest(server, id(w.home), k.Sub, nil)
+	}, http.StatusNoContent, http.StatusOK)
 	return err
 }

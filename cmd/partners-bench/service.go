@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	partners "partners/client"
 )
 
 // service is a running partners service the harness drives.
@@ -171,7 +173,10 @@ func (c *childStarter) start(ctx context.Context, dbURL string, extra map[string
 // waitHealthy polls /healthz until it answers 200.
 func waitHealthy(ctx context.Context, base string, exited <-chan struct{}, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
+	api, err := partners.NewClient(base, partners.WithHTTPClient(&http.Client{Timeout: time.Second}))
+	if err != nil {
+		return err
+	}
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
@@ -180,7 +185,7 @@ func waitHealthy(ctx context.Context, base string, exited <-chan struct{}, limit
 			return ctx.Err()
 		default:
 		}
-		resp, err := client.Get(base + "/healthz")
+		resp, err := api.GetHealthz(ctx)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()

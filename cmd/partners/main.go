@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"partners/api"
 )
 
 const usage = `partners: the partner network service
@@ -26,6 +28,7 @@ Usage:
                                  rebuild read models from the events beside the live ones, then swap
   partners verify [--projection NAME]
                                  compare the live read models with a fresh replay; non-zero exit on a difference
+  partners openapi               print the OpenAPI document the server serves at /openapi.json
 
 Configuration comes from PARTNERS_* environment variables (see README.md).
 `
@@ -45,6 +48,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("a subcommand is required")
+	}
+	if args[0] == "openapi" { // needs no configuration: the document is the code's
+		_, err := stdout.Write(api.OpenAPI())
+		return err
 	}
 	cfg, err := LoadConfig(os.Getenv)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"partners/api"
 	"partners/internal/pgtest"
 )
 
@@ -128,5 +130,18 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 	if d := time.Since(start); d > 22*time.Second {
 		t.Fatalf("shutdown took %v", d)
+	}
+}
+
+// `partners openapi` prints the served document, whatever the configuration
+// says (the client generator and the linter run it without one).
+func TestOpenAPICommand(t *testing.T) {
+	t.Setenv("PARTNERS_ENV", "no-such-environment")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"openapi"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), api.OpenAPI()) {
+		t.Fatalf("partners openapi printed %d bytes, not the served document (%d bytes)", out.Len(), len(api.OpenAPI()))
 	}
 }

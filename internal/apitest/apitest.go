@@ -336,19 +336,23 @@ type Request struct {
 // Do sends a request and reads the answer.
 func (s *Server) Do(t testing.TB, r Request) Response {
 	t.Helper()
-	var body io.Reader
+	var sent []byte
 	switch b := r.Body.(type) {
 	case nil:
 	case []byte:
-		body = bytes.NewReader(b)
+		sent = b
 	case string:
-		body = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body = bytes.NewReader(raw)
+		sent = raw
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(r.Method, s.URL+r.Path, body)
 	if err != nil {
@@ -371,6 +375,11 @@ func (s *Server) Do(t testing.TB, r Request) Response {
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c, err := loadContract(); err != nil {
+		t.Fatal(err)
+	} else if err := c.check(req, sent, resp, raw); err != nil {
+		t.Errorf("contract violation: %s %s: %v\n%s", r.Method, r.Path, err, raw)
 	}
 	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
 	if p := resp.Header.Get("X-Event-Position"); p != "" {

@@ -49,7 +49,9 @@ var emailIn = schema{"type": "string", "maxLength": 320,
 
 func nullable(s schema) schema {
 	if _, isRef := s["$ref"]; isRef { // OpenAPI 3.0 ignores a $ref's siblings
-		return schema{"allOf": []any{s}, "nullable": true}
+		// nullable needs a type beside it; every referenced schema that may
+		// be null is an object
+		return schema{"type": "object", "allOf": []any{s}, "nullable": true}
 	}
 	c := schema{}
 	for k, v := range s {

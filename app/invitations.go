@@ -45,12 +45,10 @@ type Sent struct {
 // partner's contact details from the invite form (zero: none).
 func (a *App) SendInvitation(ctx context.Context, actor domain.Actor, org uuid.UUID, email domain.Email, message string,
 	contact domain.PartnerContact, locale string) (Sent, error) {
-	ref := a.Store.Keys().Ref(email.String())
-	inv, token, res, err := sendWithToken(ctx, a, actor, org, "", invitations, ref,
-		func(t *attempt, inviter *domain.Organization, s sending[*domain.Invitation]) ([]domain.Event, error) {
+	inv, token, res, err := sendWithToken(ctx, a, org, "", invitations, domain.TokenSend{Email: email, Locale: locale, Actor: actor},
+		func(t *attempt, inviter *domain.Organization, s domain.TokenSend, pending *domain.Invitation) ([]domain.Event, error) {
 			t.batch.Meta.Command = commandName(inviter.Side)
-			return domain.DecideSendInvitation(inviter, domain.SendInvitation{InvitationID: s.ID, Email: email, EmailRef: ref,
-				Message: message, Contact: contact, TokenHash: s.TokenHash, Locale: locale, Actor: actor, Now: s.Now, TTL: s.TTL, Pending: s.Pending})
+			return domain.DecideSendInvitation(inviter, domain.SendInvitation{TokenSend: s, Message: message, Contact: contact, Pending: pending})
 		})
 	return Sent{Invitation: inv, Token: token, Result: res}, err
 }

@@ -221,23 +221,22 @@ type TeamSent struct {
 
 // InviteMember invites a colleague by email as admin or member.
 func (a *App) InviteMember(ctx context.Context, actor domain.Actor, org uuid.UUID, email domain.Email, role domain.Role, locale string) (TeamSent, error) {
-	return a.sendTeamInvitation(ctx, actor, org, "InviteMember",
-		domain.SendTeamInvitation{Kind: domain.TeamInvitationMember, Email: email, Role: role, Locale: locale})
+	return a.sendTeamInvitation(ctx, org, "InviteMember", domain.SendTeamInvitation{Kind: domain.TeamInvitationMember, Role: role,
+		TokenSend: domain.TokenSend{Email: email, Locale: locale, Actor: actor}})
 }
 
 // GrantAccountantAccess invites the organization's accountant by email.
 func (a *App) GrantAccountantAccess(ctx context.Context, actor domain.Actor, org uuid.UUID, email domain.Email, message, locale string) (TeamSent, error) {
-	return a.sendTeamInvitation(ctx, actor, org, "GrantAccountantAccess",
-		domain.SendTeamInvitation{Kind: domain.TeamInvitationAccountant, Email: email, Message: message, Locale: locale})
+	return a.sendTeamInvitation(ctx, org, "GrantAccountantAccess", domain.SendTeamInvitation{Kind: domain.TeamInvitationAccountant,
+		Message: message, TokenSend: domain.TokenSend{Email: email, Locale: locale, Actor: actor}})
 }
 
 // sendTeamInvitation records an invitation; one pending invitation per
 // organization, kind and email.
-func (a *App) sendTeamInvitation(ctx context.Context, actor domain.Actor, org uuid.UUID, command string, c domain.SendTeamInvitation) (TeamSent, error) {
-	c.EmailRef = a.Store.Keys().Ref(c.Email.String())
-	inv, token, res, err := sendWithToken(ctx, a, actor, org, command, teamInvitations(c.Kind), c.EmailRef,
-		func(_ *attempt, o *domain.Organization, s sending[*domain.TeamInvitation]) ([]domain.Event, error) {
-			c.InvitationID, c.TokenHash, c.Actor, c.Now, c.TTL, c.Pending = s.ID, s.TokenHash, actor, s.Now, s.TTL, s.Pending
+func (a *App) sendTeamInvitation(ctx context.Context, org uuid.UUID, command string, c domain.SendTeamInvitation) (TeamSent, error) {
+	inv, token, res, err := sendWithToken(ctx, a, org, command, teamInvitations(c.Kind), c.TokenSend,
+		func(_ *attempt, o *domain.Organization, s domain.TokenSend, pending *domain.TeamInvitation) ([]domain.Event, error) {
+			c.TokenSend, c.Pending = s, pending
 			return domain.DecideSendTeamInvitation(o, c)
 		})
 	return TeamSent{Invitation: inv, Token: token, Result: res}, err

@@ -40,13 +40,10 @@ type CollaboratorSent struct {
 // gets an activation email. One pending account per organization and
 // email.
 func (a *App) CreateCollaborator(ctx context.Context, actor domain.Actor, org uuid.UUID, n NewCollaborator) (CollaboratorSent, error) {
-	ref := a.Store.Keys().Ref(n.Email.String())
-	inv, token, res, err := sendWithToken(ctx, a, actor, org, "CreateCollaborator", collaborators, ref,
-		func(_ *attempt, o *domain.Organization, s sending[*domain.CollaboratorInvitation]) ([]domain.Event, error) {
-			return domain.DecideInviteCollaborator(o, domain.InviteCollaborator{InvitationID: s.ID, FirstName: n.FirstName,
-				LastName: n.LastName, Email: n.Email, EmailRef: ref, Phone: n.Phone, CanPurchase: n.CanPurchase,
-				CanSeeAllOrders: n.CanSeeAllOrders, TokenHash: s.TokenHash, Locale: n.Locale, Actor: actor, Now: s.Now, TTL: s.TTL,
-				Pending: s.Pending})
+	inv, token, res, err := sendWithToken(ctx, a, org, "CreateCollaborator", collaborators, domain.TokenSend{Email: n.Email, Locale: n.Locale, Actor: actor},
+		func(_ *attempt, o *domain.Organization, s domain.TokenSend, pending *domain.CollaboratorInvitation) ([]domain.Event, error) {
+			return domain.DecideInviteCollaborator(o, domain.InviteCollaborator{TokenSend: s, FirstName: n.FirstName, LastName: n.LastName,
+				Phone: n.Phone, CanPurchase: n.CanPurchase, CanSeeAllOrders: n.CanSeeAllOrders, Pending: pending})
 		})
 	return CollaboratorSent{Invitation: inv, Token: token, Result: res}, err
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -123,33 +122,30 @@ func byToken[P tokenInvitation](ctx context.Context, a *App, k tokenKind[P], tok
 	return l, nil
 }
 
-// sending is what a decision to send an invitation with a token is given:
-// the new invitation's id, its token's hash, the instant, and the
-// invitation that holds the pending slot, if any.
-type sending[P any] struct {
-	ID        uuid.UUID
-	TokenHash string
-	Now       time.Time
-	TTL       time.Duration
-	Pending   P
-}
-
 // sendWithToken is the one path of every invitation sent with a link's
-// token. It decides on the inviting organization, then appends the new
-// invitation's stream with two reservations (the kind's pending slot for
-// the email, taken over from an invitation no longer pending, and the
-// token's hash), the token as the event's pending secret for the email. Another invitation winning the slot meanwhile is a lost race:
-// decided again, and refused by the rule.
-func sendWithToken[P tokenInvitation](ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, command string,
-	k tokenKind[P], ref domain.PersonRef, decide func(t *attempt, o *domain.Organization, s sending[P]) ([]domain.Event, error),
+// token. send names who is invited and by whom (Email, Locale, Actor); it
+// fills in the rest of the domain's TokenSend: the email's person ref, and,
+// on each attempt, the new invitation's id, its token's hash, the instant
+// and the expiry's length. It decides on the inviting organization, given
+// the invitation that holds the kind's pending slot for the email, if any,
+// then appends the new invitation's stream with two reservations (that
+// slot, taken over from an invitation no longer pending, and the token's
+// hash), the token as the event's pending secret for the email. Another
+// invitation winning the slot meanwhile is a lost race: decided again, and
+// refused by the rule.
+func sendWithToken[P tokenInvitation](ctx context.Context, a *App, org uuid.UUID, command string, k tokenKind[P], send domain.TokenSend,
+	decide func(t *attempt, o *domain.Organization, s domain.TokenSend, pending P) ([]domain.Event, error),
 ) (inv P, token string, res eventstore.Result, err error) {
-	pendingKey := k.pendingKey(org, ref)
-	res, err = a.run(ctx, actor, command, func(t *attempt) error {
+	send.EmailRef = a.Store.Keys().Ref(send.Email.String())
+	pendingKey := k.pendingKey(org, send.EmailRef)
+	res, err = a.run(ctx, send.Actor, command, func(t *attempt) error {
 		o, err := a.LoadOrganization(ctx, org)
 		if err != nil {
 			return err
 		}
-		s := sending[P]{ID: a.NewID(), Now: a.Now(), TTL: a.ttl()}
+		s := send
+		s.InvitationID, s.Now, s.TTL = a.NewID(), a.Now(), a.ttl()
+		var pending P
 		var replace string
 		if id, ok, err := a.holderID(ctx, pendingKey); err != nil {
 			return err
@@ -158,20 +154,21 @@ func sendWithToken[P tokenInvitation](ctx context.Context, a *App, actor domain.
 			if err != nil {
 				return err
 			}
-			s.Pending, replace = l.state, id.String() // taken over once it is no longer pending
+			pending, replace = l.state, id.String() // taken over once it is no longer pending
 		}
 		token, s.TokenHash = NewToken()
-		evs, err := decide(t, o, s)
+		evs, err := decide(t, o, s, pending)
 		if err != nil {
 			return err
 		}
-		t.add(k.stream(s.ID), eventstore.NoStream, evs)
+		t.add(k.stream(s.InvitationID), eventstore.NoStream, evs)
 		inv = k.fold.empty()
 		for _, e := range evs {
 			inv.Apply(e)
 		}
-		t.batch.Reserve = append(t.batch.Reserve, eventstore.Reservation{Key: pendingKey, Holder: s.ID.String(), Replace: replace},
-			eventstore.Reservation{Key: TokenKey(s.TokenHash), Holder: s.ID.String()})
+		holder := s.InvitationID.String()
+		t.batch.Reserve = append(t.batch.Reserve, eventstore.Reservation{Key: pendingKey, Holder: holder, Replace: replace},
+			eventstore.Reservation{Key: TokenKey(s.TokenHash), Holder: holder})
 		t.secret = token
 		return nil
 	})

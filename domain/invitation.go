@@ -320,17 +320,10 @@ func (i *Invitation) addressedByEmail(o *Organization) bool {
 // SendInvitation invites a partner by email (InviteSubcontractor from a
 // client, InviteClient from a subcontractor).
 type SendInvitation struct {
-	InvitationID uuid.UUID
-	Email        Email
-	EmailRef     PersonRef
-	Message      string
+	TokenSend
+	Message string
 	// Contact is the partner's contact details, if any were given.
-	Contact   PartnerContact
-	TokenHash string
-	Locale    string
-	Actor     Actor
-	Now       time.Time
-	TTL       time.Duration
+	Contact PartnerContact
 	// Pending is the invitation that holds this organization's pending slot
 	// for the email, if any.
 	Pending *Invitation
@@ -350,8 +343,8 @@ func DecideSendInvitation(inviter *Organization, c SendInvitation) ([]Event, err
 	return []Event{InvitationSent{
 		InvitationID: c.InvitationID, InviterOrganizationID: inviter.ID, InviterName: inviter.Name,
 		InviterSide: inviter.Side, InviteeSide: inviter.Side.Opposite(),
-		Email: PersonalOf(c.EmailRef, c.Email.String()), EmailRef: c.EmailRef, Message: PersonalOf(c.EmailRef, c.Message),
-		TokenHash: c.TokenHash, ExpiresAt: c.Now.Add(c.TTL).UTC(), Locale: c.Locale, Contact: c.Contact.sealedFor(c.EmailRef),
+		Email: c.email(), EmailRef: c.EmailRef, Message: c.own(c.Message),
+		TokenHash: c.TokenHash, ExpiresAt: c.expiresAt(), Locale: c.Locale, Contact: c.Contact.sealedFor(c.EmailRef),
 	}}, nil
 }
 

@@ -26,8 +26,8 @@ func TestInvitationContact(t *testing.T) {
 	withContact.Contact = sealed
 	send := func(c domain.PartnerContact) func(*domain.Invitation) ([]domain.Event, error) {
 		return func(*domain.Invitation) ([]domain.Event, error) {
-			return domain.DecideSendInvitation(&w.acme, domain.SendInvitation{InvitationID: invID, Email: samir.Email, EmailRef: samir.EmailRef,
-				Message: "hello", Contact: c, TokenHash: "h1", Locale: "fr", Actor: claire, Now: t0, TTL: ttl})
+			return domain.DecideSendInvitation(&w.acme, domain.SendInvitation{TokenSend: domain.TokenSend{InvitationID: invID, Email: samir.Email,
+				EmailRef: samir.EmailRef, TokenHash: "h1", Locale: "fr", Actor: claire, Now: t0, TTL: ttl}, Message: "hello", Contact: c})
 		}
 	}
 	run(t, applyInv, []scenario[domain.Invitation]{

@@ -50,8 +50,8 @@ func TestSendInvitation(t *testing.T) {
 	expired := &domain.Invitation{}
 	expired.Apply(domain.InvitationSent{InvitationID: inv2ID, ExpiresAt: t0.Add(-time.Hour)})
 	cmd := func(a domain.Actor, p *domain.Invitation) domain.SendInvitation {
-		return domain.SendInvitation{InvitationID: invID, Email: samir.Email, EmailRef: samir.EmailRef, Message: "hello",
-			TokenHash: "h1", Locale: "fr", Actor: a, Now: t0, TTL: ttl, Pending: p}
+		return domain.SendInvitation{TokenSend: domain.TokenSend{InvitationID: invID, Email: samir.Email, EmailRef: samir.EmailRef,
+			TokenHash: "h1", Locale: "fr", Actor: a, Now: t0, TTL: ttl}, Message: "hello", Pending: p}
 	}
 	run(t, applyInv, []scenario[domain.Invitation]{
 		{name: "OK InviteSubcontractor", when: func(*domain.Invitation) ([]domain.Event, error) {

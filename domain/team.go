@@ -229,17 +229,10 @@ func alreadyMember(m Member) *Error {
 // SendTeamInvitation invites a colleague (Kind member, with Role admin or
 // member) or the accountant (Kind accountant, with an optional Message).
 type SendTeamInvitation struct {
-	Kind         TeamInvitationKind
-	InvitationID uuid.UUID
-	Email        Email
-	EmailRef     PersonRef
-	Role         Role
-	Message      string
-	TokenHash    string
-	Locale       string
-	Actor        Actor
-	Now          time.Time
-	TTL          time.Duration
+	TokenSend
+	Kind    TeamInvitationKind
+	Role    Role
+	Message string
 	// Pending is the invitation that holds this organization's pending slot
 	// for the email and kind, if any.
 	Pending *TeamInvitation
@@ -269,16 +262,14 @@ func DecideSendTeamInvitation(o *Organization, c SendTeamInvitation) ([]Event, e
 	if c.Pending != nil && c.Pending.IsPending(c.Now) {
 		return nil, c.Pending.duplicate(teamRefusals)
 	}
-	email := PersonalOf(c.EmailRef, c.Email.String())
-	expires := c.Now.Add(c.TTL).UTC()
 	if c.Kind == TeamInvitationAccountant {
 		return []Event{AccountantInvitationSent{InvitationID: c.InvitationID, OrganizationID: o.ID, OrganizationName: o.Name,
-			InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), Email: email, EmailRef: c.EmailRef,
-			Message: PersonalOf(c.EmailRef, c.Message), TokenHash: c.TokenHash, ExpiresAt: expires, Locale: c.Locale}}, nil
+			InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), Email: c.email(), EmailRef: c.EmailRef,
+			Message: c.own(c.Message), TokenHash: c.TokenHash, ExpiresAt: c.expiresAt(), Locale: c.Locale}}, nil
 	}
 	return []Event{MemberInvitationSent{InvitationID: c.InvitationID, OrganizationID: o.ID, OrganizationName: o.Name,
-		InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), Email: email, EmailRef: c.EmailRef, Role: c.Role,
-		TokenHash: c.TokenHash, ExpiresAt: expires, Locale: c.Locale}}, nil
+		InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), Email: c.email(), EmailRef: c.EmailRef, Role: c.Role,
+		TokenHash: c.TokenHash, ExpiresAt: c.expiresAt(), Locale: c.Locale}}, nil
 }
 
 // AcceptTeamInvitation is the invitee's answer.

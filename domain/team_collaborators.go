@@ -280,19 +280,12 @@ var collaboratorRefusals = refusals{
 
 // InviteCollaborator creates a collaborator account.
 type InviteCollaborator struct {
-	InvitationID    uuid.UUID
+	TokenSend
 	FirstName       string
 	LastName        string
-	Email           Email
-	EmailRef        PersonRef
 	Phone           Phone
 	CanPurchase     bool
 	CanSeeAllOrders bool
-	TokenHash       string
-	Locale          string
-	Actor           Actor
-	Now             time.Time
-	TTL             time.Duration
 	// Pending is the collaborator invitation that holds this organization's
 	// pending slot for the email, if any.
 	Pending *CollaboratorInvitation
@@ -317,11 +310,10 @@ func DecideInviteCollaborator(o *Organization, c InviteCollaborator) ([]Event, e
 	if c.Pending != nil && c.Pending.IsPending(c.Now) {
 		return nil, c.Pending.duplicate(collaboratorRefusals)
 	}
-	own := func(s string) Personal { return PersonalOf(c.EmailRef, s) }
 	return []Event{CollaboratorInvited{InvitationID: c.InvitationID, OrganizationID: o.ID, OrganizationName: o.Name,
-		InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), FirstName: own(first), LastName: own(last), Email: own(c.Email.String()), EmailRef: c.EmailRef,
-		Phone: own(c.Phone.String()), CanPurchase: c.CanPurchase, CanSeeAllOrders: c.CanSeeAllOrders,
-		TokenHash: c.TokenHash, ExpiresAt: c.Now.Add(c.TTL).UTC(), Locale: c.Locale}}, nil
+		InvitedBy: c.Actor.UserID, InviterName: inviterName(c.Actor), FirstName: c.own(first), LastName: c.own(last), Email: c.email(), EmailRef: c.EmailRef,
+		Phone: c.own(c.Phone.String()), CanPurchase: c.CanPurchase, CanSeeAllOrders: c.CanSeeAllOrders,
+		TokenHash: c.TokenHash, ExpiresAt: c.expiresAt(), Locale: c.Locale}}, nil
 }
 
 // ResendCollaboratorInvitation sends the activation email again with a

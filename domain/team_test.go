@@ -246,9 +246,9 @@ func TestSendTeamInvitation(t *testing.T) {
 			if kind == domain.TeamInvitationAccountant {
 				msg, locale = "Bonjour", "en"
 			}
-			return domain.DecideSendTeamInvitation(&s.org, domain.SendTeamInvitation{Kind: kind, InvitationID: invID, Email: who.Email,
-				EmailRef: who.EmailRef, Role: r, Message: msg, TokenHash: "h1", Locale: locale,
-				Actor: a, Now: t0, TTL: ttl, Pending: p})
+			return domain.DecideSendTeamInvitation(&s.org, domain.SendTeamInvitation{TokenSend: domain.TokenSend{InvitationID: invID,
+				Email: who.Email, EmailRef: who.EmailRef, TokenHash: "h1", Locale: locale, Actor: a, Now: t0, TTL: ttl},
+				Kind: kind, Role: r, Message: msg, Pending: p})
 		}
 	}
 	member := domain.TeamInvitationMember
@@ -336,9 +336,9 @@ func TestCollaboratorAccount(t *testing.T) {
 	t.Parallel()
 	invite := func(a domain.Actor, who domain.Actor, first string, p *domain.CollaboratorInvitation) func(*teamState) ([]domain.Event, error) {
 		return func(s *teamState) ([]domain.Event, error) {
-			return domain.DecideInviteCollaborator(&s.org, domain.InviteCollaborator{InvitationID: invID, FirstName: first, LastName: " Durand ",
-				Email: who.Email, EmailRef: who.EmailRef, Phone: domain.MustParsePhone("06 12 34 56 78"), CanPurchase: true,
-				TokenHash: "h1", Locale: "fr", Actor: a, Now: t0, TTL: ttl, Pending: p})
+			return domain.DecideInviteCollaborator(&s.org, domain.InviteCollaborator{TokenSend: domain.TokenSend{InvitationID: invID,
+				Email: who.Email, EmailRef: who.EmailRef, TokenHash: "h1", Locale: "fr", Actor: a, Now: t0, TTL: ttl},
+				FirstName: first, LastName: " Durand ", Phone: domain.MustParsePhone("06 12 34 56 78"), CanPurchase: true, Pending: p})
 		}
 	}
 	activate := func(a domain.Actor, now time.Time) func(*teamState) ([]domain.Event, error) {

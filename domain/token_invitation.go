@@ -224,3 +224,32 @@ func (c *InvitationCore[S]) open(say refusals) error { return c.refuse(c.Status,
 func (c *InvitationCore[S]) duplicate(say refusals) *Error {
 	return (&Error{Code: CodeDuplicatePending, Message: say.pending}).With("pending_invitation_id", c.ID.String())
 }
+
+// =============================================================================
+// Sending
+
+// TokenSend is what every decision to send an invitation with a link's
+// token is given, whatever its kind: who is invited, the new invitation's id
+// and token hash, who sends it, when, and for how long it stays open. The
+// application's one send-with-token path fills it; each kind's command
+// embeds it and adds its own (a message, a role, a profile).
+type TokenSend struct {
+	InvitationID uuid.UUID
+	Email        Email
+	EmailRef     PersonRef
+	TokenHash    string
+	Locale       string
+	Actor        Actor
+	Now          time.Time
+	TTL          time.Duration
+}
+
+// own is a text about the invited person (their email, a message to them,
+// their profile) as their personal data.
+func (s TokenSend) own(text string) Personal { return PersonalOf(s.EmailRef, text) }
+
+// email is the invited email as the invited person's personal data.
+func (s TokenSend) email() Personal { return s.own(s.Email.String()) }
+
+// expiresAt is when the invitation sent now stops opening.
+func (s TokenSend) expiresAt() time.Time { return s.Now.Add(s.TTL).UTC() }

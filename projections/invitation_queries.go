@@ -3,11 +3,14 @@ package projections
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"partners/domain"
 )
 
 // PartnerRef names the organization an invitation led to.
@@ -57,62 +60,95 @@ func nonEmpty(s *string) *string {
 	return s
 }
 
-// statusFilter turns a status into SQL on a table with status and
-// expires_at: "expired" and "sent" are told apart by the clock.
-func statusFilter(alias string) string {
-	return `($2 = '' OR ($2 = 'expired' AND ` + alias + `.status = 'sent' AND ` + alias + `.expires_at <= $3)
-		OR ($2 = 'sent' AND ` + alias + `.status = 'sent' AND ` + alias + `.expires_at > $3)
-		OR ($2 NOT IN ('sent', 'expired') AND ` + alias + `.status = $2))`
+// =============================================================================
+// Lists of token invitations
+
+// statuses are a kind of invitation's words for one waiting for its answer
+// and for one past its expiry: the read models store the waiting word, and
+// the clock, not an event, makes it expired (domain's StatusAt).
+type statuses struct{ waiting, expired fmt.Stringer }
+
+var (
+	// invitationStatuses are the partner, colleague and accountant
+	// invitations' words.
+	invitationStatuses = statuses{domain.StatusSent, domain.StatusExpired}
+	// collaboratorStatuses are the collaborator accounts' words.
+	collaboratorStatuses = statuses{domain.StatusInvited, domain.StatusActivationExpired}
+)
+
+// sqlWord is a status's word as an SQL literal (a domain constant, never
+// input).
+func sqlWord(status fmt.Stringer) string { return "'" + status.String() + "'" }
+
+// filter turns a status ($2) into SQL on a table with status and
+// expires_at, at the instant $3: waiting and expired are told apart by the
+// clock.
+func (k statuses) filter(alias string) string {
+	return strings.NewReplacer("{t}", alias, "{waiting}", sqlWord(k.waiting), "{expired}", sqlWord(k.expired)).Replace(
+		`($2 = '' OR ($2 = {expired} AND {t}.status = {waiting} AND {t}.expires_at <= $3)
+		OR ($2 = {waiting} AND {t}.status = {waiting} AND {t}.expires_at > $3)
+		OR ($2 NOT IN ({waiting}, {expired}) AND {t}.status = $2))`)
+}
+
+// listedInvitation points into one row's view at what every list of token
+// invitations reads alike.
+type listedInvitation struct {
+	id uuid.UUID
+	// status is nil in a list of waiting invitations only.
+	status            *string
+	sentAt, expiresAt *time.Time
+	// answeredAt is nil when unanswered, or not shown.
+	answeredAt *time.Time
+}
+
+// invitationList collects a list of token invitations sorted by their
+// sending and cuts its page (timeList). scan reads one row into its view
+// and points at the shared parts: a waiting invitation past its expiry
+// reads as expired.
+func invitationList[V any](rows pgx.Rows, k statuses, now time.Time, limit int,
+	scan func(pgx.CollectableRow, *V) (listedInvitation, error)) ([]V, string, error) {
+	return timeList(rows, limit, func(row pgx.CollectableRow, v *V) (timedRow, error) {
+		l, err := scan(row, v)
+		if err != nil {
+			return timedRow{}, err
+		}
+		if l.status != nil && *l.status == k.waiting.String() && !now.Before(*l.expiresAt) {
+			*l.status = k.expired.String()
+		}
+		return timedRow{id: l.id, at: l.sentAt, times: []*time.Time{l.expiresAt, l.answeredAt}}, nil
+	})
 }
 
 // SentInvitations lists an organization's sent invitations, newest first,
 // optionally of one status.
 func (r Reader) SentInvitations(ctx context.Context, org uuid.UUID, status string, now time.Time, p Page) ([]SentInvitationView, string, error) {
-	after := ""
-	if p.After != nil {
-		after = str(p.After, 0)
-	}
 	rows, err := r.Q.Query(ctx, `
 		SELECT id, email, status, message, sent_at, expires_at, answered_at, partner_id, partner_name, claimed_by_id, claimed_by_name,
 		       contact_ref, contact_name, contact_company, contact_phone
 		  FROM rm_invitations_sent i
-		 WHERE organization_id = $1 AND `+statusFilter("i")+`
+		 WHERE organization_id = $1 AND `+invitationStatuses.filter("i")+`
 		   AND ($4 = '' OR (sent_at, id::text) < ($4::timestamptz, $5))
 		 ORDER BY sent_at DESC, id::text DESC LIMIT $6`,
-		org, status, now, after, str(p.After, 1), p.Limit+1)
+		org, status, now, str(p.After, 0), str(p.After, 1), p.Limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (SentInvitationView, error) {
-		var v SentInvitationView
+	return invitationList(rows, invitationStatuses, now, p.Limit, func(row pgx.CollectableRow, v *SentInvitationView) (listedInvitation, error) {
 		var pid, cid *uuid.UUID
 		var pname, cname, contactName, contactCompany, contactPhone *string
 		var contactRef string
 		if err := row.Scan(&v.ID, &v.Email, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &pid, &pname, &cid, &cname,
 			&contactRef, &contactName, &contactCompany, &contactPhone); err != nil {
-			return v, err
+			return listedInvitation{}, err
 		}
 		v.Contact = contactOf(contactRef, contactName, contactCompany, contactPhone)
 		if cid != nil {
 			v.ClaimedBy = &PartnerRef{ID: *cid, Name: deref(cname)}
 		}
-		if v.Status == "sent" && !now.Before(v.ExpiresAt) {
-			v.Status = "expired"
-		}
 		if pid != nil {
 			v.Partner = &PartnerRef{ID: *pid, Name: deref(pname)}
 		}
-		utc(&v.SentAt, &v.ExpiresAt)
-		if v.AnsweredAt != nil {
-			utc(v.AnsweredAt)
-		}
-		return v, nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return pageOf(items, p.Limit, func(v SentInvitationView) string {
-		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+		return listedInvitation{id: v.ID, status: &v.Status, sentAt: &v.SentAt, expiresAt: &v.ExpiresAt, answeredAt: v.AnsweredAt}, nil
 	})
 }
 
@@ -145,34 +181,21 @@ func receivedWhere(org, side string) string {
 }
 
 // ReceivedInvitations lists the invitations addressed to an organization,
-// newest first, of one status ("sent", pending, by default).
+// newest first, of one status (sent, pending, by default).
 func (r Reader) ReceivedInvitations(ctx context.Context, org uuid.UUID, side, status string, now time.Time, p Page) ([]ReceivedInvitationView, string, error) {
 	rows, err := r.Q.Query(ctx, `
 		SELECT r.id, r.status, r.message, r.sent_at, r.expires_at, r.inviter_id, r.inviter_name, r.inviter_side
 		  FROM rm_received_invitations r
-		 WHERE `+receivedWhere("$1", "$6")+` AND `+statusFilter("r")+`
+		 WHERE `+receivedWhere("$1", "$6")+` AND `+invitationStatuses.filter("r")+`
 		   AND ($4 = '' OR (r.sent_at, r.id::text) < ($4::timestamptz, $5))
 		 ORDER BY r.sent_at DESC, r.id::text DESC LIMIT $7`,
 		org, status, now, str(p.After, 0), str(p.After, 1), side, p.Limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReceivedInvitationView, error) {
-		var v ReceivedInvitationView
-		if err := row.Scan(&v.ID, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.Inviter.ID, &v.Inviter.Name, &v.Inviter.Side); err != nil {
-			return v, err
-		}
-		if v.Status == "sent" && !now.Before(v.ExpiresAt) {
-			v.Status = "expired"
-		}
-		utc(&v.SentAt, &v.ExpiresAt)
-		return v, nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return pageOf(items, p.Limit, func(v ReceivedInvitationView) string {
-		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+	return invitationList(rows, invitationStatuses, now, p.Limit, func(row pgx.CollectableRow, v *ReceivedInvitationView) (listedInvitation, error) {
+		err := row.Scan(&v.ID, &v.Status, &v.Message, &v.SentAt, &v.ExpiresAt, &v.Inviter.ID, &v.Inviter.Name, &v.Inviter.Side)
+		return listedInvitation{id: v.ID, status: &v.Status, sentAt: &v.SentAt, expiresAt: &v.ExpiresAt}, err
 	})
 }
 
@@ -195,24 +218,16 @@ func (r Reader) MyInvitations(ctx context.Context, ref string, now time.Time, p 
 	rows, err := r.Q.Query(ctx, `
 		SELECT r.id, r.inviter_id, r.inviter_name, r.inviter_side, r.invitee_side, r.message, r.sent_at, r.expires_at
 		  FROM rm_received_invitations r
-		 WHERE r.email_ref = $1 AND r.status = 'sent' AND r.expires_at > $2
+		 WHERE r.email_ref = $1 AND r.status = `+sqlWord(domain.StatusSent)+` AND r.expires_at > $2
 		   AND ($3 = '' OR (r.sent_at, r.id::text) < ($3::timestamptz, $4))
 		 ORDER BY r.sent_at DESC, r.id::text DESC LIMIT $5`,
 		ref, now, str(p.After, 0), str(p.After, 1), p.Limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (MyInvitationView, error) {
-		var v MyInvitationView
+	return invitationList(rows, invitationStatuses, now, p.Limit, func(row pgx.CollectableRow, v *MyInvitationView) (listedInvitation, error) {
 		err := row.Scan(&v.ID, &v.Inviter.ID, &v.Inviter.Name, &v.Inviter.Side, &v.InviteeSide, &v.Message, &v.SentAt, &v.ExpiresAt)
-		utc(&v.SentAt, &v.ExpiresAt)
-		return v, err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return pageOf(items, p.Limit, func(v MyInvitationView) string {
-		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+		return listedInvitation{id: v.ID, sentAt: &v.SentAt, expiresAt: &v.ExpiresAt}, err
 	})
 }
 
@@ -221,7 +236,7 @@ func (r Reader) MyInvitations(ctx context.Context, ref string, now time.Time, p 
 func (r Reader) PendingInvitations(ctx context.Context, org uuid.UUID, side string, now time.Time) (int, error) {
 	var n int
 	rows, err := r.Q.Query(ctx, `SELECT count(*) FROM rm_received_invitations r
-		WHERE `+receivedWhere("$1", "$4")+` AND `+statusFilter("r"), org, "sent", now, side)
+		WHERE `+receivedWhere("$1", "$4")+` AND `+invitationStatuses.filter("r"), org, domain.StatusSent.String(), now, side)
 	if err != nil {
 		return 0, err
 	}

@@ -31,6 +31,41 @@ func cursorTime(key []any, i int) (time.Time, bool, error) {
 	return t, true, nil
 }
 
+// timedRow points into one row's view at its place in a list sorted by an
+// instant and an id, and at the other times it shows (nil: absent).
+type timedRow struct {
+	id    uuid.UUID
+	at    *time.Time
+	times []*time.Time
+}
+
+// timeList collects a list sorted by an instant and an id, either way, and
+// cuts its page: scan reads one row into its view and points at its
+// times, which are given in UTC; the page's cursor is its last row's
+// instant and id.
+func timeList[V any](rows pgx.Rows, limit int, scan func(pgx.CollectableRow, *V) (timedRow, error)) ([]V, string, error) {
+	var cursors []string // one a row, in the rows' order
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (V, error) {
+		var v V
+		t, err := scan(row, &v)
+		if err != nil {
+			return v, err
+		}
+		utc(t.at)
+		for _, at := range t.times {
+			if at != nil {
+				utc(at)
+			}
+		}
+		cursors = append(cursors, EncodeCursor(t.at.Format(time.RFC3339Nano), t.id.String()))
+		return v, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return pageOf(items, limit, func(V) string { return cursors[limit-1] })
+}
+
 // TeamInvitationView is a colleague's invitation as the organization's
 // list shows it.
 type TeamInvitationView struct {
@@ -55,32 +90,16 @@ func (r Reader) MemberInvitations(ctx context.Context, org uuid.UUID, status str
 	rows, err := r.Q.Query(ctx, `
 		SELECT id, email, role, status, invited_by, sent_at, expires_at, answered_at, accepted_by
 		  FROM rm_team_invitations i
-		 WHERE organization_id = $1 AND kind = 'member' AND `+statusFilter("i")+`
+		 WHERE organization_id = $1 AND kind = 'member' AND `+invitationStatuses.filter("i")+`
 		   AND (NOT $4::boolean OR (sent_at, id::text) < ($5::timestamptz, $6::text))
 		 ORDER BY sent_at DESC, id::text DESC LIMIT $7`,
 		org, status, now, paged, after, str(p.After, 1), p.Limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (TeamInvitationView, error) {
-		var v TeamInvitationView
-		if err := row.Scan(&v.ID, &v.Email, &v.Role, &v.Status, &v.InvitedBy, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &v.AcceptedBy); err != nil {
-			return v, err
-		}
-		if v.Status == domain.StatusSent.String() && !now.Before(v.ExpiresAt) {
-			v.Status = domain.StatusExpired.String()
-		}
-		utc(&v.SentAt, &v.ExpiresAt)
-		if v.AnsweredAt != nil {
-			utc(v.AnsweredAt)
-		}
-		return v, nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return pageOf(items, p.Limit, func(v TeamInvitationView) string {
-		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+	return invitationList(rows, invitationStatuses, now, p.Limit, func(row pgx.CollectableRow, v *TeamInvitationView) (listedInvitation, error) {
+		err := row.Scan(&v.ID, &v.Email, &v.Role, &v.Status, &v.InvitedBy, &v.SentAt, &v.ExpiresAt, &v.AnsweredAt, &v.AcceptedBy)
+		return listedInvitation{id: v.ID, status: &v.Status, sentAt: &v.SentAt, expiresAt: &v.ExpiresAt, answeredAt: v.AnsweredAt}, err
 	})
 }
 
@@ -112,7 +131,7 @@ func (r Reader) Accountants(ctx context.Context, org uuid.UUID, now time.Time, p
 			UNION ALL
 			SELECT '1', sent_at, id::text, 'pending', NULL, email, NULL, id, NULL, sent_at, expires_at
 			  FROM rm_team_invitations
-			 WHERE organization_id = $1 AND kind = 'accountant' AND status = 'sent' AND expires_at > $2) x
+			 WHERE organization_id = $1 AND kind = 'accountant' AND status = `+sqlWord(domain.StatusSent)+` AND expires_at > $2) x
 		 WHERE NOT $3::boolean OR (rank, at, key) > ($4::text, $5::timestamptz, $6::text)
 		 ORDER BY rank, at, key LIMIT $7`,
 		org, now, paged, str(p.After, 0), after, str(p.After, 2), p.Limit+1)
@@ -282,26 +301,15 @@ func (r Reader) CollaborationRequests(ctx context.Context, org uuid.UUID, status
 	if err != nil {
 		return nil, "", err
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CollaborationRequestView, error) {
-		var v CollaborationRequestView
+	return timeList(rows, p.Limit, func(row pgx.CollectableRow, v *CollaborationRequestView) (timedRow, error) {
 		if err := row.Scan(&v.ID, &v.Requester.UserID, &v.Requester.Email, &v.Requester.Name, &v.MatchedBy, &v.Status,
 			&v.RequestedAt, &v.AnsweredAt, &v.CanPurchase, &v.CanSeeAllOrders); err != nil {
-			return v, err
+			return timedRow{}, err
 		}
 		if v.Status != domain.StatusApproved {
 			v.CanPurchase, v.CanSeeAllOrders = nil, nil
 		}
-		utc(&v.RequestedAt)
-		if v.AnsweredAt != nil {
-			utc(v.AnsweredAt)
-		}
-		return v, nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return pageOf(items, p.Limit, func(v CollaborationRequestView) string {
-		return EncodeCursor(v.RequestedAt.Format(time.RFC3339Nano), v.ID.String())
+		return timedRow{id: v.ID, at: &v.RequestedAt, times: []*time.Time{v.AnsweredAt}}, nil
 	})
 }
 
@@ -341,33 +349,17 @@ func (r Reader) CollaboratorInvitations(ctx context.Context, org uuid.UUID, stat
 	rows, err := r.Q.Query(ctx, `
 		SELECT id, first_name, last_name, email, phone, can_purchase, can_see_all_orders, status, invited_at, expires_at
 		  FROM rm_collaborator_invitations i
-		 WHERE organization_id = $1
-		   AND ($2 = '' OR ($2 = 'expired' AND i.status = 'invited' AND i.expires_at <= $3)
-		        OR ($2 = 'invited' AND i.status = 'invited' AND i.expires_at > $3)
-		        OR ($2 NOT IN ('invited', 'expired') AND i.status = $2))
+		 WHERE organization_id = $1 AND `+collaboratorStatuses.filter("i")+`
 		   AND (NOT $4::boolean OR (invited_at, id::text) < ($5::timestamptz, $6::text))
 		 ORDER BY invited_at DESC, id::text DESC LIMIT $7`,
 		org, status, now, paged, after, str(p.After, 1), p.Limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CollaboratorInvitationView, error) {
-		var v CollaboratorInvitationView
-		if err := row.Scan(&v.ID, &v.FirstName, &v.LastName, &v.Email, &v.Phone, &v.CanPurchase, &v.CanSeeAllOrders, &v.Status,
-			&v.SentAt, &v.ExpiresAt); err != nil {
-			return v, err
-		}
-		if v.Status == domain.StatusInvited.String() && !now.Before(v.ExpiresAt) {
-			v.Status = domain.StatusActivationExpired.String()
-		}
-		utc(&v.SentAt, &v.ExpiresAt)
-		return v, nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return pageOf(items, p.Limit, func(v CollaboratorInvitationView) string {
-		return EncodeCursor(v.SentAt.Format(time.RFC3339Nano), v.ID.String())
+	return invitationList(rows, collaboratorStatuses, now, p.Limit, func(row pgx.CollectableRow, v *CollaboratorInvitationView) (listedInvitation, error) {
+		err := row.Scan(&v.ID, &v.FirstName, &v.LastName, &v.Email, &v.Phone, &v.CanPurchase, &v.CanSeeAllOrders, &v.Status,
+			&v.SentAt, &v.ExpiresAt)
+		return listedInvitation{id: v.ID, status: &v.Status, sentAt: &v.SentAt, expiresAt: &v.ExpiresAt}, err
 	})
 }
 
@@ -417,26 +409,15 @@ func (r Reader) OwnCollaborationRequests(ctx context.Context, userID string, p P
 	if err != nil {
 		return nil, "", err
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (OwnCollaborationRequestView, error) {
-		var v OwnCollaborationRequestView
+	return timeList(rows, p.Limit, func(row pgx.CollectableRow, v *OwnCollaborationRequestView) (timedRow, error) {
 		var org *uuid.UUID
 		var name *string
 		if err := row.Scan(&v.ID, &v.TargetSiret, &v.ByEmail, &v.RequestedAt, &v.Status, &v.AnsweredAt, &org, &name); err != nil {
-			return v, err
+			return timedRow{}, err
 		}
 		if org != nil {
 			v.Organization = &OrganizationRef{ID: *org, Name: deref(name)}
 		}
-		utc(&v.RequestedAt)
-		if v.AnsweredAt != nil {
-			utc(v.AnsweredAt)
-		}
-		return v, nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return pageOf(items, p.Limit, func(v OwnCollaborationRequestView) string {
-		return EncodeCursor(v.RequestedAt.Format(time.RFC3339Nano), v.ID.String())
+		return timedRow{id: v.ID, at: &v.RequestedAt, times: []*time.Time{v.AnsweredAt}}, nil
 	})
 }

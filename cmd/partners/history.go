@@ -13,26 +13,39 @@ import (
 	"partners/projections"
 )
 
+// openForReadModels is the start both commands over the read models
+// (rebuild, verify) share: their -projection flag, the service, and every
+// read model's checkpoint row in place. name is "" for all. The caller
+// closes the pool.
+func openForReadModels(ctx context.Context, cfg Config, command string, args []string, stderr io.Writer) (*services, string, error) {
+	fs := flag.NewFlagSet(command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("projection", "", "the read model to "+command+" (default: all)")
+	if err := fs.Parse(args); err != nil {
+		return nil, "", err
+	}
+	svc, err := open(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return nil, "", err
+	}
+	if err := projections.EnsureCheckpoints(ctx, svc.pool, svc.projector.Projections()); err != nil {
+		svc.pool.Close()
+		return nil, "", err
+	}
+	return svc, *name, nil
+}
+
 // rebuild rebuilds read models beside the live ones, with a progress bar
 // (events per second and time left), and swaps each when caught up. A
 // running `partners serve` keeps serving meanwhile.
 func rebuild(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	name := fs.String("projection", "", "the read model to rebuild (default: all)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	svc, err := open(ctx, cfg, newLogger(cfg, stderr))
+	svc, name, err := openForReadModels(ctx, cfg, "rebuild", args, stderr)
 	if err != nil {
 		return err
 	}
 	defer svc.pool.Close()
-	if err := projections.EnsureCheckpoints(ctx, svc.pool, svc.projector.Projections()); err != nil {
-		return err
-	}
-	names := []string{*name}
-	if *name == "" {
+	names := []string{name}
+	if name == "" {
 		names = names[:0]
 		for _, p := range svc.projector.Projections() {
 			names = append(names, p.Name())
@@ -72,27 +85,18 @@ var errDifferences = errors.New("read models differ from a replay of the events"
 // verify replays every event into scratch tables and compares them with
 // the live read models, printing each difference.
 func verify(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	name := fs.String("projection", "", "the read model to verify (default: all)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	svc, err := open(ctx, cfg, newLogger(cfg, stderr))
+	svc, name, err := openForReadModels(ctx, cfg, "verify", args, stderr)
 	if err != nil {
 		return err
 	}
 	defer svc.pool.Close()
-	if err := projections.EnsureCheckpoints(ctx, svc.pool, svc.projector.Projections()); err != nil {
-		return err
-	}
 	var names []string
-	if *name != "" {
-		names = []string{*name}
+	if name != "" {
+		names = []string{name}
 	}
 	label := "every read model"
-	if *name != "" {
-		label = *name
+	if name != "" {
+		label = name
 	}
 	// Every read model fills in one pass: one progress line.
 	diffs, err := svc.projector.Verify(ctx, names, func(p projections.Progress) {

@@ -37,7 +37,7 @@ func TestProvenanceAgreesWithAuthorizeAsOf(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				t0 = evs[rng.IntN(len(evs))].OccurredAt // an event's own instant: the ties
 			} else {
-				t0 = provT0.Add(time.Duration(rng.Int64N(int64(end.Sub(provT0) + 2*time.Minute))) - time.Minute)
+				t0 = provT0.Add(time.Duration(rng.Int64N(int64(end.Sub(provT0)+2*time.Minute))) - time.Minute)
 			}
 			until := domain.RecordedUntil(org, t0)
 			fold := foldOrganization(until)

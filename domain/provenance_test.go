@@ -105,7 +105,7 @@ func TestExplain(t *testing.T) {
 				permissionsChanged("yann", false, true), permissionsChanged("yann", true, true)},
 			because: []int64{3, 4}},
 		{name: "the flag change that closed orders.read_all", asOf: -1, user: "yann", action: domain.ActionOrdersReadAll, role: "collaborator",
-			given: []domain.Event{provCreated(), owner, provJoined("yann", domain.RoleCollaborator, false, true), permissionsChanged("yann", false, false)},
+			given:   []domain.Event{provCreated(), owner, provJoined("yann", domain.RoleCollaborator, false, true), permissionsChanged("yann", false, false)},
 			because: []int64{3, 4}},
 		{name: "a flag the action does not turn on is no cause", asOf: -1, user: "yann", action: domain.ActionProjectsCreate, allowed: true, role: "collaborator",
 			given:   []domain.Event{provCreated(), owner, provJoined("yann", domain.RoleCollaborator, false, false), permissionsChanged("yann", true, true)},

@@ -349,7 +349,11 @@ var (
 		"ContractAccess": obj([]string{"who", "as", "from", "to", "opened_by", "closed_by"}, schema{
 			"who": obj([]string{"kind", "id", "name"}, schema{"kind": enum(domain.AccessKindPortalUser, domain.AccessKindMember), "id": str(""),
 				"name": schema{"type": "string", "description": "the name, or " + domain.Forgotten + " once its person is forgotten"}}),
-			"as":   enum(domain.PortalRoleRequester, domain.PortalRoleWatcher, "owner", "admin", "member", "accountant"),
+			// Plain strings with a pattern, not enums: the generated client names
+			// an enum's values after them, and these would collide with the
+			// portal's and the audit log's (Requester, Csv…).
+			"as": schema{"type": "string", "pattern": "^(requester|watcher|owner|admin|member|accountant)$",
+				"description": "requester or watcher (a portal user), or the member's role (owner, admin, member, accountant)"},
 			"from": str("date-time"), "to": nullable(str("date-time")),
 			"opened_by": ref("Cause"), "closed_by": nullable(ref("Cause")),
 		}),

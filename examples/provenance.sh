@@ -31,8 +31,9 @@ call 200 -X PATCH "$BASE/v1/organizations/$ORG/members/thomas-$RUN" -H "Authoriz
   -d '{"role":"admin"}' >/dev/null
 call 200 -X PATCH "$BASE/v1/organizations/$ORG/portal-users/$LEA" -H "Authorization: Bearer $MARIE" -H "$JSON" \
   -d '{"company":"Other Ltd"}' >/dev/null
+POS=$(position)
 for _ in $(seq 50); do # the process manager withdraws Léa's access a moment later
-  PORTAL=$(call 200 "$BASE/v1/organizations/$ORG/contracts/CTR-2026-001/portal" -H "Authorization: Bearer $MARIE")
+  PORTAL=$(call 200 "$BASE/v1/organizations/$ORG/contracts/CTR-2026-001/portal?min_position=$POS" -H "Authorization: Bearer $MARIE")
   if check "$PORTAL" '.watchers == []' 2>/dev/null; then break; fi
   sleep 0.1
 done

@@ -135,7 +135,9 @@ func (s *Server) memberHistory(c *gin.Context) (any, error) {
 		rows = append(rows, grantIntervalView{Role: h.Grant.Role, CanPurchase: h.Grant.CanPurchase, CanSeeAllOrders: h.Grant.CanSeeAllOrders,
 			From: h.From.UTC(), To: utcOrNil(h.To), OpenedBy: viewCause(h.OpenedBy), ClosedBy: viewClosing(h.ClosedBy)})
 	}
-	return provenancePage(c, "member-history-"+userID, rows, provenanceTable[grantIntervalView]{
+	// The file is named after the organization: a user id is any string,
+	// quotes included, and stays out of the header.
+	return provenancePage(c, "member-history-"+orgOf(c).String(), rows, provenanceTable[grantIntervalView]{
 		parts: 1,
 		key:   func(r grantIntervalView) []string { return []string{strconv.FormatInt(r.OpenedBy.Position, 10)} },
 		header: append([]string{"role", "can_purchase", "can_see_all_orders", "from", "to"},

@@ -126,9 +126,9 @@ var coreComponents = schema{
 // components and endpoints gather every feature's part of the document.
 var (
 	components = merge(coreComponents, invitationComponents, portalComponents, teamComponents, colleagueComponents,
-		authorizeComponents, accountantComponents, collaboratorComponents, adminComponents, historyComponents)
+		authorizeComponents, accountantComponents, collaboratorComponents, adminComponents, historyComponents, provenanceComponents)
 	endpoints = concat(coreEndpoints, invitationEndpoints, portalEndpoints, colleagueEndpoints, authorizeEndpoints,
-		accountantEndpoints, collaboratorEndpoints, adminEndpoints, historyEndpoints)
+		accountantEndpoints, collaboratorEndpoints, adminEndpoints, historyEndpoints, provenanceEndpoints)
 )
 
 func merge(parts ...schema) schema {
@@ -183,6 +183,11 @@ var queryParams = map[string]schema{
 		"schema": enum(statusWords(domain.CollaboratorStatuses())...)},
 	"request_status": {"name": "status", "in": "query", "description": "default pending",
 		"schema": enum(domain.StatusPending, domain.StatusApproved, domain.StatusRejected)},
+	"explain": {"name": "explain", "in": "query", "description": "name the events the answer rests on (audit.read)", "schema": boolean},
+	"from":    {"name": "from", "in": "query", "description": "from this instant (default: the beginning)", "schema": str("date-time")},
+	"to":      {"name": "to", "in": "query", "description": "up to this instant (default: now)", "schema": str("date-time")},
+	"provenance_format": {"name": "format", "in": "query", "description": "json (a page) or csv (every row from the cursor on)",
+		"schema": schema{"type": "string", "pattern": "^(json|csv)$", "default": "json"}},
 	"min_position": {"name": "min_position", "in": "query", "description": "wait (at most 5 s) until the read model has applied the event at this position (above the highest position ever assigned: 422 at once)",
 		"schema": schema{"type": "integer", "minimum": 0, "maximum": 1 << 53}},
 }

@@ -134,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 	s.portalRoutes(v1)
 	s.teamRoutes(v1)
 	s.historyRoutes(v1)
+	s.provenanceRoutes(v1)
 	s.adminRoutes(v1)
 	return s, nil
 }

@@ -19,6 +19,8 @@ type authorizationView struct {
 	Allowed bool    `json:"allowed"`
 	Role    *string `json:"role"`
 	Reason  string  `json:"reason"`
+	// Because is set with ?explain=true (provenance.go).
+	Because *[]causeView `json:"because,omitempty"`
 }
 
 // authorize answers from the organization's events (so an answer given
@@ -35,6 +37,17 @@ func (s *Server) authorize(c *gin.Context) (any, error) {
 	v.Check(!auth.ValidSubject(userID), "user_id", "must be a user id (1 to 128 characters)")
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	explain, err := explainParam(c)
+	if err != nil {
+		return nil, err
+	}
+	at, err := s.asOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if explain || !at.IsZero() {
+		return s.explainedAuthorization(c, userID, action, at, explain)
 	}
 	g, err := s.cfg.App.GrantOf(c.Request.Context(), orgOf(c), userID)
 	if err != nil {
@@ -58,10 +71,11 @@ func actionNames() []string {
 
 var (
 	authorizeComponents = schema{
-		"Authorization": obj([]string{"allowed", "role", "reason"}, schema{"allowed": boolean, "role": nullable(roleEnum), "reason": str("")}),
+		"Authorization": obj([]string{"allowed", "role", "reason"}, schema{"allowed": boolean, "role": nullable(roleEnum), "reason": str(""),
+			"because": schema{"type": "array", "items": ref("Cause"), "description": "with explain=true: the events the answer rests on, in the log's order"}}),
 	}
 	authorizeEndpoints = []endpoint{
-		{method: "GET", path: "/v1/organizations/{org}/authorize", summary: "May this user do this action here? From the permission table and the current memberships",
-			status: 200, response: ref("Authorization"), query: []string{"user_id", "action"}},
+		{method: "GET", path: "/v1/organizations/{org}/authorize", summary: "May this user do this action here? From the permission table and the memberships (as of an instant; explain=true, with audit.read, names the events the answer rests on)",
+			status: 200, response: ref("Authorization"), query: []string{"user_id", "action", "as_of", "explain"}},
 	}
 )

@@ -259,6 +259,51 @@ func (e CollaboratorLinkPreviewStatus) Valid() bool {
 	}
 }
 
+// Defines values for ContractAccessWhoKind.
+const (
+	ContractAccessWhoKindMember     ContractAccessWhoKind = "member"
+	ContractAccessWhoKindPortalUser ContractAccessWhoKind = "portal_user"
+)
+
+// Valid indicates whether the value is a known member of the ContractAccessWhoKind enum.
+func (e ContractAccessWhoKind) Valid() bool {
+	switch e {
+	case ContractAccessWhoKindMember:
+		return true
+	case ContractAccessWhoKindPortalUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GrantIntervalRole.
+const (
+	GrantIntervalRoleAccountant   GrantIntervalRole = "accountant"
+	GrantIntervalRoleAdmin        GrantIntervalRole = "admin"
+	GrantIntervalRoleCollaborator GrantIntervalRole = "collaborator"
+	GrantIntervalRoleMember       GrantIntervalRole = "member"
+	GrantIntervalRoleOwner        GrantIntervalRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the GrantIntervalRole enum.
+func (e GrantIntervalRole) Valid() bool {
+	switch e {
+	case GrantIntervalRoleAccountant:
+		return true
+	case GrantIntervalRoleAdmin:
+		return true
+	case GrantIntervalRoleCollaborator:
+		return true
+	case GrantIntervalRoleMember:
+		return true
+	case GrantIntervalRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InvitationInviteeSide.
 const (
 	InvitationInviteeSideClient        InvitationInviteeSide = "client"
@@ -1318,13 +1363,30 @@ type AuditEvent struct {
 
 // Authorization defines model for Authorization.
 type Authorization struct {
-	Allowed bool               `json:"allowed"`
+	Allowed bool `json:"allowed"`
+
+	// Because with explain=true: the events the answer rests on, in the log's order
+	Because *[]Cause           `json:"because,omitempty"`
 	Reason  string             `json:"reason"`
 	Role    *AuthorizationRole `json:"role"`
 }
 
 // AuthorizationRole defines model for Authorization.Role.
 type AuthorizationRole string
+
+// Cause defines model for Cause.
+type Cause struct {
+	Actor struct {
+		// Email an email address, or [forgotten] once its person is forgotten
+		Email  string `json:"email"`
+		UserId string `json:"user_id"`
+	} `json:"actor"`
+	EventId    openapi_types.UUID `json:"event_id"`
+	OccurredAt time.Time          `json:"occurred_at"`
+	Position   int                `json:"position"`
+	Summary    string             `json:"summary"`
+	Type       string             `json:"type"`
+}
 
 // CollaborationRequest defines model for CollaborationRequest.
 type CollaborationRequest struct {
@@ -1461,6 +1523,26 @@ type Contact struct {
 	Phone *string `json:"phone"`
 }
 
+// ContractAccess defines model for ContractAccess.
+type ContractAccess struct {
+	// As requester or watcher (a portal user), or the member's role (owner, admin, member, accountant)
+	As       string     `json:"as"`
+	ClosedBy *Cause     `json:"closed_by"`
+	From     time.Time  `json:"from"`
+	OpenedBy Cause      `json:"opened_by"`
+	To       *time.Time `json:"to"`
+	Who      struct {
+		Id   string                `json:"id"`
+		Kind ContractAccessWhoKind `json:"kind"`
+
+		// Name the name, or [forgotten] once its person is forgotten
+		Name string `json:"name"`
+	} `json:"who"`
+}
+
+// ContractAccessWhoKind defines model for ContractAccess.Who.Kind.
+type ContractAccessWhoKind string
+
 // ContractPortal defines model for ContractPortal.
 type ContractPortal struct {
 	AttachmentsVisible bool           `json:"attachments_visible"`
@@ -1488,6 +1570,20 @@ type Event struct {
 	StreamVersion int            `json:"stream_version"`
 	Type          string         `json:"type"`
 }
+
+// GrantInterval defines model for GrantInterval.
+type GrantInterval struct {
+	CanPurchase     bool              `json:"can_purchase"`
+	CanSeeAllOrders bool              `json:"can_see_all_orders"`
+	ClosedBy        *Cause            `json:"closed_by"`
+	From            time.Time         `json:"from"`
+	OpenedBy        Cause             `json:"opened_by"`
+	Role            GrantIntervalRole `json:"role"`
+	To              *time.Time        `json:"to"`
+}
+
+// GrantIntervalRole defines model for GrantInterval.Role.
+type GrantIntervalRole string
 
 // Invitation defines model for Invitation.
 type Invitation struct {
@@ -2142,6 +2238,12 @@ type GetV1OrganizationsOrgAuthorizeParams struct {
 	// Action an action of the permission table
 	Action GetV1OrganizationsOrgAuthorizeParamsAction `form:"action" json:"action"`
 
+	// AsOf answer as of this instant, replayed from the events
+	AsOf *time.Time `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// Explain name the events the answer rests on (audit.read)
+	Explain *bool `form:"explain,omitempty" json:"explain,omitempty"`
+
 	// MinPosition wait (at most 5 s) until the read model has applied the event at this position (above the highest position ever assigned: 422 at once)
 	MinPosition *int `form:"min_position,omitempty" json:"min_position,omitempty"`
 }
@@ -2253,6 +2355,23 @@ type PatchV1OrganizationsOrgCollaboratorsUserIdJSONBody struct {
 type PatchV1OrganizationsOrgCollaboratorsUserIdParams struct {
 	// IdempotencyKey the same key with the same body answers the first answer again (24 hours)
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetV1OrganizationsOrgContractsContractIdAccessParams defines parameters for GetV1OrganizationsOrgContractsContractIdAccess.
+type GetV1OrganizationsOrgContractsContractIdAccessParams struct {
+	// From from this instant (default: the beginning)
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To up to this instant (default: now)
+	To     *time.Time `form:"to,omitempty" json:"to,omitempty"`
+	Limit  *int       `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string    `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Format json (a page) or csv (every row from the cursor on)
+	Format *string `form:"format,omitempty" json:"format,omitempty"`
+
+	// MinPosition wait (at most 5 s) until the read model has applied the event at this position (above the highest position ever assigned: 422 at once)
+	MinPosition *int `form:"min_position,omitempty" json:"min_position,omitempty"`
 }
 
 // DeleteV1OrganizationsOrgContractsContractIdPortalParams defines parameters for DeleteV1OrganizationsOrgContractsContractIdPortal.
@@ -2441,6 +2560,18 @@ type PatchV1OrganizationsOrgMembersUserIdParams struct {
 
 // PatchV1OrganizationsOrgMembersUserIdJSONBodyRole defines model for PatchV1OrganizationsOrgMembersUserIdJSONBody.Role.
 type PatchV1OrganizationsOrgMembersUserIdJSONBodyRole string
+
+// GetV1OrganizationsOrgMembersUserIdHistoryParams defines parameters for GetV1OrganizationsOrgMembersUserIdHistory.
+type GetV1OrganizationsOrgMembersUserIdHistoryParams struct {
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Format json (a page) or csv (every row from the cursor on)
+	Format *string `form:"format,omitempty" json:"format,omitempty"`
+
+	// MinPosition wait (at most 5 s) until the read model has applied the event at this position (above the highest position ever assigned: 422 at once)
+	MinPosition *int `form:"min_position,omitempty" json:"min_position,omitempty"`
+}
 
 // GetV1OrganizationsOrgPartnersParams defines parameters for GetV1OrganizationsOrgPartners.
 type GetV1OrganizationsOrgPartnersParams struct {
@@ -3040,7 +3171,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/organizations/{org}/audit (the `GetV1OrganizationsOrgAudit` operationId).
 	GetV1OrganizationsOrgAudit(ctx context.Context, org openapi_types.UUID, params *GetV1OrganizationsOrgAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetV1OrganizationsOrgAuthorize May this user do this action here? From the permission table and the current memberships
+	// GetV1OrganizationsOrgAuthorize May this user do this action here? From the permission table and the memberships (as of an instant; explain=true, with audit.read, names the events the answer rests on)
 	//
 	// Corresponds with GET /v1/organizations/{org}/authorize (the `GetV1OrganizationsOrgAuthorize` operationId).
 	GetV1OrganizationsOrgAuthorize(ctx context.Context, org openapi_types.UUID, params *GetV1OrganizationsOrgAuthorizeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3125,6 +3256,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/organizations/{org}/collaborators/{user_id} (the `PatchV1OrganizationsOrgCollaboratorsUserId` operationId).
 	PatchV1OrganizationsOrgCollaboratorsUserId(ctx context.Context, org openapi_types.UUID, userId string, params *PatchV1OrganizationsOrgCollaboratorsUserIdParams, body PatchV1OrganizationsOrgCollaboratorsUserIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1OrganizationsOrgContractsContractIdAccess Every interval in which someone could see the contract at some instant of [from, to]: its requester and watchers, and the members whose role reads the portal while it was shown (audit.read)
+	//
+	// Corresponds with GET /v1/organizations/{org}/contracts/{contract_id}/access (the `GetV1OrganizationsOrgContractsContractIdAccess` operationId).
+	GetV1OrganizationsOrgContractsContractIdAccess(ctx context.Context, org openapi_types.UUID, contractId string, params *GetV1OrganizationsOrgContractsContractIdAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteV1OrganizationsOrgContractsContractIdPortal Withdraw a contract from the portal
 	//
@@ -3249,6 +3385,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/organizations/{org}/members/{user_id} (the `PatchV1OrganizationsOrgMembersUserId` operationId).
 	PatchV1OrganizationsOrgMembersUserId(ctx context.Context, org openapi_types.UUID, userId string, params *PatchV1OrganizationsOrgMembersUserIdParams, body PatchV1OrganizationsOrgMembersUserIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1OrganizationsOrgMembersUserIdHistory Every interval in which the person held a role or flags here, with the events that opened and closed it (audit.read)
+	//
+	// Corresponds with GET /v1/organizations/{org}/members/{user_id}/history (the `GetV1OrganizationsOrgMembersUserIdHistory` operationId).
+	GetV1OrganizationsOrgMembersUserIdHistory(ctx context.Context, org openapi_types.UUID, userId string, params *GetV1OrganizationsOrgMembersUserIdHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1OrganizationsOrgPartners The partner panel
 	//
@@ -4204,7 +4345,7 @@ func (c *Client) GetV1OrganizationsOrgAudit(ctx context.Context, org openapi_typ
 	return c.Client.Do(req)
 }
 
-// GetV1OrganizationsOrgAuthorize May this user do this action here? From the permission table and the current memberships
+// GetV1OrganizationsOrgAuthorize May this user do this action here? From the permission table and the memberships (as of an instant; explain=true, with audit.read, names the events the answer rests on)
 //
 // Corresponds with GET /v1/organizations/{org}/authorize (the `GetV1OrganizationsOrgAuthorize` operationId).
 func (c *Client) GetV1OrganizationsOrgAuthorize(ctx context.Context, org openapi_types.UUID, params *GetV1OrganizationsOrgAuthorizeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4420,6 +4561,21 @@ func (c *Client) PatchV1OrganizationsOrgCollaboratorsUserIdWithBody(ctx context.
 // Corresponds with PATCH /v1/organizations/{org}/collaborators/{user_id} (the `PatchV1OrganizationsOrgCollaboratorsUserId` operationId).
 func (c *Client) PatchV1OrganizationsOrgCollaboratorsUserId(ctx context.Context, org openapi_types.UUID, userId string, params *PatchV1OrganizationsOrgCollaboratorsUserIdParams, body PatchV1OrganizationsOrgCollaboratorsUserIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchV1OrganizationsOrgCollaboratorsUserIdRequest(c.Server, org, userId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1OrganizationsOrgContractsContractIdAccess Every interval in which someone could see the contract at some instant of [from, to]: its requester and watchers, and the members whose role reads the portal while it was shown (audit.read)
+//
+// Corresponds with GET /v1/organizations/{org}/contracts/{contract_id}/access (the `GetV1OrganizationsOrgContractsContractIdAccess` operationId).
+func (c *Client) GetV1OrganizationsOrgContractsContractIdAccess(ctx context.Context, org openapi_types.UUID, contractId string, params *GetV1OrganizationsOrgContractsContractIdAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1OrganizationsOrgContractsContractIdAccessRequest(c.Server, org, contractId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4744,6 +4900,21 @@ func (c *Client) PatchV1OrganizationsOrgMembersUserIdWithBody(ctx context.Contex
 // Corresponds with PATCH /v1/organizations/{org}/members/{user_id} (the `PatchV1OrganizationsOrgMembersUserId` operationId).
 func (c *Client) PatchV1OrganizationsOrgMembersUserId(ctx context.Context, org openapi_types.UUID, userId string, params *PatchV1OrganizationsOrgMembersUserIdParams, body PatchV1OrganizationsOrgMembersUserIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchV1OrganizationsOrgMembersUserIdRequest(c.Server, org, userId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1OrganizationsOrgMembersUserIdHistory Every interval in which the person held a role or flags here, with the events that opened and closed it (audit.read)
+//
+// Corresponds with GET /v1/organizations/{org}/members/{user_id}/history (the `GetV1OrganizationsOrgMembersUserIdHistory` operationId).
+func (c *Client) GetV1OrganizationsOrgMembersUserIdHistory(ctx context.Context, org openapi_types.UUID, userId string, params *GetV1OrganizationsOrgMembersUserIdHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1OrganizationsOrgMembersUserIdHistoryRequest(c.Server, org, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6957,6 +7128,30 @@ func NewGetV1OrganizationsOrgAuthorizeRequest(server string, org openapi_types.U
 			}
 		}
 
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Explain != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "explain", *params.Explain, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.MinPosition != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_position", *params.MinPosition, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -7655,6 +7850,134 @@ func NewPatchV1OrganizationsOrgCollaboratorsUserIdRequestWithBody(server string,
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetV1OrganizationsOrgContractsContractIdAccessRequest constructs an http.Request for the GetV1OrganizationsOrgContractsContractIdAccess method
+func NewGetV1OrganizationsOrgContractsContractIdAccessRequest(server string, org openapi_types.UUID, contractId string, params *GetV1OrganizationsOrgContractsContractIdAccessParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "contract_id", contractId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v1/organizations/" + pathParam0 + "/contracts/" + pathParam1 + "/access"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_position", *params.MinPosition, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -8727,6 +9050,110 @@ func NewPatchV1OrganizationsOrgMembersUserIdRequestWithBody(server string, org o
 	return req, nil
 }
 
+// NewGetV1OrganizationsOrgMembersUserIdHistoryRequest constructs an http.Request for the GetV1OrganizationsOrgMembersUserIdHistory method
+func NewGetV1OrganizationsOrgMembersUserIdHistoryRequest(server string, org openapi_types.UUID, userId string, params *GetV1OrganizationsOrgMembersUserIdHistoryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v1/organizations/" + pathParam0 + "/members/" + pathParam1 + "/history"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_position", *params.MinPosition, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetV1OrganizationsOrgPartnersRequest constructs an http.Request for the GetV1OrganizationsOrgPartners method
 func NewGetV1OrganizationsOrgPartnersRequest(server string, org openapi_types.UUID, params *GetV1OrganizationsOrgPartnersParams) (*http.Request, error) {
 	var err error
@@ -9677,7 +10104,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/organizations/{org}/audit (the `GetV1OrganizationsOrgAudit` operationId).
 	GetV1OrganizationsOrgAuditWithResponse(ctx context.Context, org openapi_types.UUID, params *GetV1OrganizationsOrgAuditParams, reqEditors ...RequestEditorFn) (*GetV1OrganizationsOrgAuditResponse, error)
 
-	// GetV1OrganizationsOrgAuthorizeWithResponse May this user do this action here? From the permission table and the current memberships
+	// GetV1OrganizationsOrgAuthorizeWithResponse May this user do this action here? From the permission table and the memberships (as of an instant; explain=true, with audit.read, names the events the answer rests on)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9774,6 +10201,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/organizations/{org}/collaborators/{user_id} (the `PatchV1OrganizationsOrgCollaboratorsUserId` operationId).
 	PatchV1OrganizationsOrgCollaboratorsUserIdWithResponse(ctx context.Context, org openapi_types.UUID, userId string, params *PatchV1OrganizationsOrgCollaboratorsUserIdParams, body PatchV1OrganizationsOrgCollaboratorsUserIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchV1OrganizationsOrgCollaboratorsUserIdResponse, error)
+
+	// GetV1OrganizationsOrgContractsContractIdAccessWithResponse Every interval in which someone could see the contract at some instant of [from, to]: its requester and watchers, and the members whose role reads the portal while it was shown (audit.read)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/organizations/{org}/contracts/{contract_id}/access (the `GetV1OrganizationsOrgContractsContractIdAccess` operationId).
+	GetV1OrganizationsOrgContractsContractIdAccessWithResponse(ctx context.Context, org openapi_types.UUID, contractId string, params *GetV1OrganizationsOrgContractsContractIdAccessParams, reqEditors ...RequestEditorFn) (*GetV1OrganizationsOrgContractsContractIdAccessResponse, error)
 
 	// DeleteV1OrganizationsOrgContractsContractIdPortalWithResponse Withdraw a contract from the portal
 	//
@@ -9914,6 +10348,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/organizations/{org}/members/{user_id} (the `PatchV1OrganizationsOrgMembersUserId` operationId).
 	PatchV1OrganizationsOrgMembersUserIdWithResponse(ctx context.Context, org openapi_types.UUID, userId string, params *PatchV1OrganizationsOrgMembersUserIdParams, body PatchV1OrganizationsOrgMembersUserIdJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchV1OrganizationsOrgMembersUserIdResponse, error)
+
+	// GetV1OrganizationsOrgMembersUserIdHistoryWithResponse Every interval in which the person held a role or flags here, with the events that opened and closed it (audit.read)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/organizations/{org}/members/{user_id}/history (the `GetV1OrganizationsOrgMembersUserIdHistory` operationId).
+	GetV1OrganizationsOrgMembersUserIdHistoryWithResponse(ctx context.Context, org openapi_types.UUID, userId string, params *GetV1OrganizationsOrgMembersUserIdHistoryParams, reqEditors ...RequestEditorFn) (*GetV1OrganizationsOrgMembersUserIdHistoryResponse, error)
 
 	// GetV1OrganizationsOrgPartnersWithResponse The partner panel
 	//
@@ -15211,6 +15652,116 @@ func (r PatchV1OrganizationsOrgCollaboratorsUserIdResponse) ContentType() string
 	return ""
 }
 
+// GetV1OrganizationsOrgContractsContractIdAccessResponse401Headers the declared response headers of an HTTP 401 response for GetV1OrganizationsOrgContractsContractIdAccess
+type GetV1OrganizationsOrgContractsContractIdAccessResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetV1OrganizationsOrgContractsContractIdAccessResponse429Headers the declared response headers of an HTTP 429 response for GetV1OrganizationsOrgContractsContractIdAccess
+type GetV1OrganizationsOrgContractsContractIdAccessResponse429Headers struct {
+	RetryAfter *int
+}
+
+// GetV1OrganizationsOrgContractsContractIdAccessResponse503Headers the declared response headers of an HTTP 503 response for GetV1OrganizationsOrgContractsContractIdAccess
+type GetV1OrganizationsOrgContractsContractIdAccessResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetV1OrganizationsOrgContractsContractIdAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items      []ContractAccess `json:"items"`
+		NextCursor *string          `json:"next_cursor"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetV1OrganizationsOrgContractsContractIdAccessResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetV1OrganizationsOrgContractsContractIdAccessResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetV1OrganizationsOrgContractsContractIdAccessResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) GetJSON200() *struct {
+	Items      []ContractAccess `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1OrganizationsOrgContractsContractIdAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteV1OrganizationsOrgContractsContractIdPortalResponse204Headers the declared response headers of an HTTP 204 response for DeleteV1OrganizationsOrgContractsContractIdPortal
 type DeleteV1OrganizationsOrgContractsContractIdPortalResponse204Headers struct {
 	IdempotencyReplayed *string
@@ -16946,6 +17497,116 @@ func (r PatchV1OrganizationsOrgMembersUserIdResponse) ContentType() string {
 	return ""
 }
 
+// GetV1OrganizationsOrgMembersUserIdHistoryResponse401Headers the declared response headers of an HTTP 401 response for GetV1OrganizationsOrgMembersUserIdHistory
+type GetV1OrganizationsOrgMembersUserIdHistoryResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetV1OrganizationsOrgMembersUserIdHistoryResponse429Headers the declared response headers of an HTTP 429 response for GetV1OrganizationsOrgMembersUserIdHistory
+type GetV1OrganizationsOrgMembersUserIdHistoryResponse429Headers struct {
+	RetryAfter *int
+}
+
+// GetV1OrganizationsOrgMembersUserIdHistoryResponse503Headers the declared response headers of an HTTP 503 response for GetV1OrganizationsOrgMembersUserIdHistory
+type GetV1OrganizationsOrgMembersUserIdHistoryResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetV1OrganizationsOrgMembersUserIdHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items      []GrantInterval `json:"items"`
+		NextCursor *string         `json:"next_cursor"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetV1OrganizationsOrgMembersUserIdHistoryResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetV1OrganizationsOrgMembersUserIdHistoryResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetV1OrganizationsOrgMembersUserIdHistoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) GetJSON200() *struct {
+	Items      []GrantInterval `json:"items"`
+	NextCursor *string         `json:"next_cursor"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1OrganizationsOrgMembersUserIdHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetV1OrganizationsOrgPartnersResponse401Headers the declared response headers of an HTTP 401 response for GetV1OrganizationsOrgPartners
 type GetV1OrganizationsOrgPartnersResponse401Headers struct {
 	WWWAuthenticate *string
@@ -18361,7 +19022,7 @@ func (c *ClientWithResponses) GetV1OrganizationsOrgAuditWithResponse(ctx context
 	return ParseGetV1OrganizationsOrgAuditResponse(rsp)
 }
 
-// GetV1OrganizationsOrgAuthorizeWithResponse May this user do this action here? From the permission table and the current memberships
+// GetV1OrganizationsOrgAuthorizeWithResponse May this user do this action here? From the permission table and the memberships (as of an instant; explain=true, with audit.read, names the events the answer rests on)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18541,6 +19202,19 @@ func (c *ClientWithResponses) PatchV1OrganizationsOrgCollaboratorsUserIdWithResp
 		return nil, err
 	}
 	return ParsePatchV1OrganizationsOrgCollaboratorsUserIdResponse(rsp)
+}
+
+// GetV1OrganizationsOrgContractsContractIdAccessWithResponse Every interval in which someone could see the contract at some instant of [from, to]: its requester and watchers, and the members whose role reads the portal while it was shown (audit.read)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/organizations/{org}/contracts/{contract_id}/access (the `GetV1OrganizationsOrgContractsContractIdAccess` operationId).
+func (c *ClientWithResponses) GetV1OrganizationsOrgContractsContractIdAccessWithResponse(ctx context.Context, org openapi_types.UUID, contractId string, params *GetV1OrganizationsOrgContractsContractIdAccessParams, reqEditors ...RequestEditorFn) (*GetV1OrganizationsOrgContractsContractIdAccessResponse, error) {
+	rsp, err := c.GetV1OrganizationsOrgContractsContractIdAccess(ctx, org, contractId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1OrganizationsOrgContractsContractIdAccessResponse(rsp)
 }
 
 // DeleteV1OrganizationsOrgContractsContractIdPortalWithResponse Withdraw a contract from the portal
@@ -18801,6 +19475,19 @@ func (c *ClientWithResponses) PatchV1OrganizationsOrgMembersUserIdWithResponse(c
 		return nil, err
 	}
 	return ParsePatchV1OrganizationsOrgMembersUserIdResponse(rsp)
+}
+
+// GetV1OrganizationsOrgMembersUserIdHistoryWithResponse Every interval in which the person held a role or flags here, with the events that opened and closed it (audit.read)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/organizations/{org}/members/{user_id}/history (the `GetV1OrganizationsOrgMembersUserIdHistory` operationId).
+func (c *ClientWithResponses) GetV1OrganizationsOrgMembersUserIdHistoryWithResponse(ctx context.Context, org openapi_types.UUID, userId string, params *GetV1OrganizationsOrgMembersUserIdHistoryParams, reqEditors ...RequestEditorFn) (*GetV1OrganizationsOrgMembersUserIdHistoryResponse, error) {
+	rsp, err := c.GetV1OrganizationsOrgMembersUserIdHistory(ctx, org, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1OrganizationsOrgMembersUserIdHistoryResponse(rsp)
 }
 
 // GetV1OrganizationsOrgPartnersWithResponse The partner panel
@@ -24107,6 +24794,113 @@ func ParsePatchV1OrganizationsOrgCollaboratorsUserIdResponse(rsp *http.Response)
 	return response, nil
 }
 
+// ParseGetV1OrganizationsOrgContractsContractIdAccessResponse parses an HTTP response from a GetV1OrganizationsOrgContractsContractIdAccessWithResponse call
+func ParseGetV1OrganizationsOrgContractsContractIdAccessResponse(rsp *http.Response) (*GetV1OrganizationsOrgContractsContractIdAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1OrganizationsOrgContractsContractIdAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items      []ContractAccess `json:"items"`
+			NextCursor *string          `json:"next_cursor"`
+		}
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetV1OrganizationsOrgContractsContractIdAccessResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetV1OrganizationsOrgContractsContractIdAccessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetV1OrganizationsOrgContractsContractIdAccessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteV1OrganizationsOrgContractsContractIdPortalResponse parses an HTTP response from a DeleteV1OrganizationsOrgContractsContractIdPortalWithResponse call
 func ParseDeleteV1OrganizationsOrgContractsContractIdPortalResponse(rsp *http.Response) (*DeleteV1OrganizationsOrgContractsContractIdPortalResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -25874,6 +26668,113 @@ func ParsePatchV1OrganizationsOrgMembersUserIdResponse(rsp *http.Response) (*Pat
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers PatchV1OrganizationsOrgMembersUserIdResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetV1OrganizationsOrgMembersUserIdHistoryResponse parses an HTTP response from a GetV1OrganizationsOrgMembersUserIdHistoryWithResponse call
+func ParseGetV1OrganizationsOrgMembersUserIdHistoryResponse(rsp *http.Response) (*GetV1OrganizationsOrgMembersUserIdHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1OrganizationsOrgMembersUserIdHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items      []GrantInterval `json:"items"`
+			NextCursor *string         `json:"next_cursor"`
+		}
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetV1OrganizationsOrgMembersUserIdHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetV1OrganizationsOrgMembersUserIdHistoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetV1OrganizationsOrgMembersUserIdHistoryResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

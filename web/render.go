@@ -103,7 +103,11 @@ func (w *Web) render(c *gin.Context, status int, page string, v *view) {
 		v.User = &s.sessionData
 	}
 	if v.Flash == "" && s.Flash != "" {
-		v.Flash = translate(v.Lang, s.Flash, s.FlashArg)
+		if s.FlashArg != "" {
+			v.Flash = translate(v.Lang, s.Flash, s.FlashArg)
+		} else {
+			v.Flash = translate(v.Lang, s.Flash)
+		}
 		s.Flash, s.FlashArg, s.dirty = "", "", true
 	}
 	if v.Error == "" && s.Error != "" {

@@ -116,7 +116,7 @@ func TestSeed004(t *testing.T) {
 	kunde := newBrowser(t, s.URL).signIn("Karl", "karl@kunde.test")
 	createOrg(kunde, "Kunde AG", "client")
 	kOrg := kunde.org()
-	kunde.get("/o/" + kOrg + "/received").must(http.StatusOK, "Anbieter GmbH", "Servus")
+	kunde.get("/o/"+kOrg+"/received").must(http.StatusOK, "Anbieter GmbH", "Servus")
 	id := regexp.MustCompile(`action="/answers/([0-9a-f-]{36})"`).FindStringSubmatch(kunde.body)[1]
 	kunde.post("/answers/"+id, url.Values{"organization": {kOrg}, "answer": {"accept"}, "back": {"/o/" + kOrg + "/received"}}).
 		must(http.StatusOK, "Anbieter GmbH")
@@ -160,5 +160,5 @@ func TestGuards(t *testing.T) {
 	// Sign out everywhere ends the other session too.
 	a2 := newBrowser(t, s.URL).signIn("Alice", "alice@a.test")
 	a.get("/").post("/signout/everywhere", url.Values{})
-	a2.get("/o/" + org + "/partners").must(http.StatusOK, "Connexion")
+	a2.get("/o/"+org+"/partners").must(http.StatusOK, "Connexion")
 }

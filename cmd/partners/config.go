@@ -274,8 +274,6 @@ func checkProduction(c *Config) error {
 	}
 	if c.OIDCIssuer != "" && !strings.HasPrefix(c.OIDCIssuer, "https://") {
 		refuse("PARTNERS_OIDC_ISSUER must be an https:// URL: the sign-in's code and tokens travel to it")
-	} else if c.OIDCIssuer == "" {
-		c.Warnings = append(c.Warnings, "PARTNERS_OIDC_ISSUER is unset: nobody can sign in to the web app")
 	}
 	if c.SMTPURL == "" {
 		refuse("production needs PARTNERS_SMTP_URL")

@@ -29,7 +29,7 @@ func TestColleagueLink(t *testing.T) {
 	colin.get(s.mailTo(t, "colin@org.test", "/member-invitations/")).must(http.StatusOK, "Org SA", "membre")
 	colin.get("/signin").post("/signin/dev", url.Values{"name": {"Colin"}, "email": {"colin@org.test"}}).must(http.StatusOK, `action="/link/join"`)
 	colin.post("/link/join", url.Values{}).must(http.StatusOK, "Vous avez rejoint Org SA")
-	colin.get("/o/" + org.String() + "/partners").must(http.StatusOK, "Sous-traitants")
+	colin.get("/o/"+org.String()+"/partners").must(http.StatusOK, "Sous-traitants")
 	// The link is spent: its token opens nothing any more.
 	colin.get(s.mailTo(t, "colin@org.test", "/member-invitations/")).must(http.StatusOK, `id="link-invalid"`)
 }

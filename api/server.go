@@ -142,5 +142,8 @@ func New(cfg Config) (*Server, error) {
 // Handler is the http.Handler to serve.
 func (s *Server) Handler() http.Handler { return s.engine }
 
+// Engine is the router, for the web app to mount its pages on beside /v1.
+func (s *Server) Engine() *gin.Engine { return s.engine }
+
 // Routes lists method and path of every route, for the OpenAPI check.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }

@@ -48,6 +48,10 @@ type Config struct {
 	// allowed but not safe beyond one machine.
 	Warnings []string
 
+	// The web app's OpenID provider (PARTNERS_OIDC_*); unset: no OpenID
+	// sign-in (development has its own form).
+	OIDCIssuer, OIDCClientID, OIDCClientSecret string
+
 	// AssumeEmailVerified: PARTNERS_JWT_EMAIL_VERIFIED=assume, for an
 	// identity provider that omits the claim (see auth.Config).
 	AssumeEmailVerified bool
@@ -73,21 +77,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return def
 	}
 	c := Config{
-		DatabaseURL: get("PARTNERS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/partners?sslmode=disable"),
-		PublicURL:   strings.TrimRight(get("PARTNERS_PUBLIC_URL", "http://localhost:8080"), "/"),
-		Env:         get("PARTNERS_ENV", ""),
-		JWTSecret:   getenv("PARTNERS_JWT_SECRET"),
-		JWKSURL:     get("PARTNERS_JWKS_URL", ""),
-		JWTIssuer:   get("PARTNERS_JWT_ISSUER", ""),
-		JWTAudience: get("PARTNERS_JWT_AUDIENCE", ""),
-		SMTPURL:     get("PARTNERS_SMTP_URL", ""),
-		SMTPFrom:    get("PARTNERS_SMTP_FROM", "partners@localhost"),
-		MailDir:     get("PARTNERS_MAIL_DIR", "./mail"),
-		DataKey:     getenv("PARTNERS_DATA_KEY"),
-		LogLevel:    get("PARTNERS_LOG_LEVEL", "info"),
-		HTTPAddr:    get("PARTNERS_HTTP_ADDR", ""),
-		MetricsAddr: get("PARTNERS_METRICS_ADDR", "127.0.0.1:9464"),
-		DBMaxConns:  16,
+		DatabaseURL:      get("PARTNERS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/partners?sslmode=disable"),
+		PublicURL:        strings.TrimRight(get("PARTNERS_PUBLIC_URL", "http://localhost:8080"), "/"),
+		Env:              get("PARTNERS_ENV", ""),
+		JWTSecret:        getenv("PARTNERS_JWT_SECRET"),
+		JWKSURL:          get("PARTNERS_JWKS_URL", ""),
+		JWTIssuer:        get("PARTNERS_JWT_ISSUER", ""),
+		JWTAudience:      get("PARTNERS_JWT_AUDIENCE", ""),
+		SMTPURL:          get("PARTNERS_SMTP_URL", ""),
+		SMTPFrom:         get("PARTNERS_SMTP_FROM", "partners@localhost"),
+		MailDir:          get("PARTNERS_MAIL_DIR", "./mail"),
+		DataKey:          getenv("PARTNERS_DATA_KEY"),
+		LogLevel:         get("PARTNERS_LOG_LEVEL", "info"),
+		HTTPAddr:         get("PARTNERS_HTTP_ADDR", ""),
+		MetricsAddr:      get("PARTNERS_METRICS_ADDR", "127.0.0.1:9464"),
+		OIDCIssuer:       strings.TrimRight(get("PARTNERS_OIDC_ISSUER", ""), "/"),
+		OIDCClientID:     get("PARTNERS_OIDC_CLIENT_ID", ""),
+		OIDCClientSecret: getenv("PARTNERS_OIDC_CLIENT_SECRET"),
+		DBMaxConns:       16,
 	}
 	switch get("PARTNERS_RATE_LIMITS", "on") {
 	case "on":
@@ -164,6 +171,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 
+	if err := checkOIDC(c); err != nil {
+		return c, err
+	}
 	if err := checkEnv(&c); err != nil {
 		return c, err
 	}
@@ -206,6 +216,7 @@ func checkEnv(c *Config) error {
 		{"PARTNERS_JWKS_URL", c.JWKSURL != ""},
 		{"PARTNERS_DATA_KEY", c.DataKey != ""},
 		{"PARTNERS_SMTP_URL", c.SMTPURL != ""},
+		{"PARTNERS_OIDC_CLIENT_SECRET", c.OIDCClientSecret != ""},
 		{"PARTNERS_HTTP_ADDR (not a loopback address)", c.HTTPAddr != "" && !loopbackAddr(c.HTTPAddr)},
 		{"PARTNERS_METRICS_ADDR (not a loopback address)", c.MetricsAddr != "" && !loopbackAddr(c.MetricsAddr)},
 	} {
@@ -220,6 +231,20 @@ func checkEnv(c *Config) error {
 	c.Env = envDevelopment
 	c.Warnings = append(c.Warnings, "DEVELOPMENT MODE (PARTNERS_ENV is unset): loopback only, published development secret and data key. "+
 		"Set PARTNERS_ENV=production and its settings for anything else.")
+	return nil
+}
+
+// checkOIDC wants the OpenID settings whole: an issuer with its client id
+// and secret, or none of them (a half-configured sign-in fails at the
+// first person, not at start).
+func checkOIDC(c Config) error {
+	set := c.OIDCIssuer != "" || c.OIDCClientID != "" || c.OIDCClientSecret != ""
+	if set && (c.OIDCIssuer == "" || c.OIDCClientID == "" || c.OIDCClientSecret == "") {
+		return errors.New("PARTNERS_OIDC_ISSUER, PARTNERS_OIDC_CLIENT_ID and PARTNERS_OIDC_CLIENT_SECRET go together: set all three, or none")
+	}
+	if u, err := url.Parse(c.OIDCIssuer); set && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http")) {
+		return errors.New("PARTNERS_OIDC_ISSUER must be the provider's http(s):// URL")
+	}
 	return nil
 }
 
@@ -246,6 +271,9 @@ func checkProduction(c *Config) error {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
 		refuse("PARTNERS_PUBLIC_URL must be an https:// URL (http:// only for localhost): invitation links carry secret tokens")
+	}
+	if c.OIDCIssuer != "" && !strings.HasPrefix(c.OIDCIssuer, "https://") {
+		refuse("PARTNERS_OIDC_ISSUER must be an https:// URL: the sign-in's code and tokens travel to it")
 	}
 	if c.SMTPURL == "" {
 		refuse("production needs PARTNERS_SMTP_URL")

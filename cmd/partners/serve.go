@@ -25,6 +25,7 @@ import (
 	"partners/notify"
 	"partners/notify/mail"
 	"partners/projections"
+	"partners/web"
 )
 
 // mailSender sends through SMTP when configured, else writes .eml files.
@@ -94,7 +95,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) 
 	proj := projections.NewProjector(store, log, projections.All()...)
 	proj.BatchSize, proj.PollInterval = cfg.ProjectorBatch, cfg.ProjectorPoll
 	a.Appended = proj.Wake
-	a.Erasers = []app.Eraser{api.ForgetIdempotencyRecords}
+	a.Erasers = []app.Eraser{api.ForgetIdempotencyRecords, web.ForgetSessions}
 	return &services{pool: pool, store: store, app: a, projector: proj, log: log}, nil
 }
 
@@ -152,6 +153,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	srv, err := api.New(apiCfg)
 	if err != nil {
+		return err
+	}
+	if _, err := web.Mount(srv.Engine(), webConfig(cfg, svc, log)); err != nil {
 		return err
 	}
 	reactions, err := eventstore.NewReactions(svc.store, svc.pool, watermill.NewSlogLogger(log.With("component", "watermill")))
@@ -318,4 +322,12 @@ func newHTTPServer(addr string, h http.Handler, base context.Context) *http.Serv
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
+}
+
+// webConfig wires the web app: the development sign-in form only in
+// development on a loopback listener (web checks the listener again).
+func webConfig(cfg Config, svc *services, log *slog.Logger) web.Config {
+	return web.Config{App: svc.app, Pool: svc.pool, Projector: svc.projector, Log: log.With("component", "web"), PublicURL: cfg.PublicURL,
+		OIDC:      web.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret},
+		DevSignIn: !cfg.Production() && loopbackAddr(cfg.HTTPAddr), AssumeEmailVerified: cfg.AssumeEmailVerified}
 }

@@ -78,6 +78,9 @@ type Options struct {
 	// TrustedProxies are believed for X-Forwarded-For (tests of limits by
 	// address send it from 127.0.0.1).
 	TrustedProxies []string
+	// Mount adds routes (the web app) to the engine before it serves; the
+	// Server it gets has its URL already.
+	Mount func(s *Server)
 }
 
 // Clock is a settable clock for tests.
@@ -219,6 +222,10 @@ func Start(t testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 	hs := httptest.NewUnstartedServer(srv.Handler())
 	if opts.SlowNetwork {
 		hs.Listener = smallSendBuffers{hs.Listener}
+	}
+	if opts.Mount != nil {
+		opts.Mount(&Server{URL: "http://" + hs.Listener.Addr().String(), Pool: pool, Store: store, App: a, Projector: proj, API: srv,
+			Logs: logs, Pipeline: pipeline, t: t})
 	}
 	hs.Start()
 	t.Cleanup(func() {

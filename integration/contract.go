@@ -132,7 +132,6 @@ type PartnershipEstablishedV1 struct {
 	InvitationID    uuid.UUID `json:"invitation_id"`
 }
 
-
 // MemberJoinedV1 is partners.member.joined.v1: a colleague, an accountant
 // or a collaborator joined, with the role.
 type MemberJoinedV1 struct {
@@ -254,27 +253,27 @@ var Events = []PublicEvent{
 // why: a new internal event must be put in one list or the other (a test
 // checks it).
 var Internal = map[string]string{
-	"InvitationClaimNoticeSent":    "an email to the inviter",
-	"InvitationAnswerNoticeSent":   "an email to the inviter",
-	"MemberEmailChanged":           "personal data only (the new email's ref follows in later events)",
-	"PortalUserCreated":            "a portal user's personal data",
-	"PortalUserRenamed":            "a portal user's personal data",
-	"PortalUserCompanyChanged":     "free text; a watcher it cuts off gets its own watcher_removed",
-	"ContractRetitled":             "the caller's own title",
-	"RequesterChanged":             "not in the contract yet",
-	"MemberInvitationSent":         "team invitations are not in the contract yet; the joining is",
-	"MemberInvitationAccepted":     "followed by MemberJoined",
-	"MemberInvitationRevoked":      "team invitations are not in the contract yet",
-	"AccountantInvitationSent":     "team invitations are not in the contract yet; the joining is",
-	"AccountantInvitationAccepted": "followed by MemberJoined",
-	"AccountantInvitationRevoked":  "team invitations are not in the contract yet",
-	"CollaboratorInvited":          "a collaborator's personal data; the joining is in the contract",
-	"CollaboratorInvitationResent": "an email",
+	"InvitationClaimNoticeSent":     "an email to the inviter",
+	"InvitationAnswerNoticeSent":    "an email to the inviter",
+	"MemberEmailChanged":            "personal data only (the new email's ref follows in later events)",
+	"PortalUserCreated":             "a portal user's personal data",
+	"PortalUserRenamed":             "a portal user's personal data",
+	"PortalUserCompanyChanged":      "free text; a watcher it cuts off gets its own watcher_removed",
+	"ContractRetitled":              "the caller's own title",
+	"RequesterChanged":              "not in the contract yet",
+	"MemberInvitationSent":          "team invitations are not in the contract yet; the joining is",
+	"MemberInvitationAccepted":      "followed by MemberJoined",
+	"MemberInvitationRevoked":       "team invitations are not in the contract yet",
+	"AccountantInvitationSent":      "team invitations are not in the contract yet; the joining is",
+	"AccountantInvitationAccepted":  "followed by MemberJoined",
+	"AccountantInvitationRevoked":   "team invitations are not in the contract yet",
+	"CollaboratorInvited":           "a collaborator's personal data; the joining is in the contract",
+	"CollaboratorInvitationResent":  "an email",
 	"CollaboratorInvitationRevoked": "team invitations are not in the contract yet",
-	"CollaboratorActivated":        "followed by MemberJoined",
-	"CollaborationRequested":       "touches no organization until approved",
-	"CollaborationRequestApproved": "followed by MemberJoined",
-	"CollaborationRequestRejected": "not in the contract yet",
+	"CollaboratorActivated":         "followed by MemberJoined",
+	"CollaborationRequested":        "touches no organization until approved",
+	"CollaborationRequestApproved":  "followed by MemberJoined",
+	"CollaborationRequestRejected":  "not in the contract yet",
 }
 
 // EventByName returns the contract's entry of a public event.

@@ -112,7 +112,6 @@ func toAny(ss []string) []any {
 	return out
 }
 
-
 // SchemaJSON is a public event's schema as a JSON document.
 func (e PublicEvent) SchemaJSON() []byte {
 	b, err := json.MarshalIndent(e.Schema(), "", "  ")

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newStore(t *testing.T, pool *pgxpool.Pool) *eventstore.Store {
+func newStore(t testing.TB, pool *pgxpool.Pool) *eventstore.Store {
 	t.Helper()
 	keys, err := eventstore.NewKeyring("test-data-key-0123456789")
 	if err != nil {
@@ -46,7 +46,7 @@ type rig struct {
 	fwd   *integration.Forwarder
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	_, pool := pgtest.Fresh(t)
 	r := &rig{pool: pool, store: newStore(t, pool), nats: natstest.Start(t)}
@@ -230,7 +230,7 @@ func head(s []string) []string {
 }
 
 // drain steps the forwarder until the stream holds n messages.
-func (r *rig) drain(t *testing.T, n uint64) {
+func (r *rig) drain(t testing.TB, n uint64) {
 	t.Helper()
 	ctx := context.Background()
 	if err := r.fwd.Prepare(ctx); err != nil {
@@ -249,7 +249,7 @@ func (r *rig) drain(t *testing.T, n uint64) {
 	}
 }
 
-func (r *rig) streamMsgs(t *testing.T) uint64 {
+func (r *rig) streamMsgs(t testing.TB) uint64 {
 	t.Helper()
 	js, err := r.nc.JetStream()
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"partners/app"
 	"partners/domain"
 	"partners/integration"

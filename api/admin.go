@@ -99,6 +99,13 @@ func (s *Server) projectionStatuses(c *gin.Context) (any, error) {
 	for _, st := range sts {
 		out = append(out, s.withRebuild(st))
 	}
+	if s.cfg.Forwarder != nil {
+		st, err := s.cfg.Forwarder.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, projectionView{Status: st})
+	}
 	return gin.H{"items": out}, nil
 }
 
@@ -177,7 +184,7 @@ var (
 			response: obj([]string{"person_ref", "keys_destroyed", "forgotten"}, schema{"person_ref": str(""), "keys_destroyed": integer, "mail_files_deleted": integer, "forgotten": boolean})},
 		{method: "GET", path: "/v1/admin/people/disclosures", summary: "Where a person's data was shown or shared (GDPR article 15; admin scope)", status: 200, query: []string{"email"},
 			response: obj([]string{"person_ref", "organizations"}, schema{"person_ref": str(""), "organizations": arr(schema{"type": "object"})})},
-		{method: "GET", path: "/v1/admin/projections", summary: "Each read model's position, lag and state (admin scope)", status: 200,
+		{method: "GET", path: "/v1/admin/projections", summary: "Each read model's position, lag and state, and the NATS forwarder's when it is on (admin scope)", status: 200,
 			response: obj([]string{"items"}, schema{"items": arr(ref("ProjectionStatus"))})},
 		{method: "GET", path: "/v1/admin/streams/{stream}/events", summary: "One stream's events, in order (admin scope)", status: 200,
 			response: listOfSchema(ref("Event"))},

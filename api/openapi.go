@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"partners/domain"
+	"partners/integration"
 )
 
 // The OpenAPI document is built from the endpoint tables that sit next to
@@ -157,6 +158,7 @@ var coreEndpoints = []endpoint{
 	{method: "GET", path: "/healthz", summary: "Liveness", public: true, status: 200, response: obj(nil, schema{"status": str("")})},
 	{method: "GET", path: "/readyz", summary: "Readiness: database and read models", public: true, status: 200, response: obj(nil, schema{"status": str("")})},
 	{method: "GET", path: "/openapi.json", summary: "This document", public: true, status: 200, response: schema{"type": "object"}},
+	{method: "GET", path: "/asyncapi.json", summary: "The AsyncAPI 3 document of the partner events published to NATS JetStream", public: true, status: 200, response: schema{"type": "object"}},
 	{method: "POST", path: "/v1/organizations", problems: []domain.Code{domain.CodeSiretTaken}, summary: "Create an organization; the caller becomes its owner", command: true,
 		request: obj([]string{"name", "side"}, schema{"name": str(""), "side": enum("client", "subcontractor"), "siret": nullable(str(""))}),
 		status:  201, response: ref("Organization")},
@@ -408,6 +410,10 @@ func OpenAPI() []byte { return openAPIDocument() }
 
 func serveOpenAPI(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", openAPIDocument())
+}
+
+func serveAsyncAPI(c *gin.Context) {
+	c.Data(http.StatusOK, "application/json; charset=utf-8", integration.AsyncAPI())
 }
 
 // statusWords are a closed status type's words, for an enum.

@@ -63,6 +63,11 @@ type Config struct {
 	// ForgetMail deletes a forgotten person's mail files, when emails are
 	// written to a folder.
 	ForgetMail func(ctx context.Context, ref domain.PersonRef) (int, error)
+	// Forwarder is the NATS forwarder, listed with the read models in
+	// /v1/admin/projections; nil when it is off.
+	Forwarder interface {
+		Status(ctx context.Context) (projections.Status, error)
+	}
 }
 
 // Server is the HTTP edge.
@@ -127,6 +132,7 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.json", serveOpenAPI)
+	e.GET("/asyncapi.json", serveAsyncAPI)
 
 	v1 := e.Group("/v1", s.authenticate, s.checkInput, s.rateLimit)
 	s.organizationRoutes(v1)

@@ -2816,6 +2816,11 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetAsyncapiJson The AsyncAPI 3 document of the partner events published to NATS JetStream
+	//
+	// Corresponds with GET /asyncapi.json (the `GetAsyncapiJson` operationId).
+	GetAsyncapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealthz Liveness
 	//
 	// Corresponds with GET /healthz (the `GetHealthz` operationId).
@@ -2892,7 +2897,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/admin/people/forget (the `PostV1AdminPeopleForget` operationId).
 	PostV1AdminPeopleForget(ctx context.Context, params *PostV1AdminPeopleForgetParams, body PostV1AdminPeopleForgetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetV1AdminProjections Each read model's position, lag and state (admin scope)
+	// GetV1AdminProjections Each read model's position, lag and state, and the NATS forwarder's when it is on (admin scope)
 	//
 	// Corresponds with GET /v1/admin/projections (the `GetV1AdminProjections` operationId).
 	GetV1AdminProjections(ctx context.Context, params *GetV1AdminProjectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3440,6 +3445,21 @@ type ClientInterface interface {
 	GetV1OrganizationsOrgPortalUsersIdContracts(ctx context.Context, org openapi_types.UUID, id openapi_types.UUID, params *GetV1OrganizationsOrgPortalUsersIdContractsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// GetAsyncapiJson The AsyncAPI 3 document of the partner events published to NATS JetStream
+//
+// Corresponds with GET /asyncapi.json (the `GetAsyncapiJson` operationId).
+func (c *Client) GetAsyncapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAsyncapiJsonRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealthz Liveness
 //
 // Corresponds with GET /healthz (the `GetHealthz` operationId).
@@ -3636,7 +3656,7 @@ func (c *Client) PostV1AdminPeopleForget(ctx context.Context, params *PostV1Admi
 	return c.Client.Do(req)
 }
 
-// GetV1AdminProjections Each read model's position, lag and state (admin scope)
+// GetV1AdminProjections Each read model's position, lag and state, and the NATS forwarder's when it is on (admin scope)
 //
 // Corresponds with GET /v1/admin/projections (the `GetV1AdminProjections` operationId).
 func (c *Client) GetV1AdminProjections(ctx context.Context, params *GetV1AdminProjectionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5051,6 +5071,33 @@ func (c *Client) GetV1OrganizationsOrgPortalUsersIdContracts(ctx context.Context
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetAsyncapiJsonRequest constructs an http.Request for the GetAsyncapiJson method
+func NewGetAsyncapiJsonRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/asyncapi.json"
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetHealthzRequest constructs an http.Request for the GetHealthz method
@@ -9719,6 +9766,13 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetAsyncapiJsonWithResponse The AsyncAPI 3 document of the partner events published to NATS JetStream
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /asyncapi.json (the `GetAsyncapiJson` operationId).
+	GetAsyncapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAsyncapiJsonResponse, error)
+
 	// GetHealthzWithResponse Liveness
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9803,7 +9857,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin/people/forget (the `PostV1AdminPeopleForget` operationId).
 	PostV1AdminPeopleForgetWithResponse(ctx context.Context, params *PostV1AdminPeopleForgetParams, body PostV1AdminPeopleForgetJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1AdminPeopleForgetResponse, error)
 
-	// GetV1AdminProjectionsWithResponse Each read model's position, lag and state (admin scope)
+	// GetV1AdminProjectionsWithResponse Each read model's position, lag and state, and the NATS forwarder's when it is on (admin scope)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10411,6 +10465,47 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/organizations/{org}/portal-users/{id}/contracts (the `GetV1OrganizationsOrgPortalUsersIdContracts` operationId).
 	GetV1OrganizationsOrgPortalUsersIdContractsWithResponse(ctx context.Context, org openapi_types.UUID, id openapi_types.UUID, params *GetV1OrganizationsOrgPortalUsersIdContractsParams, reqEditors ...RequestEditorFn) (*GetV1OrganizationsOrgPortalUsersIdContractsResponse, error)
+}
+
+type GetAsyncapiJsonResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]any
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAsyncapiJsonResponse) GetJSON200() *map[string]any {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAsyncapiJsonResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAsyncapiJsonResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAsyncapiJsonResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAsyncapiJsonResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type GetHealthzResponse struct {
@@ -18307,6 +18402,19 @@ func (r GetV1OrganizationsOrgPortalUsersIdContractsResponse) ContentType() strin
 	return ""
 }
 
+// GetAsyncapiJsonWithResponse The AsyncAPI 3 document of the partner events published to NATS JetStream
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /asyncapi.json (the `GetAsyncapiJson` operationId).
+func (c *ClientWithResponses) GetAsyncapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAsyncapiJsonResponse, error) {
+	rsp, err := c.GetAsyncapiJson(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAsyncapiJsonResponse(rsp)
+}
+
 // GetHealthzWithResponse Liveness
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18463,7 +18571,7 @@ func (c *ClientWithResponses) PostV1AdminPeopleForgetWithResponse(ctx context.Co
 	return ParsePostV1AdminPeopleForgetResponse(rsp)
 }
 
-// GetV1AdminProjectionsWithResponse Each read model's position, lag and state (admin scope)
+// GetV1AdminProjectionsWithResponse Each read model's position, lag and state, and the NATS forwarder's when it is on (admin scope)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -19592,6 +19700,32 @@ func (c *ClientWithResponses) GetV1OrganizationsOrgPortalUsersIdContractsWithRes
 		return nil, err
 	}
 	return ParseGetV1OrganizationsOrgPortalUsersIdContractsResponse(rsp)
+}
+
+// ParseGetAsyncapiJsonResponse parses an HTTP response from a GetAsyncapiJsonWithResponse call
+func ParseGetAsyncapiJsonResponse(rsp *http.Response) (*GetAsyncapiJsonResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAsyncapiJsonResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]any
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseGetHealthzResponse parses an HTTP response from a GetHealthzWithResponse call

@@ -7,15 +7,17 @@ import (
 )
 
 // PruneOutbox deletes the outbox rows that every consumer (each read
-// model's checkpoint and each Watermill consumer group's offset) has
-// passed. The events table, not the outbox, feeds rebuilds and replays, so
+// model's checkpoint, each Watermill consumer group's offset and the NATS
+// forwarder's checkpoint while it is on) has passed. The events table, not the outbox, feeds rebuilds and replays, so
 // nothing is lost. It deletes in slices to keep locks short, and reports
 // how many rows went.
 func (s *Store) PruneOutbox(ctx context.Context) (int64, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT transaction_id::text AS txid, outbox_offset FROM projection_checkpoints
 		UNION ALL
-		SELECT last_processed_transaction_id::text AS txid, coalesce(offset_acked, 0) FROM watermill_offsets_events`)
+		SELECT last_processed_transaction_id::text AS txid, coalesce(offset_acked, 0) FROM watermill_offsets_events
+		UNION ALL
+		SELECT transaction_id::text AS txid, outbox_offset FROM forwarder_checkpoints`)
 	if err != nil {
 		return 0, err
 	}

@@ -44,6 +44,9 @@ type Config struct {
 	ProjectorBatch int
 	ProjectorPoll  time.Duration
 	MailLease      time.Duration
+	// NATSURL turns the forwarder of partner events to NATS JetStream on
+	// ("" when off).
+	NATSURL string
 	// Warnings are what serve says loudly at start: settings that are
 	// allowed but not safe beyond one machine.
 	Warnings []string
@@ -85,6 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		JWTIssuer:        get("PARTNERS_JWT_ISSUER", ""),
 		JWTAudience:      get("PARTNERS_JWT_AUDIENCE", ""),
 		SMTPURL:          get("PARTNERS_SMTP_URL", ""),
+		NATSURL:          get("PARTNERS_NATS_URL", ""),
 		SMTPFrom:         get("PARTNERS_SMTP_FROM", "partners@localhost"),
 		MailDir:          get("PARTNERS_MAIL_DIR", "./mail"),
 		DataKey:          getenv("PARTNERS_DATA_KEY"),
@@ -169,6 +173,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if _, _, err := mail.SMTPTransport(c.SMTPURL); err != nil {
 			return c, fmt.Errorf("PARTNERS_SMTP_URL: %w", err)
 		}
+	}
+	if err := checkNATSURL(c.NATSURL); err != nil {
+		return c, err
 	}
 
 	if err := checkOIDC(c); err != nil {
@@ -354,4 +361,19 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// checkNATSURL accepts NATS client URLs, comma-separated (a cluster's
+// seeds), without repeating them: one may hold a password.
+func checkNATSURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss") {
+			return errors.New("PARTNERS_NATS_URL must be nats://host:port (or tls://, ws://, wss://), several separated by commas")
+		}
+	}
+	return nil
 }

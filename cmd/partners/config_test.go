@@ -182,3 +182,21 @@ func TestConfigFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// PARTNERS_NATS_URL turns the forwarder on; a malformed one is refused
+// without being repeated (it may hold a password).
+func TestConfigNATSURL(t *testing.T) {
+	getenv := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, ok := range []string{"", "nats://127.0.0.1:4222", "nats://a:4222, tls://b:4222"} {
+		c, err := LoadConfig(getenv(with(nil, "PARTNERS_NATS_URL", ok)))
+		if err != nil || c.NATSURL != strings.TrimSpace(ok) {
+			t.Errorf("PARTNERS_NATS_URL=%q: %q, %v", ok, c.NATSURL, err)
+		}
+	}
+	for _, bad := range []string{"127.0.0.1:4222", "http://x:" + password + "@h:4222", "nats://"} {
+		_, err := LoadConfig(getenv(with(nil, "PARTNERS_NATS_URL", bad)))
+		if err == nil || !strings.Contains(err.Error(), "PARTNERS_NATS_URL") || strings.Contains(err.Error(), password) {
+			t.Errorf("PARTNERS_NATS_URL=%q: %v", bad, err)
+		}
+	}
+}

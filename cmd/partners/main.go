@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"partners/api"
+	"partners/integration"
 )
 
 const usage = `partners: the partner network service
@@ -29,6 +30,7 @@ Usage:
   partners verify [--projection NAME]
                                  compare the live read models with a fresh replay; non-zero exit on a difference
   partners openapi               print the OpenAPI document the server serves at /openapi.json
+  partners asyncapi              print the AsyncAPI document of the NATS events, served at /asyncapi.json
 
 Configuration comes from PARTNERS_* environment variables (see README.md).
 `
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if args[0] == "openapi" { // needs no configuration: the document is the code's
 		_, err := stdout.Write(api.OpenAPI())
+		return err
+	}
+	if args[0] == "asyncapi" {
+		_, err := stdout.Write(integration.AsyncAPI())
 		return err
 	}
 	cfg, err := LoadConfig(os.Getenv)

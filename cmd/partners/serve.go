@@ -151,6 +151,14 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			return pipeline.ForgetFiles(ctx, cfg.MailDir, ref)
 		}
 	}
+	fwd, closeNATS, err := natsForwarder(ctx, cfg, svc, registry, log)
+	if err != nil {
+		return err
+	}
+	defer closeNATS()
+	if fwd != nil {
+		apiCfg.Forwarder = fwd
+	}
 	srv, err := api.New(apiCfg)
 	if err != nil {
 		return err
@@ -206,6 +214,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return nil
 	})
 	loops.Go(func() error { _ = pipeline.Run(workers); return nil })
+	if fwd != nil {
+		loops.Go(func() error { _ = fwd.Run(workers); return nil })
+	}
 
 	// One listener failing stops the other, and the service.
 	served, stopping := errgroup.WithContext(ctx)

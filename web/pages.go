@@ -40,6 +40,8 @@ func (w *Web) routes(g *gin.RouterGroup) {
 	o.POST("invite", w.inOrg(domain.ActionPartnersInvite, w.invite))
 	o.POST("sent/:id/resend", w.inOrg(domain.ActionPartnersInvite, w.resend))
 	o.POST("sent/:id/revoke", w.inOrg(domain.ActionPartnersInvite, w.revoke))
+	w.portalRoutes(o)
+	w.teamRoutes(g, o)
 }
 
 // signedIn sends anyone not signed in to the sign-in page.
@@ -447,8 +449,16 @@ func (w *Web) inOrg(action domain.Action, h func(c *gin.Context, oc orgContext))
 		if s.Org != org {
 			s.Org, s.dirty = org, true
 		}
+		may := func(a domain.Action) bool { return domain.Authorize(grant, a).Allowed }
 		ov := &orgView{ID: org, Name: o.Name, Side: o.Side, Role: grant.Role, Badge: badge,
-			CanInvite: domain.Authorize(grant, domain.ActionPartnersInvite).Allowed}
+			CanInvite: may(domain.ActionPartnersInvite), CanSettings: may(domain.ActionSettingsRead),
+			CanManage: may(domain.ActionMembersManage), CanPortal: may(domain.ActionPortalRead)}
+		if ov.CanManage {
+			if ov.Requests, err = w.reader().PendingCollaborationRequests(ctx, org); err != nil {
+				w.fail(c, err)
+				return
+			}
+		}
 		h(c, orgContext{view: &view{Orgs: orgs, Org: ov}, org: org, side: o.Side})
 	})
 }

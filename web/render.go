@@ -42,6 +42,14 @@ type orgView struct {
 	Role      string
 	Badge     int
 	CanInvite bool
+	// The settings links shown: absent, not just refused, for whom the
+	// role does not allow them (an accountant sees no settings at all).
+	CanSettings bool
+	CanManage   bool
+	CanPortal   bool
+	// Requests is the red badge of "Mes collaborateurs": collaboration
+	// requests waiting for an answer.
+	Requests int
 }
 
 // T translates key into the page's language.

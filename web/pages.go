@@ -42,6 +42,7 @@ func (w *Web) routes(g *gin.RouterGroup) {
 	o.POST("sent/:id/revoke", w.inOrg(domain.ActionPartnersInvite, w.revoke))
 	w.portalRoutes(o)
 	w.teamRoutes(g, o)
+	w.historyRoutes(o)
 }
 
 // signedIn sends anyone not signed in to the sign-in page.
@@ -452,7 +453,7 @@ func (w *Web) inOrg(action domain.Action, h func(c *gin.Context, oc orgContext))
 		may := func(a domain.Action) bool { return domain.Authorize(grant, a).Allowed }
 		ov := &orgView{ID: org, Name: o.Name, Side: o.Side, Role: grant.Role, Badge: badge,
 			CanInvite: may(domain.ActionPartnersInvite), CanSettings: may(domain.ActionSettingsRead),
-			CanManage: may(domain.ActionMembersManage), CanPortal: may(domain.ActionPortalRead)}
+			CanManage: may(domain.ActionMembersManage), CanPortal: may(domain.ActionPortalRead), CanAudit: may(domain.ActionAuditRead)}
 		if ov.CanManage {
 			if ov.Requests, err = w.reader().PendingCollaborationRequests(ctx, org); err != nil {
 				w.fail(c, err)

@@ -47,6 +47,8 @@ type orgView struct {
 	CanSettings bool
 	CanManage   bool
 	CanPortal   bool
+	// CanAudit shows History and the "why?" links.
+	CanAudit bool
 	// Requests is the red badge of "Mes collaborateurs": collaboration
 	// requests waiting for an answer.
 	Requests int
@@ -66,6 +68,15 @@ func (v *view) Date(t time.Time) string {
 	return t.UTC().Format("02.01.2006")
 }
 
+// Instant is a moment in the page's language's usual form, in UTC (the
+// as-of pages' banner says which instant they show).
+func (v *view) Instant(t time.Time) string {
+	if v.Lang == "en" {
+		return t.UTC().Format("2 January 2006, 15:04") + " UTC"
+	}
+	return t.UTC().Format("02.01.2006 15:04") + " UTC"
+}
+
 // Langs are the switcher's choices.
 func (v *view) Langs() []string { return []string{"fr", "en", "de"} }
 
@@ -80,6 +91,15 @@ var funcs = template.FuncMap{
 	// the side to preselect.
 	"orgform": func(v *view, next, side string) map[string]any {
 		return map[string]any{"V": v, "Next": next, "Side": side}
+	},
+	// whyargs, causeargs and accessargs hand the history's shared pieces
+	// (layout.html) their page and rows.
+	"whyargs": func(v *view, user, label string) map[string]any {
+		return map[string]any{"V": v, "User": user, "Label": label}
+	},
+	"causeargs": func(v *view, c any) map[string]any { return map[string]any{"V": v, "C": c} },
+	"accessargs": func(v *view, rows any, id string) map[string]any {
+		return map[string]any{"V": v, "Rows": rows, "ID": id}
 	},
 }
 

@@ -78,7 +78,7 @@ func TestHistory(t *testing.T) {
 	mia.get(s.mailTo(t, "mia@org.test", "/member-invitations/"))
 	mia.get("/signin").post("/signin/dev", url.Values{"name": {"Mia"}, "email": {"mia@org.test"}})
 	mia.post("/link/join", url.Values{}).must(http.StatusOK)
-	mia.get("/o/"+org+"/partners").must(http.StatusOK)
+	mia.get("/o/" + org + "/partners").must(http.StatusOK)
 	if strings.Contains(mia.body, "tab-history") || strings.Contains(mia.body, "/history/member") {
 		t.Fatal("a member sees the history")
 	}

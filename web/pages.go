@@ -43,6 +43,7 @@ func (w *Web) routes(g *gin.RouterGroup) {
 	w.portalRoutes(o)
 	w.teamRoutes(g, o)
 	w.historyRoutes(o)
+	w.consoleRoutes(g)
 }
 
 // signedIn sends anyone not signed in to the sign-in page.

@@ -31,6 +31,10 @@ type view struct {
 	Flash string
 	Error string
 	Data  any
+	// Operator shows the console's link; Refresh, in seconds, makes the
+	// page reload itself (a rebuild's progress, without JavaScript).
+	Operator bool
+	Refresh  int
 }
 
 // orgView is the organization a page is about, with the caller's role and
@@ -129,6 +133,7 @@ func (w *Web) render(c *gin.Context, status int, page string, v *view) {
 	v.Lang, v.Path, v.CSRF = langOf(c), c.Request.URL.Path, s.CSRF
 	if s.signedIn() {
 		v.User = &s.sessionData
+		v.Operator = w.operator(s)
 	}
 	if v.Flash == "" && s.Flash != "" {
 		if s.FlashArg != "" {

@@ -34,6 +34,9 @@ type sessionData struct {
 	Email         string `json:"email,omitempty"`
 	EmailVerified bool   `json:"email_verified,omitempty"`
 	Name          string `json:"name,omitempty"`
+	// Operator: the sign-in claimed the partners:admin scope (the
+	// development form's "operator" box makes the same claim).
+	Operator bool   `json:"operator,omitempty"`
 	CSRF          string `json:"csrf"`
 	// Link is the token a landing page took out of its URL, and its kind.
 	LinkKind  string `json:"link_kind,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
 
+	"partners/api/auth"
 	"partners/domain"
 )
 
@@ -69,6 +71,8 @@ type claims struct {
 	Email         string
 	EmailVerified bool
 	Name          string
+	// Operator: the partners:admin scope was granted.
+	Operator bool
 }
 
 // signIn rotates the session and records who signed in.
@@ -78,7 +82,7 @@ func (w *Web) signIn(c *gin.Context, cl claims) {
 		w.fail(c, err)
 		return
 	}
-	s.UserID, s.Email, s.EmailVerified, s.Name = cl.Subject, cl.Email, cl.EmailVerified, cl.Name
+	s.UserID, s.Email, s.EmailVerified, s.Name, s.Operator = cl.Subject, cl.Email, cl.EmailVerified, cl.Name, cl.Operator
 	s.Org, s.Position = uuid.Nil, 0
 	w.redirect(c, "/")
 }
@@ -98,7 +102,7 @@ func (w *Web) devSignIn(c *gin.Context) {
 		w.redirect(c, "/signin")
 		return
 	}
-	w.signIn(c, claims{Subject: "dev|" + email.String(), Email: email.String(), EmailVerified: true, Name: name})
+	w.signIn(c, claims{Subject: "dev|" + email.String(), Email: email.String(), EmailVerified: true, Name: name, Operator: yes(c, "operator")})
 }
 
 // oidcStart begins the authorization code flow with PKCE: state, nonce and
@@ -173,6 +177,7 @@ func (w *Web) exchange(ctx context.Context, code, verifier, nonce string) (claim
 		Email         string `json:"email"`
 		EmailVerified *bool  `json:"email_verified"`
 		Name          string `json:"name"`
+		Scope         string `json:"scope"`
 	}
 	if err := idt.Claims(&c); err != nil {
 		return claims{}, err
@@ -181,7 +186,8 @@ func (w *Web) exchange(ctx context.Context, code, verifier, nonce string) (claim
 		return claims{}, errors.Join(errSignIn, errors.New("bad sub"))
 	}
 	verified := c.EmailVerified != nil && *c.EmailVerified || c.EmailVerified == nil && w.cfg.AssumeEmailVerified
-	return claims{Subject: idt.Subject, Email: c.Email, EmailVerified: verified, Name: c.Name}, nil
+	operator := slices.Contains(strings.Fields(c.Scope), auth.ScopeAdmin)
+	return claims{Subject: idt.Subject, Email: c.Email, EmailVerified: verified, Name: c.Name, Operator: operator}, nil
 }
 
 func (w *Web) signOutHandler(everywhere bool) gin.HandlerFunc {

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,9 @@ type Config struct {
 	// DevSignIn serves the development sign-in form. It is only ever
 	// answered on a loopback listener, whatever this says.
 	DevSignIn bool
+	// AdminEmails are the verified emails that open the operator console
+	// (PARTNERS_ADMIN_EMAILS), besides the partners:admin scope.
+	AdminEmails []domain.Email
 	// AssumeEmailVerified trusts an ID token's email without the
 	// email_verified claim (PARTNERS_JWT_EMAIL_VERIFIED=assume).
 	AssumeEmailVerified bool
@@ -156,6 +160,19 @@ func onLoopback(r *http.Request) bool {
 func (w *Web) now() time.Time { return w.cfg.Now().UTC() }
 
 func (w *Web) reader() projections.Reader { return projections.Reader{Q: w.cfg.Pool} }
+
+// operator reports whether the session opens the operator console: the
+// partners:admin scope, or a verified email the configuration lists.
+func (w *Web) operator(s *session) bool {
+	if !s.signedIn() {
+		return false
+	}
+	if s.Operator {
+		return true
+	}
+	email, err := domain.ParseEmail(s.Email)
+	return err == nil && s.EmailVerified && slices.Contains(w.cfg.AdminEmails, email)
+}
 
 // actor is the signed-in person as the commands know them.
 func (w *Web) actor(s *session) domain.Actor {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"partners/api/auth"
+	"partners/domain"
 	"partners/eventstore"
 	"partners/notify/mail"
 )
@@ -54,6 +55,11 @@ type Config struct {
 	// The web app's OpenID provider (PARTNERS_OIDC_*); unset: no OpenID
 	// sign-in (development has its own form).
 	OIDCIssuer, OIDCClientID, OIDCClientSecret string
+
+	// AdminEmails open the web app's operator console to these verified
+	// emails (PARTNERS_ADMIN_EMAILS, comma-separated), besides the
+	// partners:admin scope.
+	AdminEmails []domain.Email
 
 	// AssumeEmailVerified: PARTNERS_JWT_EMAIL_VERIFIED=assume, for an
 	// identity provider that omits the claim (see auth.Config).
@@ -173,6 +179,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if _, _, err := mail.SMTPTransport(c.SMTPURL); err != nil {
 			return c, fmt.Errorf("PARTNERS_SMTP_URL: %w", err)
 		}
+	}
+	for _, raw := range strings.Split(get("PARTNERS_ADMIN_EMAILS", ""), ",") {
+		if raw = strings.TrimSpace(raw); raw == "" {
+			continue
+		}
+		e, err := domain.ParseEmail(raw)
+		if err != nil {
+			return c, fmt.Errorf("PARTNERS_ADMIN_EMAILS: %q is not an email address", raw)
+		}
+		c.AdminEmails = append(c.AdminEmails, e)
 	}
 	if err := checkNATSURL(c.NATSURL); err != nil {
 		return c, err

@@ -61,3 +61,19 @@ func TestOIDCSettings(t *testing.T) {
 func getenv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
+
+// PARTNERS_ADMIN_EMAILS opens the web app's operator console to verified
+// emails: each one parsed as an email, passed on to web; a bad one refused.
+func TestConfigAdminEmails(t *testing.T) {
+	c, err := LoadConfig(getenv(with(nil, "PARTNERS_ADMIN_EMAILS", " Ops@Example.com, ,sre@example.com")))
+	if err != nil || len(c.AdminEmails) != 2 || c.AdminEmails[0].String() != "ops@example.com" || c.AdminEmails[1].String() != "sre@example.com" {
+		t.Fatalf("got %v, %v", c.AdminEmails, err)
+	}
+	if got := webConfig(c, &services{}, newLogger(c, io.Discard)).AdminEmails; len(got) != 2 {
+		t.Fatalf("web gets %v", got)
+	}
+	if _, err := LoadConfig(getenv(with(nil, "PARTNERS_ADMIN_EMAILS", "ops@example.com,not-an-email"))); err == nil ||
+		!strings.Contains(err.Error(), "PARTNERS_ADMIN_EMAILS") {
+		t.Fatalf("a bad email: %v", err)
+	}
+}

@@ -340,5 +340,5 @@ func newHTTPServer(addr string, h http.Handler, base context.Context) *http.Serv
 func webConfig(cfg Config, svc *services, log *slog.Logger) web.Config {
 	return web.Config{App: svc.app, Pool: svc.pool, Projector: svc.projector, Log: log.With("component", "web"), PublicURL: cfg.PublicURL,
 		OIDC:      web.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret},
-		DevSignIn: !cfg.Production() && loopbackAddr(cfg.HTTPAddr), AssumeEmailVerified: cfg.AssumeEmailVerified}
+		DevSignIn: !cfg.Production() && loopbackAddr(cfg.HTTPAddr), AssumeEmailVerified: cfg.AssumeEmailVerified, AdminEmails: cfg.AdminEmails}
 }

@@ -57,6 +57,6 @@ func TestConsole(t *testing.T) {
 	op.get("/console").post("/console/verify", url.Values{"name": {"members"}}).must(http.StatusOK, `id="verify-same"`)
 
 	// The stream browser.
-	op.get("/console/streams?id=" + url.QueryEscape("organization-"+org)).must(http.StatusOK, `id="stream-events"`, "OrganizationCreated", "olga@org.test")
+	op.get("/console/streams?id="+url.QueryEscape("organization-"+org)).must(http.StatusOK, `id="stream-events"`, "OrganizationCreated", "olga@org.test")
 	op.get("/console/streams?id=nothing-here").must(http.StatusOK, `id="stream-none"`)
 }

@@ -37,7 +37,7 @@ type sessionData struct {
 	// Operator: the sign-in claimed the partners:admin scope (the
 	// development form's "operator" box makes the same claim).
 	Operator bool   `json:"operator,omitempty"`
-	CSRF          string `json:"csrf"`
+	CSRF     string `json:"csrf"`
 	// Link is the token a landing page took out of its URL, and its kind.
 	LinkKind  string `json:"link_kind,omitempty"`
 	LinkToken string `json:"link_token,omitempty"`

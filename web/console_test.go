@@ -45,7 +45,7 @@ func TestConsole(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the rebuild did not end:\n%s", op.body)
 		}
-		if !strings.Contains(op.body, `data-state="running"`) || !strings.Contains(op.body, `http-equiv="refresh" content="1"`) {
+		if !strings.Contains(op.body, `data-state="running"`) || !strings.Contains(op.body, `http-equiv="refresh" content="0; url=/console?wait=1"`) {
 			t.Fatalf("a running rebuild without its live page:\n%s", op.body)
 		}
 		time.Sleep(200 * time.Millisecond) // what the page's refresh does, a little faster

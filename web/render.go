@@ -31,10 +31,10 @@ type view struct {
 	Flash string
 	Error string
 	Data  any
-	// Operator shows the console's link; Refresh, in seconds, makes the
-	// page reload itself (a rebuild's progress, without JavaScript).
+	// Operator shows the console's link; Refresh is a URL the page
+	// reloads itself to (a rebuild's progress, without JavaScript).
 	Operator bool
-	Refresh  int
+	Refresh  string
 }
 
 // orgView is the organization a page is about, with the caller's role and

@@ -2,13 +2,16 @@
 // works with plain forms and POST-redirect-GET, without JavaScript) on the
 // API's Gin engine, in fr, en and de. Its pages are the landing page of
 // every emailed link, the window at sign-up, the partner panels and the
-// invitation tabs; sign-in is OpenID Connect (or, in development on a
+// invitation tabs, the settings, the history and the operator console;
+// sign-in is OpenID Connect (or, in development on a
 // loopback listener only, a form that makes the same claims).
 //
 // It owns one table, web_sessions (session.go), and its SQL touches no
-// other. It must never decide a business rule nor read the events itself:
-// commands go to app, as the API's do, reads to projections' Reader, and
-// authorization comes from app.Enter, as the API's does.
+// other. It must never decide a business rule nor fold the events itself:
+// commands go to app, as the API's do, reads to projections' Reader (and
+// projections.AsOf for the past), history to the same event store reads
+// and app provenance records as the API's, and authorization comes from
+// app.Enter, as the API's does.
 package web
 
 import (

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -94,16 +95,29 @@ func (g *heavyGate) acquire(ctx context.Context) (release func(), err error) {
 // then on a free connection of the heavy pool (503 busy when none frees up
 // in time). done must be called when the read ends.
 func (s *Server) heavyRead(c *gin.Context, org uuid.UUID) (done func(), err error) {
+	p, _ := principalOf(c)
+	done, err = s.enterHeavy(c.Request.Context(), p.Subject, org)
+	if errors.Is(err, errAtOnce) {
+		return nil, tooManyAtOnce(c)
+	}
+	return done, err
+}
+
+// errAtOnce: the caller is beyond a concurrency bound of heavy reads.
+var errAtOnce = errors.New("too many heavy reads at once")
+
+// enterHeavy is heavyRead for the user on org: errAtOnce beyond the bounds,
+// the busy refusal when no connection frees up in time.
+func (s *Server) enterHeavy(ctx context.Context, user string, org uuid.UUID) (done func(), err error) {
 	lim := s.cfg.Limits.Heavy
 	if s.cfg.Limits.Off {
 		lim = Concurrent{}
 	}
-	p, _ := principalOf(c)
-	leave, ok := s.heavy.enter("heavy", p.Subject, org, lim)
+	leave, ok := s.heavy.enter("heavy", user, org, lim)
 	if !ok {
-		return nil, tooManyAtOnce(c)
+		return nil, errAtOnce
 	}
-	release, err := s.heavy.acquire(c.Request.Context())
+	release, err := s.heavy.acquire(ctx)
 	if err != nil {
 		leave()
 		return nil, err

@@ -252,28 +252,41 @@ func (s *Server) admit(c *gin.Context, body []byte) (admission, error) {
 	if a.org == uuid.Nil {
 		return admission{}, nil
 	}
-	ctx := c.Request.Context()
-	lim := s.cfg.Limits.of(rt.class)
-	over, retry, err := s.overLimit(ctx, rt.class, "", "", a.org, Limit{PerOrg: lim.PerOrg}, false)
+	var mails int
+	if rt.mail != nil {
+		mails = rt.mail(body)
+	}
+	a, retry, detail, err := s.admitOrg(c.Request.Context(), rt.class, a.org, mails)
+	if err == nil && detail != "" {
+		err = refused(c, retry, detail)
+	}
+	return a, err
+}
+
+// admitOrg reads the organization's counter of the class for the minute
+// and, for a command sending mails, its email budget for the hour: detail
+// says why it is refused (empty: admitted), retry when to try again.
+func (s *Server) admitOrg(ctx context.Context, class string, org uuid.UUID, mails int) (a admission, retry time.Duration, detail string, err error) {
+	a = admission{class: class, org: org}
+	over, retry, err := s.overLimit(ctx, class, "", "", org, Limit{PerOrg: s.cfg.Limits.of(class).PerOrg}, false)
 	if err != nil {
-		return admission{}, err
+		return admission{}, 0, "", err
 	}
 	if over {
-		return admission{}, refused(c, retry, "Your organization made too many requests of this kind. Wait a minute and try again.")
+		return admission{}, retry, "Your organization made too many requests of this kind. Wait a minute and try again.", nil
 	}
-	if rt.mail != nil && s.cfg.Limits.MailPerOrgHour > 0 {
-		a.mails = rt.mail(body)
-		sent, retry, err := s.mailsSent(ctx, a.org)
+	if mails > 0 && s.cfg.Limits.MailPerOrgHour > 0 {
+		a.mails = mails
+		sent, retry, err := s.mailsSent(ctx, org)
 		if err != nil {
-			return admission{}, err
+			return admission{}, 0, "", err
 		}
-		if sent+a.mails > s.cfg.Limits.MailPerOrgHour {
-			detail := "Your organization reached its hourly email budget (" + strconv.Itoa(s.cfg.Limits.MailPerOrgHour) +
-				" emails). Wait until the next hour and try again."
-			return admission{}, refused(c, retry, detail)
+		if sent+mails > s.cfg.Limits.MailPerOrgHour {
+			return admission{}, retry, "Your organization reached its hourly email budget (" + strconv.Itoa(s.cfg.Limits.MailPerOrgHour) +
+				" emails). Wait until the next hour and try again.", nil
 		}
 	}
-	return a, nil
+	return a, 0, "", nil
 }
 
 // spend counts a command that ran against its organization's limit and

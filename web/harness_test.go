@@ -36,23 +36,28 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // app's configuration.
 func startService(t *testing.T, edit func(*web.Config)) *service {
 	t.Helper()
+	return startServiceWith(t, apitest.Options{}, edit)
+}
+
+// startServiceWith is startService with the API's options (limits).
+func startServiceWith(t *testing.T, opts apitest.Options, edit func(*web.Config)) *service {
+	t.Helper()
 	_, pool := pgtest.Fresh(t)
 	dir := t.TempDir()
 	svc := &service{MailDir: dir, Clock: apitest.NewClock()}
-	svc.Server = apitest.Start(t, pool, apitest.Options{
-		Mail: mail.NewFileSender(dir, "partners@test", quietLog()),
-		Mount: func(s *apitest.Server) {
-			svc.URL = s.URL
-			cfg := web.Config{App: s.App, Pool: s.Pool, Projector: s.Projector, Log: quietLog(), PublicURL: s.URL,
-				DevSignIn: true, Now: svc.Clock.Now}
-			if edit != nil {
-				edit(&cfg)
-			}
-			if _, err := web.Mount(s.API.Engine(), cfg); err != nil {
-				t.Fatal(err)
-			}
-		},
-	})
+	opts.Mail = mail.NewFileSender(dir, "partners@test", quietLog())
+	opts.Mount = func(s *apitest.Server) {
+		svc.URL = s.URL
+		cfg := web.Config{App: s.App, Pool: s.Pool, Projector: s.Projector, Log: quietLog(), PublicURL: s.URL,
+			DevSignIn: true, Now: svc.Clock.Now, Limiter: s.API.Limiter()}
+		if edit != nil {
+			edit(&cfg)
+		}
+		if _, err := web.Mount(s.API.Engine(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc.Server = apitest.Start(t, pool, opts)
 	return svc
 }
 

@@ -150,6 +150,11 @@ func (w *Web) exportTimeline(c *gin.Context, oc orgContext) {
 		w.errorPage(c, http.StatusNotFound, "error.notfound")
 		return
 	}
+	store, done, ok := w.heavy(c, oc.org)
+	if !ok {
+		return
+	}
+	defer done()
 	rw := c.Writer
 	if format == "csv" {
 		rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -163,7 +168,14 @@ func (w *Web) exportTimeline(c *gin.Context, oc orgContext) {
 		_ = cw.Write([]string{"position", "occurred_at", "type", "actor_user_id", "actor_email", "stream", "data"})
 	}
 	enc := json.NewEncoder(rw)
-	err := w.cfg.App.Store.StreamOrganizationLog(c.Request.Context(), oc.org, eventstore.Cursor{}, func(evs []eventstore.Event) error {
+	// The server's write timeout bounds a whole answer; each batch moves
+	// the deadline on, as the API's export does, so a long history is not
+	// cut while a client that stops reading still is.
+	rc := http.NewResponseController(rw)
+	err := store.StreamOrganizationLog(c.Request.Context(), oc.org, eventstore.Cursor{}, func(evs []eventstore.Event) error {
+		if err := rc.SetWriteDeadline(time.Now().Add(exportWriteGrace)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
 		for _, e := range evs {
 			data, err := eventstore.Plain(e.OpenData)
 			if err != nil {
@@ -243,8 +255,13 @@ func (w *Web) asOfPage(c *gin.Context, oc orgContext) {
 			w.fail(c, err)
 			return
 		}
+		store, done, ok := w.heavy(c, oc.org)
+		if !ok {
+			return
+		}
+		defer done()
 		all := projections.Page{Limit: 200}
-		err = projections.AsOf(ctx, w.cfg.App.Store, ps, projections.Filter{Organization: oc.org, PersonRefs: refs, Until: at},
+		err = projections.AsOf(ctx, store, ps, projections.Filter{Organization: oc.org, PersonRefs: refs, Until: at},
 			func(ctx context.Context, r projections.Reader) error {
 				var err error
 				if data["Partners"], _, err = r.Partners(ctx, oc.org, "", all); err != nil {

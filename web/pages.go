@@ -150,7 +150,12 @@ func (w *Web) createOrganization(c *gin.Context) {
 		w.afterCommand(c, err, 0, back, back, "", "")
 		return
 	}
+	spend, ok := w.admit(c, "create", uuid.Nil, 0)
+	if !ok {
+		return
+	}
 	id, res, err := w.cfg.App.CreateOrganization(c.Request.Context(), w.actor(s), strings.TrimSpace(c.PostForm("name")), side, siret)
+	spend(err)
 	next := back
 	if err == nil {
 		s.Org = id
@@ -553,7 +558,12 @@ func (w *Web) invite(c *gin.Context, oc orgContext) {
 		w.afterCommand(c, err, 0, back, back, "", "")
 		return
 	}
+	spend, ok := w.admit(c, "invite", oc.org, 1)
+	if !ok {
+		return
+	}
 	sent, err := w.cfg.App.SendInvitation(c.Request.Context(), w.actor(sessionOf(c)), oc.org, email, message, contact, langOf(c))
+	spend(err)
 	w.afterCommand(c, err, sent.Result.Position, back, "/o/"+oc.org.String()+"/sent", "flash.sent", w.link(sent.Token))
 }
 
@@ -578,7 +588,12 @@ func (w *Web) resend(c *gin.Context, oc orgContext) {
 		w.errorPage(c, http.StatusNotFound, "error.notfound")
 		return
 	}
+	spend, ok := w.admit(c, "invite", oc.org, 1)
+	if !ok {
+		return
+	}
 	sent, err := w.cfg.App.ResendInvitation(c.Request.Context(), w.actor(sessionOf(c)), id, langOf(c))
+	spend(err)
 	w.afterCommand(c, err, sent.Result.Position, back, back, "flash.resent", w.link(sent.Token))
 }
 

@@ -62,7 +62,12 @@ func (w *Web) createPortalUser(c *gin.Context, oc orgContext) {
 		w.afterCommand(c, err, 0, back, back, "", "")
 		return
 	}
+	spend, ok := w.admit(c, "create", oc.org, 0)
+	if !ok {
+		return
+	}
 	ch, err := w.cfg.App.CreatePortalUser(c.Request.Context(), w.actor(sessionOf(c)), oc.org, email, name, company)
+	spend(err)
 	w.afterCommand(c, err, ch.Result.Position, back, back, "flash.portaluser", name)
 }
 
@@ -196,7 +201,13 @@ func (w *Web) showContract(c *gin.Context, oc orgContext) {
 		w.afterCommand(c, err, 0, back, back, "", "")
 		return
 	}
+	// The requester and every watcher may get an email, as the API counts.
+	spend, ok := w.admit(c, "share", oc.org, 1+len(in.WatcherIDs))
+	if !ok {
+		return
+	}
 	sc, err := w.cfg.App.ShowContract(c.Request.Context(), w.actor(sessionOf(c)), oc.org, in)
+	spend(err)
 	if de, ok := refused(err); ok && de.Code == domain.CodeCompanyMismatch {
 		back += "&mismatch=1"
 	}

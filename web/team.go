@@ -134,7 +134,12 @@ func (w *Web) inviteColleague(c *gin.Context, oc orgContext) {
 		w.afterCommand(c, err, 0, back, back, "", "")
 		return
 	}
+	spend, ok := w.admit(c, "invite", oc.org, 1)
+	if !ok {
+		return
+	}
 	sent, err := w.cfg.App.InviteMember(c.Request.Context(), w.actor(sessionOf(c)), oc.org, email, role, langOf(c))
+	spend(err)
 	w.afterCommand(c, err, sent.Result.Position, back, back, "flash.sent", w.teamLink("member-invitations/", sent.Token))
 }
 
@@ -173,7 +178,12 @@ func (w *Web) grantAccountant(c *gin.Context, oc orgContext) {
 		w.afterCommand(c, err, 0, back, back, "", "")
 		return
 	}
+	spend, ok := w.admit(c, "invite", oc.org, 1)
+	if !ok {
+		return
+	}
 	sent, err := w.cfg.App.GrantAccountantAccess(c.Request.Context(), w.actor(sessionOf(c)), oc.org, email, message, langOf(c))
+	spend(err)
 	w.afterCommand(c, err, sent.Result.Position, back, back, "flash.sent", w.teamLink("accountant-invitations/", sent.Token))
 }
 
@@ -244,7 +254,12 @@ func (w *Web) createCollaborator(c *gin.Context, oc orgContext) {
 		w.afterCommand(c, err, 0, form, form, "", "")
 		return
 	}
+	spend, ok := w.admit(c, "invite", oc.org, 1)
+	if !ok {
+		return
+	}
 	sent, err := w.cfg.App.CreateCollaborator(c.Request.Context(), w.actor(sessionOf(c)), oc.org, n)
+	spend(err)
 	w.afterCommand(c, err, sent.Result.Position, form, page, "flash.collab.created", w.teamLink("collaborators/activate/", sent.Token))
 }
 
@@ -262,7 +277,12 @@ func (w *Web) resendCollaborator(c *gin.Context, oc orgContext) {
 		w.errorPage(c, http.StatusNotFound, "error.notfound")
 		return
 	}
+	spend, ok := w.admit(c, "invite", oc.org, 1)
+	if !ok {
+		return
+	}
 	sent, err := w.cfg.App.ResendCollaboratorInvitation(c.Request.Context(), w.actor(sessionOf(c)), id, langOf(c))
+	spend(err)
 	w.afterCommand(c, err, sent.Result.Position, page, page, "flash.resent", w.teamLink("collaborators/activate/", sent.Token))
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"partners/api"
 	"partners/app"
 	"partners/domain"
 	"partners/projections"
@@ -67,6 +68,10 @@ type Config struct {
 	// ConsistencyTimeout bounds the wait for a read model to show the
 	// last command (default 5 s).
 	ConsistencyTimeout time.Duration
+	// Limiter is the API's (api.Server.Limiter): the forms that send
+	// email or create, and the long reads, count against its limits. Nil:
+	// no limits.
+	Limiter *api.Limiter
 	// Now is the clock (sessions' expiry).
 	Now func() time.Time
 }

@@ -163,7 +163,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := web.Mount(srv.Engine(), webConfig(cfg, svc, log)); err != nil {
+	webCfg := webConfig(cfg, svc, log)
+	// The forms and long reads count against the API's own limits.
+	webCfg.Limiter = srv.Limiter()
+	if _, err := web.Mount(srv.Engine(), webCfg); err != nil {
 		return err
 	}
 	reactions, err := eventstore.NewReactions(svc.store, svc.pool, watermill.NewSlogLogger(log.With("component", "watermill")))

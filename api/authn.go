@@ -1,8 +1,6 @@
 package api
 
 import (
-	"unicode/utf8"
-
 	"github.com/gin-gonic/gin"
 
 	"partners/api/auth"
@@ -79,15 +77,5 @@ func (s *Server) actor(c *gin.Context) domain.Actor {
 	return act
 }
 
-// maxDisplayName bounds the name a token gives (in characters).
-const maxDisplayName = 200
-
-// displayName is the token's name as events may keep it: a name with a
-// NUL, a control character or broken UTF-8 (which PostgreSQL cannot store),
-// or absurdly long, is no name, and the person is shown by their email.
-func displayName(name string) string {
-	if !saneValue(name, 4*maxDisplayName) || utf8.RuneCountInString(name) > maxDisplayName {
-		return ""
-	}
-	return name
-}
+// displayName: the API and the web app keep the same names.
+func displayName(name string) string { return auth.DisplayName(name) }

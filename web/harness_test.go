@@ -172,3 +172,6 @@ func (b *browser) org() string {
 	}
 	return m[1]
 }
+
+// devUser is the user id the development form gives an email.
+func (s *service) devUser(email string) string { return "dev|" + string(s.App.Store.Keys().Ref(email)) }

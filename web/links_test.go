@@ -21,7 +21,7 @@ func TestColleagueLink(t *testing.T) {
 	org := uuid.MustParse(owner.org())
 	email, _ := domain.ParseEmail("colin@org.test")
 	olga, _ := domain.ParseEmail("olga@org.test")
-	actor := s.App.ActorFor("dev|olga@org.test", olga, true, "Olga Owner")
+	actor := s.App.ActorFor(s.devUser("olga@org.test"), olga, true, "Olga Owner")
 	if _, err := s.App.InviteMember(context.Background(), actor, org, email, domain.RoleMember, "fr"); err != nil {
 		t.Fatal(err)
 	}

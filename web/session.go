@@ -33,7 +33,11 @@ type sessionData struct {
 	UserID        string `json:"user_id,omitempty"`
 	Email         string `json:"email,omitempty"`
 	EmailVerified bool   `json:"email_verified,omitempty"`
-	Name          string `json:"name,omitempty"`
+	// VerifiedExplicitly: the provider said email_verified: true (not
+	// assumed); only such an email opens the operator console.
+	VerifiedExplicitly bool      `json:"verified_explicitly,omitempty"`
+	TokenIssuedAt      time.Time `json:"token_issued_at,omitzero"`
+	Name               string    `json:"name,omitempty"`
 	// Operator: the sign-in claimed the partners:admin scope (the
 	// development form's "operator" box makes the same claim).
 	Operator bool   `json:"operator,omitempty"`

@@ -113,7 +113,7 @@ func TestSeed002Accountant(t *testing.T) {
 	acc.get(page).must(http.StatusForbidden)
 
 	owner.get(page).must(http.StatusOK, "Cabinet Compta", "Accordé")
-	owner.post(page+"/revoke", url.Values{"user": {"dev|compta@cabinet.test"}}).must(http.StatusOK, "Retiré", "Aucun accès comptable")
+	owner.post(page+"/revoke", url.Values{"user": {s.devUser("compta@cabinet.test")}}).must(http.StatusOK, "Retiré", "Aucun accès comptable")
 	acc.get("/o/" + org + "/partners").must(http.StatusNotFound)
 	acc.get("/accounting").must(http.StatusOK, "comptable d&#39;aucune entreprise")
 }
@@ -168,11 +168,11 @@ func TestSeed003Collaborators(t *testing.T) {
 	nina.get("/collaboration-requests").must(http.StatusOK, "Refusée", "En attente")
 
 	// The switches: Léa may no longer buy, may see all orders.
-	owner.get(page).post(page+"/permissions", url.Values{"user": {"dev|lea@emsproto.test"}, "can_see_all_orders": {"on"}}).must(http.StatusOK, "Enregistré")
+	owner.get(page).post(page+"/permissions", url.Values{"user": {s.devUser("lea@emsproto.test")}, "can_see_all_orders": {"on"}}).must(http.StatusOK, "Enregistré")
 	if !regexp.MustCompile(`name="can_purchase">`).MatchString(owner.body) {
 		t.Fatalf("a collaborator's purchase switch is still on:\n%s", owner.body)
 	}
-	owner.post(page+"/remove", url.Values{"user": {"dev|paul@freelance.test"}}).must(http.StatusOK, "Retiré")
+	owner.post(page+"/remove", url.Values{"user": {s.devUser("paul@freelance.test")}}).must(http.StatusOK, "Retiré")
 	if strings.Contains(owner.body, "paul@freelance.test") {
 		t.Fatal("Paul is still listed")
 	}
@@ -190,18 +190,18 @@ func TestTeam(t *testing.T) {
 	if strings.Contains(owner.body, "/settings/team/remove") {
 		t.Fatal("the last owner has a remove button")
 	}
-	owner.post(page+"/remove", url.Values{"user": {"dev|olga@org.test"}}).must(http.StatusOK, `class="error"`)
+	owner.post(page+"/remove", url.Values{"user": {s.devUser("olga@org.test")}}).must(http.StatusOK, `class="error"`)
 	owner.post(page+"/invite", url.Values{"email": {"adam@org.test"}, "role": {"admin"}}).must(http.StatusOK, "adam@org.test", "administrateur")
 	adam := newBrowser(t, s.URL)
 	adam.get(s.mailTo(t, "adam@org.test", "/member-invitations/"))
 	adam.get("/signin").post("/signin/dev", url.Values{"name": {"Adam"}, "email": {"adam@org.test"}})
 	adam.post("/link/join", url.Values{}).must(http.StatusOK, "Vous avez rejoint Org SA")
 	owner.get(page).must(http.StatusOK, "Adam", "Aucune invitation de collègue en attente")
-	owner.post(page+"/role", url.Values{"user": {"dev|adam@org.test"}, "role": {"owner"}}).must(http.StatusOK, "Enregistré")
+	owner.post(page+"/role", url.Values{"user": {s.devUser("adam@org.test")}, "role": {"owner"}}).must(http.StatusOK, "Enregistré")
 	if strings.Contains(owner.body, `id="last-owner"`) {
 		t.Fatal("two owners, and the page still says last owner")
 	}
-	owner.post(page+"/role", url.Values{"user": {"dev|adam@org.test"}, "role": {"member"}}).must(http.StatusOK, "Enregistré", `id="last-owner"`)
+	owner.post(page+"/role", url.Values{"user": {s.devUser("adam@org.test")}, "role": {"member"}}).must(http.StatusOK, "Enregistré", `id="last-owner"`)
 	// A member sees no settings link and may not open them.
 	adam.get("/o/" + org + "/partners").must(http.StatusOK)
 	if strings.Contains(adam.body, "tab-settings") {

@@ -55,9 +55,22 @@ func (o *oidcClient) config(ctx context.Context) (*oidc.Provider, *oauth2.Config
 		Endpoint: o.provider.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}, nil
 }
 
-// devSignInServed: the development form exists only when configured and
-// only on a loopback listener.
-func (w *Web) devSignInServed(c *gin.Context) bool { return w.cfg.DevSignIn && onLoopback(c.Request) }
+// devSignInServed: the development form exists only when configured, only
+// on a loopback listener, and never through a proxy: a reverse proxy on the
+// same host reaches the loopback listener for anyone.
+func (w *Web) devSignInServed(c *gin.Context) bool {
+	return w.cfg.DevSignIn && onLoopback(c.Request) && !proxied(c.Request)
+}
+
+// proxied reports whether a proxy forwarded the request.
+func proxied(r *http.Request) bool {
+	for _, h := range []string{"X-Forwarded-For", "X-Real-IP", "Forwarded"} {
+		if _, ok := r.Header[http.CanonicalHeaderKey(h)]; ok {
+			return true
+		}
+	}
+	return false
+}
 
 func (w *Web) signInPage(c *gin.Context) {
 	w.render(c, http.StatusOK, "signin", &view{Title: translate(langOf(c), "signin.title"),
@@ -70,7 +83,10 @@ type claims struct {
 	Subject       string
 	Email         string
 	EmailVerified bool
-	Name          string
+	// VerifiedExplicitly: email_verified was true, not assumed.
+	VerifiedExplicitly bool
+	Name               string
+	IssuedAt           time.Time
 	// Operator: the partners:admin scope was granted.
 	Operator bool
 }
@@ -83,6 +99,7 @@ func (w *Web) signIn(c *gin.Context, cl claims) {
 		return
 	}
 	s.UserID, s.Email, s.EmailVerified, s.Name, s.Operator = cl.Subject, cl.Email, cl.EmailVerified, cl.Name, cl.Operator
+	s.VerifiedExplicitly, s.TokenIssuedAt = cl.VerifiedExplicitly, cl.IssuedAt
 	s.Org, s.Position = uuid.Nil, 0
 	w.redirect(c, "/")
 }
@@ -102,7 +119,10 @@ func (w *Web) devSignIn(c *gin.Context) {
 		w.redirect(c, "/signin")
 		return
 	}
-	w.signIn(c, claims{Subject: "dev|" + email.String(), Email: email.String(), EmailVerified: true, Name: name, Operator: yes(c, "operator")})
+	// The subject is a reference, not the email: user ids travel where
+	// personal data must not.
+	w.signIn(c, claims{Subject: "dev|" + string(w.cfg.App.Store.Keys().Ref(email.String())), Email: email.String(),
+		EmailVerified: true, VerifiedExplicitly: true, Name: auth.DisplayName(name), IssuedAt: w.now(), Operator: yes(c, "operator")})
 }
 
 // oidcStart begins the authorization code flow with PKCE: state, nonce and
@@ -182,12 +202,14 @@ func (w *Web) exchange(ctx context.Context, code, verifier, nonce string) (claim
 	if err := idt.Claims(&c); err != nil {
 		return claims{}, err
 	}
-	if idt.Subject == "" || len(idt.Subject) > 128 {
+	if !auth.ValidSubject(idt.Subject) {
 		return claims{}, errors.Join(errSignIn, errors.New("bad sub"))
 	}
-	verified := c.EmailVerified != nil && *c.EmailVerified || c.EmailVerified == nil && w.cfg.AssumeEmailVerified
+	explicit := c.EmailVerified != nil && *c.EmailVerified
+	verified := explicit || c.EmailVerified == nil && w.cfg.AssumeEmailVerified
 	operator := slices.Contains(strings.Fields(c.Scope), auth.ScopeAdmin)
-	return claims{Subject: idt.Subject, Email: c.Email, EmailVerified: verified, Name: c.Name, Operator: operator}, nil
+	return claims{Subject: idt.Subject, Email: c.Email, EmailVerified: verified, VerifiedExplicitly: explicit,
+		Name: auth.DisplayName(c.Name), IssuedAt: idt.IssuedAt.UTC(), Operator: operator}, nil
 }
 
 func (w *Web) signOutHandler(everywhere bool) gin.HandlerFunc {

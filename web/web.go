@@ -170,7 +170,8 @@ func (w *Web) now() time.Time { return w.cfg.Now().UTC() }
 func (w *Web) reader() projections.Reader { return projections.Reader{Q: w.cfg.Pool} }
 
 // operator reports whether the session opens the operator console: the
-// partners:admin scope, or a verified email the configuration lists.
+// partners:admin scope, or an email the provider explicitly verified that
+// the configuration lists.
 func (w *Web) operator(s *session) bool {
 	if !s.signedIn() {
 		return false
@@ -179,11 +180,13 @@ func (w *Web) operator(s *session) bool {
 		return true
 	}
 	email, err := domain.ParseEmail(s.Email)
-	return err == nil && s.EmailVerified && slices.Contains(w.cfg.AdminEmails, email)
+	return err == nil && s.EmailVerified && s.VerifiedExplicitly && slices.Contains(w.cfg.AdminEmails, email)
 }
 
 // actor is the signed-in person as the commands know them.
 func (w *Web) actor(s *session) domain.Actor {
 	email, _ := domain.ParseEmail(s.Email)
-	return w.cfg.App.ActorFor(s.UserID, email, s.EmailVerified && !email.IsZero(), s.Name)
+	act := w.cfg.App.ActorFor(s.UserID, email, s.EmailVerified && !email.IsZero(), s.Name)
+	act.TokenIssuedAt = s.TokenIssuedAt
+	return act
 }

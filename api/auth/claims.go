@@ -43,3 +43,17 @@ func checkSubject(sub string) error {
 // every path segment and parameter naming a user is read with, so that any
 // user a token admits can be named, and removed.
 func ValidSubject(s string) bool { return checkSubject(s) == nil }
+
+// MaxDisplayName bounds the name a token gives (in characters).
+const MaxDisplayName = 200
+
+// DisplayName is a token's name as events may keep it: a name with a NUL,
+// a control character or broken UTF-8 (which PostgreSQL cannot store), or
+// absurdly long, is no name, and the person is shown by their email.
+func DisplayName(name string) string {
+	if len(name) > 4*MaxDisplayName || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 ||
+		utf8.RuneCountInString(name) > MaxDisplayName {
+		return ""
+	}
+	return name
+}

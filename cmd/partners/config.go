@@ -242,6 +242,7 @@ func checkEnv(c *Config) error {
 		{"PARTNERS_OIDC_CLIENT_SECRET", c.OIDCClientSecret != ""},
 		{"PARTNERS_HTTP_ADDR (not a loopback address)", c.HTTPAddr != "" && !loopbackAddr(c.HTTPAddr)},
 		{"PARTNERS_METRICS_ADDR (not a loopback address)", c.MetricsAddr != "" && !loopbackAddr(c.MetricsAddr)},
+		{"PARTNERS_NATS_URL (not a loopback host)", natsBeyondLoopback(c.NATSURL)},
 	} {
 		if s.set {
 			set = append(set, s.name)
@@ -392,4 +393,15 @@ func checkNATSURL(s string) error {
 		}
 	}
 	return nil
+}
+
+// natsBeyondLoopback reports whether one of the NATS URLs (already
+// checked) names a server beyond this machine.
+func natsBeyondLoopback(s string) bool {
+	for _, part := range strings.Split(s, ",") {
+		if u, err := url.Parse(strings.TrimSpace(part)); s != "" && (err != nil || !isLoopbackHost(u.Hostname())) {
+			return true
+		}
+	}
+	return false
 }

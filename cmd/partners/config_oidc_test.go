@@ -56,6 +56,22 @@ func TestOIDCSettings(t *testing.T) {
 			t.Fatal("zero configuration gives no development sign-in")
 		}
 	})
+	// The form is for a machine where anyone may sign tokens anyway: not
+	// with a secret of one's own, nor behind a proxy.
+	for name, env := range map[string]map[string]string{
+		"OwnSecret":      {"PARTNERS_ENV": "development", "PARTNERS_JWT_SECRET": strings.Repeat("k", 40), "PARTNERS_HTTP_ADDR": "127.0.0.1:8080"},
+		"TrustedProxies": {"PARTNERS_TRUSTED_PROXIES": "127.0.0.1"},
+	} {
+		t.Run("NoFormWith"+name, func(t *testing.T) {
+			c, err := LoadConfig(getenv(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if webConfig(c, &services{}, newLogger(c, io.Discard)).DevSignIn {
+				t.Fatal("the development sign-in form is served")
+			}
+		})
+	}
 }
 
 func getenv(env map[string]string) func(string) string {

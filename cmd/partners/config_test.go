@@ -56,6 +56,7 @@ func TestConfigFailsClosed(t *testing.T) {
 		{"SMTP without env", with(nil, "PARTNERS_SMTP_URL", "smtps://mail.example.com"), []string{"PARTNERS_SMTP_URL", "set PARTNERS_ENV"}},
 		{"every interface without env", with(nil, "PARTNERS_HTTP_ADDR", ":8080"), []string{"PARTNERS_HTTP_ADDR", "set PARTNERS_ENV"}},
 		{"0.0.0.0 without env", with(nil, "PARTNERS_HTTP_ADDR", "0.0.0.0:8080"), []string{"PARTNERS_HTTP_ADDR", "set PARTNERS_ENV"}},
+		{"remote NATS without env", with(nil, "PARTNERS_NATS_URL", "nats://127.0.0.1:4222,tls://nats.example.com:4222"), []string{"PARTNERS_NATS_URL", "set PARTNERS_ENV"}},
 		{"IPv6 any without env", with(nil, "PARTNERS_HTTP_ADDR", "[::]:8080"), []string{"PARTNERS_HTTP_ADDR", "set PARTNERS_ENV"}},
 		{"LAN address without env", with(nil, "PARTNERS_HTTP_ADDR", "192.168.1.10:8080"), []string{"PARTNERS_HTTP_ADDR", "set PARTNERS_ENV"}},
 		{"host name without env", with(nil, "PARTNERS_HTTP_ADDR", "partners.example.com:8080"), []string{"PARTNERS_HTTP_ADDR", "set PARTNERS_ENV"}},
@@ -188,10 +189,13 @@ func TestConfigFailsClosed(t *testing.T) {
 func TestConfigNATSURL(t *testing.T) {
 	getenv := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	for _, ok := range []string{"", "nats://127.0.0.1:4222", "nats://a:4222, tls://b:4222"} {
-		c, err := LoadConfig(getenv(with(nil, "PARTNERS_NATS_URL", ok)))
+		c, err := LoadConfig(getenv(with(nil, "PARTNERS_ENV", "development", "PARTNERS_NATS_URL", ok)))
 		if err != nil || c.NATSURL != strings.TrimSpace(ok) {
 			t.Errorf("PARTNERS_NATS_URL=%q: %q, %v", ok, c.NATSURL, err)
 		}
+	}
+	if _, err := LoadConfig(getenv(with(nil, "PARTNERS_NATS_URL", "nats://localhost:4222"))); err != nil {
+		t.Errorf("a loopback NATS without PARTNERS_ENV: %v", err)
 	}
 	for _, bad := range []string{"127.0.0.1:4222", "http://x:" + password + "@h:4222", "nats://"} {
 		_, err := LoadConfig(getenv(with(nil, "PARTNERS_NATS_URL", bad)))

@@ -339,9 +339,15 @@ func newHTTPServer(addr string, h http.Handler, base context.Context) *http.Serv
 }
 
 // webConfig wires the web app: the development sign-in form only in
-// development on a loopback listener (web checks the listener again).
+// development, with the published secret (anyone may sign in as anyone
+// anyway), no proxy in front, on a loopback listener (web checks the
+// listener and proxy headers again).
 func webConfig(cfg Config, svc *services, log *slog.Logger) web.Config {
 	return web.Config{App: svc.app, Pool: svc.pool, Projector: svc.projector, Log: log.With("component", "web"), PublicURL: cfg.PublicURL,
 		OIDC:      web.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret},
-		DevSignIn: !cfg.Production() && loopbackAddr(cfg.HTTPAddr), AssumeEmailVerified: cfg.AssumeEmailVerified, AdminEmails: cfg.AdminEmails}
+		DevSignIn: devSignIn(cfg), AssumeEmailVerified: cfg.AssumeEmailVerified, AdminEmails: cfg.AdminEmails}
+}
+
+func devSignIn(cfg Config) bool {
+	return !cfg.Production() && cfg.DevSecret && len(cfg.TrustedProxies) == 0 && loopbackAddr(cfg.HTTPAddr)
 }

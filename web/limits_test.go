@@ -22,7 +22,7 @@ func TestFormsShareTheAPIsLimits(t *testing.T) {
 	invite(owner, "sam@sub.test", "Sam", "")
 
 	// The dev sign-in's subject, on the API.
-	token := apitest.Token(t, "dev|olga@org.test", "olga@org.test", "Olga Owner")
+	token := apitest.Token(t, s.devUser("olga@org.test"), "olga@org.test", "Olga Owner")
 	r := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/organizations/" + org + "/invitations", Token: token,
 		Body: map[string]any{"email": "tom@sub.test"}})
 	if r.Status != http.StatusCreated {
@@ -48,7 +48,7 @@ func TestLongReadsShareTheAPIsGate(t *testing.T) {
 	owner.get(history+"/export?format=csv").must(http.StatusOK, "OrganizationCreated")
 
 	// One export of Olga's running holds her only place.
-	_, done, err := s.API.Limiter().Heavy(context.Background(), "dev|olga@org.test", uuid.MustParse(org))
+	_, done, err := s.API.Limiter().Heavy(context.Background(), s.devUser("olga@org.test"), uuid.MustParse(org))
 	if err != nil {
 		t.Fatal(err)
 	}

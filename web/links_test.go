@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -32,4 +33,36 @@ func TestColleagueLink(t *testing.T) {
 	colin.get("/o/"+org.String()+"/partners").must(http.StatusOK, "Sous-traitants")
 	// The link is spent: its token opens nothing any more.
 	colin.get(s.mailTo(t, "colin@org.test", "/member-invitations/")).must(http.StatusOK, `id="link-invalid"`)
+}
+
+// A link that opens nothing leaves the session once its page said so (the
+// home page then no longer sends there), and a partner invitation's own
+// words are shown only after sign-in, as the API's preview keeps them.
+func TestLandingPageKeepsOnlyOpenLinks(t *testing.T) {
+	s := startService(t, nil)
+	owner := newBrowser(t, s.URL).signIn("Olga Owner", "olga@org.test")
+	createOrg(owner, "Org SA", "client")
+	org := uuid.MustParse(owner.org())
+	olga, _ := domain.ParseEmail("olga@org.test")
+	actor := s.App.ActorFor(s.devUser("olga@org.test"), olga, true, "Olga Owner")
+	samir, _ := domain.ParseEmail("samir@sub.test")
+	if _, err := s.App.SendInvitation(context.Background(), actor, org, samir, "Un mot personnel pour Samir", domain.PartnerContact{}, "fr"); err != nil {
+		t.Fatal(err)
+	}
+	link := s.mailTo(t, "samir@sub.test", "/invitations/")
+
+	stranger := newBrowser(t, s.URL)
+	stranger.get(link).must(http.StatusOK, "Org SA")
+	if strings.Contains(stranger.body, "Un mot personnel") {
+		t.Fatalf("the landing page shows the inviter's message before sign-in:\n%s", stranger.body)
+	}
+	stranger.signIn("Samir", "samir@sub.test")
+	stranger.get("/link").must(http.StatusOK, "Un mot personnel pour Samir")
+
+	wrong := newBrowser(t, s.URL).signIn("Wendy", "wendy@else.test")
+	wrong.get("/invitations/" + strings.Repeat("z", 43)).must(http.StatusOK, `id="link-invalid"`)
+	wrong.get("/").must(http.StatusOK)
+	if strings.HasSuffix(wrong.url, "/link") {
+		t.Fatalf("home still sends to the dead link's page: %s", wrong.url)
+	}
 }

@@ -250,6 +250,17 @@ func (w *Web) landing(c *gin.Context) {
 	lang := langOf(c)
 	v := &view{Title: translate(lang, "app.name")}
 	lv := w.linkPreview(c, s)
+	if !lv.Valid || !lv.Open {
+		// Nothing left to answer: the page says why, once, and the link
+		// leaves the session, so "/" no longer sends here.
+		s.LinkKind, s.LinkToken, s.dirty = "", "", true
+	}
+	if !s.signedIn() {
+		// The inviter's own words are for the invited person, not for
+		// whoever holds the link: like the API's preview, the landing page
+		// shows them only after sign-in.
+		lv.Message = ""
+	}
 	if lv.Valid && s.signedIn() {
 		if err := w.caughtUp(c); err != nil {
 			w.fail(c, err)

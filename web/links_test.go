@@ -60,7 +60,7 @@ func TestLandingPageKeepsOnlyOpenLinks(t *testing.T) {
 	stranger.get("/link").must(http.StatusOK, "Un mot personnel pour Samir")
 
 	wrong := newBrowser(t, s.URL).signIn("Wendy", "wendy@else.test")
-	wrong.get("/invitations/" + strings.Repeat("z", 43)).must(http.StatusOK, `id="link-invalid"`)
+	wrong.get("/invitations/"+strings.Repeat("z", 43)).must(http.StatusOK, `id="link-invalid"`)
 	wrong.get("/").must(http.StatusOK)
 	if strings.HasSuffix(wrong.url, "/link") {
 		t.Fatalf("home still sends to the dead link's page: %s", wrong.url)

@@ -29,7 +29,7 @@ const (
 func (s *Server) checkInput(c *gin.Context) {
 	var v domain.Validation
 	for _, p := range c.Params {
-		if !saneValue(p.Value, maxPathValueBytes) {
+		if !SaneValue(p.Value, maxPathValueBytes) {
 			v.Add(p.Key, "must be at most 512 bytes of valid UTF-8 without control characters")
 		}
 	}
@@ -37,11 +37,11 @@ func (s *Server) checkInput(c *gin.Context) {
 	for _, key := range slices.Sorted(maps.Keys(query)) {
 		values := query[key]
 		name := key
-		if !saneValue(key, 64) {
+		if !SaneValue(key, 64) {
 			name = "query"
 		}
 		for _, val := range values {
-			if name == "query" || !saneValue(val, maxQueryValueBytes) {
+			if name == "query" || !SaneValue(val, maxQueryValueBytes) {
 				v.Add(name, "must be at most 1024 bytes of valid UTF-8 without control characters")
 				break
 			}
@@ -54,8 +54,8 @@ func (s *Server) checkInput(c *gin.Context) {
 	c.Next()
 }
 
-// saneValue is text a query may carry: valid UTF-8, no control character,
-// at most max bytes.
-func saneValue(s string, max int) bool {
+// SaneValue is text a query may carry: valid UTF-8, no control character,
+// at most max bytes. The web's pages hold their parameters to it too.
+func SaneValue(s string, max int) bool {
 	return len(s) <= max && utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0
 }

@@ -66,3 +66,16 @@ func TestLandingPageKeepsOnlyOpenLinks(t *testing.T) {
 		t.Fatalf("home still sends to the dead link's page: %s", wrong.url)
 	}
 }
+
+// A page's parameters are held to the API's rule: a NUL or broken UTF-8 is
+// the visitor's 422, never a 500 from a query PostgreSQL refuses.
+func TestHostilePageParameters(t *testing.T) {
+	s := startService(t, nil)
+	owner := newBrowser(t, s.URL).signIn("Olga Owner", "olga@org.test")
+	createOrg(owner, "Org SA", "client")
+	org := owner.org()
+	for _, q := range []string{"%00", "%FF%FE", "a%1Bb"} {
+		owner.get("/o/" + org + "/partners?q=" + q).must(http.StatusUnprocessableEntity)
+	}
+	owner.get("/o/" + org + "/partners?q=" + url.QueryEscape("é")).must(http.StatusOK)
+}

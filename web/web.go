@@ -128,7 +128,7 @@ func Mount(e *gin.Engine, cfg Config) (*Web, error) {
 		c.Header("Cache-Control", "public, max-age=3600")
 		c.FileFromFS(c.Param("file"), http.FS(assets))
 	})
-	g := e.Group("/", securityHeaders, w.switchLang, w.loadSession, w.checkCSRF)
+	g := e.Group("/", securityHeaders, w.switchLang, w.loadSession, checkInput(w), w.checkCSRF)
 	w.routes(g)
 	return w, nil
 }
@@ -189,4 +189,28 @@ func (w *Web) actor(s *session) domain.Actor {
 	act := w.cfg.App.ActorFor(s.UserID, email, s.EmailVerified && !email.IsZero(), s.Name)
 	act.TokenIssuedAt = s.TokenIssuedAt
 	return act
+}
+
+// checkInput holds the pages' path segments and query values to the API's
+// rule (api.SaneValue): a NUL, broken UTF-8 or an absurd length is the
+// visitor's 422, never a query PostgreSQL refuses and a 500.
+func checkInput(w *Web) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ok := true
+		for _, p := range c.Params {
+			ok = ok && api.SaneValue(p.Value, 512)
+		}
+		for key, values := range c.Request.URL.Query() {
+			ok = ok && api.SaneValue(key, 64)
+			for _, v := range values {
+				ok = ok && api.SaneValue(v, 1024)
+			}
+		}
+		if !ok {
+			w.errorPage(c, http.StatusUnprocessableEntity, "error.input")
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
 }

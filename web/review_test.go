@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -84,4 +85,35 @@ func TestOIDCClaimsCleaned(t *testing.T) {
 	bad := newBrowser(t, s.URL)
 	bad.get("/signin/oidc").must(http.StatusBadRequest)
 	bad.get("/welcome").must(http.StatusOK, `id="signin-oidc"`)
+}
+
+// A session's row holds nothing readable: not the token of a link kept for
+// later, nor the person's email or name (a dump must not open pending links).
+func TestSessionRowsAreSealed(t *testing.T) {
+	s := startService(t, nil)
+	b := newBrowser(t, s.URL).signIn("Olga Owner", "olga.sealed@org.test")
+	token := strings.Repeat("q", 43)
+	b.get("/invitations/" + token)
+	var rows []string
+	r, err := s.Pool.Query(context.Background(), `SELECT data::text FROM web_sessions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var d string
+		if err := r.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, d)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no session row")
+	}
+	for _, d := range rows {
+		for _, secret := range []string{"olga.sealed", "Olga Owner", "csrf", token} {
+			if strings.Contains(d, secret) {
+				t.Fatalf("a session row holds %q in clear: %s", secret, d)
+			}
+		}
+	}
 }

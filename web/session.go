@@ -90,7 +90,7 @@ func (w *Web) loadSession(c *gin.Context) {
 			`SELECT data, expires_at FROM web_sessions WHERE id_hash = $1 AND expires_at > $2`, hashID(cookie.Value), w.now()).Scan(&data, &expires)
 		if err == nil {
 			s := &session{id: cookie.Value, ExpiresAt: expires}
-			if json.Unmarshal(data, &s.sessionData) == nil {
+			if w.openSession(data, &s.sessionData) == nil {
 				c.Set(keySession, s)
 				return
 			}
@@ -115,7 +115,7 @@ func (w *Web) save(c *gin.Context, s *session) error {
 	if !s.dirty {
 		return nil
 	}
-	data, err := json.Marshal(s.sessionData)
+	data, err := w.sealSession(s.sessionData)
 	if err != nil {
 		return err
 	}
@@ -195,4 +195,34 @@ func (w *Web) checkCSRF(c *gin.Context) {
 func ForgetSessions(ctx context.Context, tx pgx.Tx, ref domain.PersonRef) error {
 	_, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE email_ref = $1`, string(ref))
 	return err
+}
+
+// sealedSession is how a session's data is stored: sealed under the data
+// key, because it holds what a dump must not give away (the token of a
+// link that is still open, a flash holding a link to pass on, the
+// person's email and name).
+type sealedSession struct {
+	Sealed []byte `json:"sealed"`
+}
+
+func (w *Web) sealSession(d sessionData) ([]byte, error) {
+	plain, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(sealedSession{Sealed: w.cfg.App.Store.Keys().SealSecret(plain)})
+}
+
+// openSession reads a stored session; one that cannot be opened (another
+// data key, a row written in clear) is no session.
+func (w *Web) openSession(data []byte, d *sessionData) error {
+	var sealed sealedSession
+	if err := json.Unmarshal(data, &sealed); err != nil || len(sealed.Sealed) == 0 {
+		return errors.New("web: session not sealed")
+	}
+	plain, err := w.cfg.App.Store.Keys().OpenSecret(sealed.Sealed)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(plain, d)
 }

@@ -155,7 +155,19 @@ func keyString(v any) string {
 const exportWriteGrace = 60 * time.Second
 
 func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cursor, format string) {
-	w := c.Writer
+	if err := WriteAuditExport(c.Request.Context(), c.Writer, s.heavy.store, org, after, format); err != nil {
+		// The status is already sent: cut the export short and say so in the
+		// log; a client sees a truncated file, never a silent success.
+		s.cfg.Log.Error("audit export interrupted", "organization_id", org, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// WriteAuditExport streams an organization's audit log from after on as a
+// csv or jsonl (JSON Lines) attachment, in constant memory: the API's
+// export and the web app's download links are this one writer. An error
+// comes after the status was sent: the caller cuts the answer short.
+func WriteAuditExport(ctx context.Context, w gin.ResponseWriter, store *eventstore.Store, org uuid.UUID, after eventstore.Cursor, format string) error {
 	name := "audit-" + org.String() + "." + format
 	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -173,7 +185,7 @@ func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cur
 	// history takes longer than that, so each batch moves the deadline on:
 	// a client that stops reading is still cut after exportWriteGrace.
 	rc := http.NewResponseController(w)
-	err := s.heavy.store.StreamOrganizationLog(c.Request.Context(), org, after, func(evs []eventstore.Event) error {
+	err := store.StreamOrganizationLog(ctx, org, after, func(evs []eventstore.Event) error {
 		if err := rc.SetWriteDeadline(time.Now().Add(exportWriteGrace)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
@@ -196,12 +208,7 @@ func (s *Server) exportAudit(c *gin.Context, org uuid.UUID, after eventstore.Cur
 		return cw.Error()
 	})
 	cw.Flush()
-	if err != nil {
-		// The status is already sent: cut the export short and say so in the
-		// log; a client sees a truncated file, never a silent success.
-		s.cfg.Log.Error("audit export interrupted", "organization_id", org, "err", err)
-		panic(http.ErrAbortHandler)
-	}
+	return err
 }
 
 var (

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"partners/api"
 	"partners/domain"
 	"partners/eventstore"
 	"partners/projections"
@@ -155,49 +155,7 @@ func (w *Web) exportTimeline(c *gin.Context, oc orgContext) {
 		return
 	}
 	defer done()
-	rw := c.Writer
-	if format == "csv" {
-		rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	} else {
-		rw.Header().Set("Content-Type", "application/x-ndjson")
-	}
-	rw.Header().Set("Content-Disposition", `attachment; filename="audit-`+oc.org.String()+`.`+format+`"`)
-	rw.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(rw)
-	if format == "csv" {
-		_ = cw.Write([]string{"position", "occurred_at", "type", "actor_user_id", "actor_email", "stream", "data"})
-	}
-	enc := json.NewEncoder(rw)
-	// The server's write timeout bounds a whole answer; each batch moves
-	// the deadline on, as the API's export does, so a long history is not
-	// cut while a client that stops reading still is.
-	rc := http.NewResponseController(rw)
-	err := store.StreamOrganizationLog(c.Request.Context(), oc.org, eventstore.Cursor{}, func(evs []eventstore.Event) error {
-		if err := rc.SetWriteDeadline(time.Now().Add(exportWriteGrace)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return err
-		}
-		for _, e := range evs {
-			data, err := eventstore.Plain(e.OpenData)
-			if err != nil {
-				return err
-			}
-			actor := map[string]string{"user_id": e.Meta.Actor.UserID, "email": e.Meta.Actor.Email.Value}
-			at := e.RecordedAt.UTC()
-			if format == "csv" {
-				err = cw.Write([]string{strconv.FormatInt(e.Position, 10), at.Format(time.RFC3339Nano), e.Type, actor["user_id"], actor["email"], e.StreamID, string(data)})
-			} else {
-				err = enc.Encode(map[string]any{"position": e.Position, "occurred_at": at, "type": e.Type, "actor": actor, "stream": e.StreamID, "data": data})
-			}
-			if err != nil {
-				return err
-			}
-		}
-		cw.Flush()
-		rw.Flush()
-		return cw.Error()
-	})
-	cw.Flush()
-	if err != nil {
+	if err := api.WriteAuditExport(c.Request.Context(), c.Writer, store, oc.org, eventstore.Cursor{}, format); err != nil {
 		// The status is sent: cut the file short, never a silent success.
 		w.cfg.Log.Error("web: audit export interrupted", "organization_id", oc.org, "err", err)
 		panic(http.ErrAbortHandler)

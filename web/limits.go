@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -60,7 +59,3 @@ func (w *Web) limitRefused(c *gin.Context, err error) {
 	lang := langOf(c)
 	w.render(c, r.Status, "error", &view{Title: translate(lang, "error.title"), Error: r.Detail})
 }
-
-// exportWriteGrace is how long an export may wait on a client that does not
-// read (the API's too).
-const exportWriteGrace = 60 * time.Second

@@ -149,36 +149,15 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		case <-time.After(backoff):
 		}
 	}
-	backoff = f.PollInterval
-	for {
-		n, err := f.Step(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			f.setState("failing")
+	return eventstore.Follower{Step: f.Step, Poll: f.PollInterval, Wake: f.wake, State: f.setState,
+		Failed: func(n int, err error) {
 			f.log.Error("forwarder batch failed", "forwarded", n, "err", err)
-			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
 			if f.Ensure != nil {
 				if err := f.Ensure(); err != nil {
 					f.log.Warn("forwarder: stream not ready", "err", err)
 				}
 			}
-		case n > 0:
-			f.setState("live")
-			backoff = f.PollInterval
-			continue
-		default:
-			f.setState("live")
-			backoff = f.PollInterval
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-f.wake:
-		case <-time.After(backoff):
-		}
-	}
+		}}.Follow(ctx)
 }
 
 // checkpoint is the forwarder's row: where it follows the outbox from, and,

@@ -183,31 +183,8 @@ func (p *Projector) Run(ctx context.Context) error {
 	if err := p.Prepare(ctx); err != nil {
 		return err
 	}
-	backoff := p.PollInterval
-	for {
-		n, err := p.Step(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			p.setState("failing")
-			p.log.Error("projector batch failed", "err", err)
-			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
-		case n > 0:
-			p.setState("live")
-			backoff = p.PollInterval
-			continue // more may be waiting
-		default:
-			p.setState("live")
-			backoff = p.PollInterval
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-p.wake:
-		case <-time.After(backoff):
-		}
-	}
+	return eventstore.Follower{Step: p.Step, Poll: p.PollInterval, Wake: p.wake, State: p.setState,
+		Failed: func(_ int, err error) { p.log.Error("projector batch failed", "err", err) }}.Follow(ctx)
 }
 
 type checkpoint struct {

@@ -281,8 +281,8 @@ func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Enve
 		if err := rows.Scan(&off, &tx, &payload); err != nil {
 			return nil, err
 		}
-		var e Envelope
-		if err := json.Unmarshal([]byte(payload), &e); err != nil {
+		e, err := OutboxEnvelope([]byte(payload))
+		if err != nil {
 			return nil, fmt.Errorf("outbox row %d: %w", off, err)
 		}
 		txid, err := strconv.ParseUint(tx, 10, 64)
@@ -293,6 +293,16 @@ func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Enve
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// OutboxEnvelope decodes an outbox row's payload (see InsertEventsSQL).
+func OutboxEnvelope(payload []byte) (Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return Envelope{}, err
+	}
+	e.RecordedAt = e.RecordedAt.UTC() // the database writes it with its session's offset
+	return e, nil
 }
 
 // LogOrderOf returns the transaction id of the event at a position, for

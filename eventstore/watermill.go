@@ -3,7 +3,6 @@ package eventstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -102,8 +101,8 @@ func (r *Reactions) Add(consumerGroup string, react Reaction) error {
 		if !ok {
 			return fmt.Errorf("%s: message delivered without its transaction", consumerGroup)
 		}
-		var env Envelope
-		if err := json.Unmarshal(msg.Payload, &env); err != nil {
+		env, err := OutboxEnvelope(msg.Payload)
+		if err != nil {
 			return fmt.Errorf("%s: outbox payload: %w", consumerGroup, err)
 		}
 		evs, err := r.store.Decode(ctx, nil, []Envelope{env})

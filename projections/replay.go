@@ -72,7 +72,7 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 	rows, err := tx.Query(ctx, `SELECT e.* FROM (
 			SELECT stream_id FROM organization_streams WHERE organization_id = ANY($1)
 			UNION
-			SELECT stream_id FROM events WHERE person_refs && $2::text[]) s
+			SELECT stream_id FROM events WHERE person_refs && $2::text[] AND person_refs <> '{}'::text[]) s
 		CROSS JOIN LATERAL (
 			SELECT `+eventstore.EnvelopeColumns+` FROM events
 			 WHERE stream_id = s.stream_id AND recorded_at <= $3 AND event_type = ANY($4)

@@ -22,7 +22,6 @@ import (
 // writes its rows itself (InsertEventsSQL), in that schema's columns.
 const OutboxTopic = "events"
 
-
 // Store appends to and reads the event store.
 type Store struct {
 	pool *pgxpool.Pool

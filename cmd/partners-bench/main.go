@@ -2,7 +2,8 @@
 // of the same PostgreSQL, in the same run, so its figures survive a noisy
 // machine: a load generator that drives the real HTTP API with a realistic
 // mix, the SQL-only equivalent of a command at the same client count,
-// projection lag, rebuild and replay rates over a large history, as-of and
+// each query alone against the same read-model SQL sent by pgx, projection
+// lag, rebuild and replay rates over a large history, as-of and
 // audit-export latency, and the service's memory.
 //
 // By default it builds ./cmd/partners, runs it as a child process on scratch
@@ -10,7 +11,7 @@
 // sends traffic to 127.0.0.1. It must never touch a database it did not
 // create, except the one named with -database-url next to -url.
 //
-//	go run ./cmd/partners-bench -all     # the run behind BENCHMARKS.md (~10 min)
+//	go run ./cmd/partners-bench -all     # the run behind BENCHMARKS.md (~13 min)
 //	go run ./cmd/partners-bench -smoke   # everything, tiny, in seconds (CI)
 package main
 
@@ -163,8 +164,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("lag-poll", func() { c.lagPoll = 5 * time.Millisecond })
 		def("knobs", func() { c.knobs = "100/50ms,100/50ms/in-process" })
 		def("knob-duration", func() { c.knobDuration = time.Second })
-		def("query-duration", func() { c.queryDuration = 300 * time.Millisecond })
-		def("query-warmup", func() { c.queryWarmup = 100 * time.Millisecond })
+		def("query-duration", func() { c.queryDuration = 200 * time.Millisecond })
+		def("query-warmup", func() { c.queryWarmup = 50 * time.Millisecond })
 		def("query-seed", func() { c.querySeed = 2 })
 		def("events", func() { c.events = 1500 })
 		def("asof-events", func() { c.asOfEvents = 200 })

@@ -24,7 +24,7 @@ func TestSmoke(t *testing.T) {
 	// in-process service several times.
 	cfg, err := parseFlags([]string{"-smoke", "-database-url", pgtest.ServerURL(), "-out", out,
 		"-duration", "1s", "-warmup", "300ms", "-write-only", "500ms", "-knob-duration", "500ms",
-		"-events", "800", "-asof-events", "100", "-asof-runs", "2", "-query-duration", "200ms", "-query-warmup", "50ms"}, io.Discard)
+		"-events", "800", "-asof-events", "100", "-asof-runs", "2"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

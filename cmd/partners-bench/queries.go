@@ -197,7 +197,7 @@ func queryPhase(ctx context.Context, cfg config, rep *Report, svc *service, mint
 	reader := projections.Reader{Q: pool}
 	tails, err := authTails(ctx, store, clients)
 	if err != nil {
-		return fmt.Errorf("query phase: authorization reads: %w", err)
+		return fmt.Errorf("query phase: authorization reads (with the development data key, as the started service uses): %w", err)
 	}
 
 	qr := &QueryReport{Clients: n, Rounds: cfg.rounds, Seed: seed,

@@ -203,8 +203,9 @@ func queryPhase(ctx context.Context, cfg config, rep *Report, svc *service, mint
 	qr := &QueryReport{Clients: n, Rounds: cfg.rounds, Seed: seed,
 		What: "HTTP: each client sends the query as the queries story does (its own organizations, min_position of its last write), nothing else in the window. " +
 			"Ceiling, read-model SQL: the handler's projections.Reader calls (the received list reads the organization first, as the handler does) on a plain pgx pool " +
-			"of the service's database, one connection per client, the same organizations. Ceiling + authorization: the same, after the organization stream's " +
+			"of the service's database (clients + 2 connections), one worker per client, the same organizations. Ceiling + authorization: the same, after the organization stream's " +
 			"tail read the service's membership check makes (eventstore ReadStreamAfter from the version its fold holds, with the destroyed-key check)."}
+	rep.Queries = qr // what is measured so far, also if a later window fails
 	per := cfg.queryDuration / time.Duration(cfg.rounds)
 	warm := cfg.queryWarmup
 	for _, ep := range queryEndpoints {
@@ -253,9 +254,10 @@ func queryPhase(ctx context.Context, cfg config, rep *Report, svc *service, mint
 		if qe.SQLAuth.Rate > 0 {
 			qe.RatioAuth = qe.HTTP.Rate / qe.SQLAuth.Rate
 		}
-		for side, runs := range map[string][]*ceilingRun{"HTTP": hs, "read-model SQL": ss, "SQL + authorization": as} {
+		for k, runs := range [][]*ceilingRun{hs, ss, as} {
 			for _, r := range runs {
 				if r.first != nil {
+					side := []string{"HTTP", "read-model SQL", "SQL + authorization"}[k]
 					rep.Notes = append(rep.Notes, fmt.Sprintf("query %s, %s: %d errors, the first: %v", ep.name, side, r.errors, r.first))
 					break
 				}
@@ -263,7 +265,6 @@ func queryPhase(ctx context.Context, cfg config, rep *Report, svc *service, mint
 		}
 		qr.Endpoints = append(qr.Endpoints, qe)
 	}
-	rep.Queries = qr
 	return nil
 }
 

@@ -106,16 +106,34 @@ type ceilingRun struct {
 // run runs clients connections for warmup+duration, each committing the
 // command-equivalent transaction in a loop.
 func (c *ceilingDB) run(ctx context.Context, clients int, warmup, duration time.Duration) (*ceilingRun, error) {
+	out := timed(ctx, clients, warmup, duration, func(ctx context.Context, i int) (func(context.Context) error, func(), error) {
+		conn, err := c.pool.Acquire(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)))
+		return func(ctx context.Context) error { return c.command(ctx, conn.Conn(), rng) }, conn.Release, nil
+	})
+	return out, ctx.Err()
+}
+
+// timed runs one loop per worker for warmup+duration, and keeps the latency
+// of every operation that started inside the measured window and succeeded
+// (the others are counted as errors). start readies worker i: its
+// operation, and what to release when it stops. Every ceiling, and the
+// query phase's HTTP side, are measured by it, so their windows agree.
+func timed(ctx context.Context, workers int, warmup, duration time.Duration,
+	start func(ctx context.Context, i int) (op func(context.Context) error, release func(), err error)) *ceilingRun {
 	var win window
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	out := &ceilingRun{}
-	for i := 0; i < clients; i++ {
+	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, err := c.pool.Acquire(ctx)
+			op, release, err := start(ctx, i)
 			if err != nil {
 				mu.Lock()
 				out.errors++
@@ -123,15 +141,16 @@ func (c *ceilingDB) run(ctx context.Context, clients int, warmup, duration time.
 				mu.Unlock()
 				return
 			}
-			defer conn.Release()
-			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)))
+			if release != nil {
+				defer release()
+			}
 			var mine []time.Duration
 			var errs int
 			var first error
 			for !stop.Load() && ctx.Err() == nil {
-				start := time.Now()
-				err := c.command(ctx, conn.Conn(), rng)
-				if !win.in(start) {
+				began := time.Now()
+				err := op(ctx)
+				if !win.in(began) {
 					continue
 				}
 				if err != nil {
@@ -143,7 +162,7 @@ func (c *ceilingDB) run(ctx context.Context, clients int, warmup, duration time.
 					}
 					continue
 				}
-				mine = append(mine, time.Since(start))
+				mine = append(mine, time.Since(began))
 			}
 			mu.Lock()
 			out.tx = append(out.tx, mine...)
@@ -155,15 +174,15 @@ func (c *ceilingDB) run(ctx context.Context, clients int, warmup, duration time.
 		}()
 	}
 	sleep(ctx, warmup)
-	start := time.Now()
-	win.start.Store(start.UnixNano())
+	began := time.Now()
+	win.start.Store(began.UnixNano())
 	sleep(ctx, duration)
 	end := time.Now()
 	win.end.Store(end.UnixNano())
-	out.window = end.Sub(start)
+	out.window = end.Sub(began)
 	stop.Store(true)
 	wg.Wait()
-	return out, ctx.Err()
+	return out
 }
 
 // command is one command's SQL: read a stream, then append one event to a

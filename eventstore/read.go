@@ -269,13 +269,25 @@ func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int)
 // append holds no reader back). The filter is a row comparison so the
 // primary key index serves it at any backlog size.
 func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Envelope, error) {
-	rows, err := q.Query(ctx, `SELECT "offset", transaction_id::text AS txid, payload::text FROM watermill_events
-		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
-		  AND transaction_id < (SELECT partners_log_horizon())
-		ORDER BY transaction_id, "offset" LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
+	rows, err := q.Query(ctx, OutboxAfter(`($1::text::xid8, $2)`, `$3`), strconv.FormatUint(after.TxID, 10), after.Offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
+	return ScanOutbox(rows)
+}
+
+// OutboxAfter is ReadOutbox's statement with the cursor given as a row
+// expression (parameters, or a subquery such as a reader's checkpoint) and
+// the limit as a parameter, for a reader that sends it in a batch.
+func OutboxAfter(cursor, limit string) string {
+	return `SELECT "offset", transaction_id::text AS txid, payload::text FROM watermill_events
+		WHERE (transaction_id, "offset") > ` + cursor + `
+		  AND transaction_id < (SELECT partners_log_horizon())
+		ORDER BY transaction_id, "offset" LIMIT ` + limit
+}
+
+// ScanOutbox reads the rows of OutboxAfter's statement and closes them.
+func ScanOutbox(rows pgx.Rows) ([]Envelope, error) {
 	defer rows.Close()
 	var out []Envelope
 	for rows.Next() {
@@ -295,7 +307,10 @@ func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Enve
 		e.Cursor = Cursor{TxID: txid, Offset: off}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return out, nil
 }
 
 // OutboxEnvelope decodes an outbox row's payload (see InsertEventsSQL).

@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/domain"
 	"partners/eventstore"
+	"partners/internal/pgtest"
 )
 
 // Two replicas on one store: a revocation acknowledged by one is in the
@@ -171,5 +176,26 @@ func TestCommandsRecordANewEmailOnce(t *testing.T) {
 	}
 	if n := len(stream()); n != before+2 {
 		t.Fatalf("%d events after; want %d", n, before+2)
+	}
+}
+
+// A database that fails the organization's read is an error for the
+// request, never a panic (the reliability run restarting PostgreSQL under
+// load answered 500 "nil pointer" here).
+func TestEnterWhenTheDatabaseFails(t *testing.T) {
+	ctx := context.Background()
+	keys, err := eventstore.NewKeyring("test-data-key-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(eventstore.New(pool, keys, time.Now))
+	pool.Close() // every read now fails
+	ann := a.ActorFor("ann", email(t, "ann@example.fr"), true, "Ann")
+	if _, err := a.Enter(ctx, ann, uuid.New()); err == nil {
+		t.Fatal("Enter on a closed pool answered no error")
 	}
 }

@@ -102,7 +102,10 @@ func (t *attempt) organization(ctx context.Context, id uuid.UUID) (loaded[*Organ
 // org is organization for a decision that reads only the aggregate.
 func (t *attempt) org(ctx context.Context, id uuid.UUID) (*domain.Organization, error) {
 	l, err := t.organization(ctx, id)
-	return l.state.Org, err
+	if err != nil {
+		return nil, err // l holds no state
+	}
+	return l.state.Org, nil
 }
 
 // append records evs decided on l: appended at the version l was read at,

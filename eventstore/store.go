@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -128,7 +129,33 @@ type Batch struct {
 	Reserve []Reservation
 	Release []Release
 	Secrets []Secret
+	// Read asserts what the decision read and does not append to: each
+	// stream must still be at the version read, or the append is refused
+	// as a concurrency conflict (streams appended to are checked by their
+	// expected version).
+	Read []StreamVersion
+	// KeysOpen are the data keys the states the decision read were opened
+	// with: when one of them is destroyed (a person forgotten since), the
+	// append is refused with ErrStateStale.
+	KeysOpen []uuid.UUID
+	// Echo asks for Result.Events: the appended events as a read of the
+	// stream would return them.
+	Echo bool
 }
+
+// StreamVersion is a stream at a version.
+type StreamVersion struct {
+	StreamID string
+	Version  int
+}
+
+// ErrStateStale refuses an append whose decision read state opened with a
+// data key destroyed since (Batch.KeysOpen): that state holds a forgotten
+// person's data and must be rebuilt from its stream's start.
+var ErrStateStale = errors.New("state read by the decision holds a forgotten person's data")
+
+// IsStale reports whether err is ErrStateStale.
+func IsStale(err error) bool { return errors.Is(err, ErrStateStale) }
 
 // Result tells where the append landed.
 type Result struct {
@@ -143,6 +170,12 @@ type Result struct {
 	// TxID is the appending transaction's id: with Position, where the
 	// events stand in the readers' order (zero for a duplicate).
 	TxID uint64
+	// Events are the appended events as ReadStream returns them (full
+	// envelopes, decoded data, clear metadata), when the batch asked for
+	// them (Batch.Echo); none for a duplicate.
+	Events []Event
+	// Keys are the data keys the append sealed personal values with.
+	Keys []uuid.UUID
 }
 
 // ErrReservationTaken is wrapped by the error of an append whose reservation
@@ -177,6 +210,8 @@ type encoded struct {
 	eventTyp string
 	schema   int
 	data     []byte
+	clear    []byte // data before sealing
+	meta     []byte // the metadata as stored (sealed)
 	orgs     []uuid.UUID
 	people   []string
 	version  int
@@ -217,6 +252,9 @@ func (s *Store) Append(ctx context.Context, b Batch) (Result, error) {
 		}
 		if errors.As(err, &pgErr) && pgErr.Code == sqlstateVersionConflict {
 			return Result{}, concurrencyError(pgErr.Detail)
+		}
+		if errors.As(err, &pgErr) && pgErr.Code == sqlstateStateStale {
+			return Result{}, ErrStateStale
 		}
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName != "reservations_pkey" {
 			if dup, pos, derr := s.alreadyStored(ctx, ids); derr != nil {
@@ -264,7 +302,7 @@ func (s *Store) encode(b Batch) ([]byte, []domain.PersonRef, []*encoded, error) 
 				return nil, nil, nil, err
 			}
 			refs = append(refs, r...)
-			e := &encoded{stream: st, ev: ev, eventTyp: spec.Type, schema: spec.Version, data: data, people: refStrings(metaRefs, r)}
+			e := &encoded{stream: st, ev: ev, eventTyp: spec.Type, schema: spec.Version, data: data, clear: data, people: refStrings(metaRefs, r)}
 			if o, ok := ev.Data.(domain.Organizational); ok {
 				e.orgs = o.OrganizationIDs()
 			}
@@ -340,7 +378,41 @@ func (s *Store) appendOnce(ctx context.Context, b Batch, meta []byte, refs []dom
 	// Once sent, the batch is read to its end even if the caller went away:
 	// a cancelled commit leaves its outcome unknown.
 	res, err := readAppend(s.pool.SendBatch(context.WithoutCancel(ctx), batch), b, inserts, recordedAt)
+	if err == nil {
+		err = echo(&res, b, meta, keys, encs)
+	}
 	return res, keys, err
+}
+
+// echo completes a stored append's result with the keys it sealed with
+// and, when asked, its events as a read returns them.
+func echo(res *Result, b Batch, meta []byte, keys map[domain.PersonRef]activeKey, encs []*encoded) error {
+	for _, k := range keys {
+		if !slices.Contains(res.Keys, k.id) {
+			res.Keys = append(res.Keys, k.id)
+		}
+	}
+	if !b.Echo {
+		return nil
+	}
+	var m Metadata
+	if err := json.Unmarshal(meta, &m); err != nil {
+		return fmt.Errorf("echo metadata: %w", err)
+	}
+	res.Events = make([]Event, 0, len(encs))
+	for _, e := range encs {
+		ev, err := domain.DecodeEvent(e.eventTyp, e.schema, e.clear)
+		if err != nil {
+			return fmt.Errorf("echo event %d: %w", e.position, err)
+		}
+		res.Events = append(res.Events, Event{
+			Envelope: Envelope{Position: e.position, EventID: e.ev.ID, StreamID: e.stream.StreamID, StreamType: e.stream.StreamType,
+				StreamVersion: e.version, Type: e.eventTyp, SchemaVersion: e.schema, Data: e.data, Metadata: e.meta,
+				OrganizationIDs: e.orgs, RecordedAt: res.RecordedAt, Cursor: Cursor{TxID: e.txid, Offset: e.position}},
+			Data: ev, Meta: m, OpenData: e.clear,
+		})
+	}
+	return nil
 }
 
 // BeginAppendTx begins a transaction that will append (AppendTx) besides
@@ -377,8 +449,13 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, b Batch) (Result, error
 		return Result{}, err
 	}
 	res, err := readAppend(tx.SendBatch(ctx, batch), b, inserts, recordedAt)
+	if err == nil {
+		err = echo(&res, b, meta, keys, encs)
+	}
 	var pgErr *pgconn.PgError
 	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == sqlstateStateStale:
+		return Result{}, ErrStateStale
 	case errors.As(err, &pgErr) && pgErr.Code == sqlstateReservationTaken:
 		return Result{}, &ReservationError{Key: pgErr.Hint, Holder: pgErr.Detail}
 	case errors.As(err, &pgErr) && pgErr.Code == sqlstateVersionConflict:
@@ -387,10 +464,11 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, b Batch) (Result, error
 	return res, err
 }
 
-// The SQLSTATEs migration 011's functions raise.
+// The SQLSTATEs migrations 011 and 013's functions raise.
 const (
 	sqlstateVersionConflict  = "PA001"
 	sqlstateReservationTaken = "PA002"
+	sqlstateStateStale       = "PA004"
 )
 
 // queueAppend seals the batch and queues its statements: releases,
@@ -413,6 +491,14 @@ func (s *Store) queueAppend(b Batch, meta []byte, keys map[domain.PersonRef]acti
 		if st.Expected.kind == expectAny && len(st.Events) > 0 {
 			batch.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, st.StreamID)
 		}
+	}
+	// What the decision read, checked before anything is written
+	// (migration 013).
+	for _, r := range b.Read {
+		batch.Queue(`SELECT partners_stream_at($1, $2)`, r.StreamID, r.Version)
+	}
+	if len(b.KeysOpen) > 0 {
+		batch.Queue(`SELECT partners_keys_alive($1)`, b.KeysOpen)
 	}
 	queueReservations(batch, b)
 	var inserts []streamInsert
@@ -445,6 +531,18 @@ func readAppend(br pgx.BatchResults, b Batch, inserts []streamInsert, recordedAt
 	for _, st := range b.Streams {
 		if err == nil && st.Expected.kind == expectAny && len(st.Events) > 0 {
 			_, err = br.Exec()
+		}
+	}
+	for _, r := range b.Read {
+		if err == nil {
+			if _, err = br.Exec(); err != nil {
+				err = fmt.Errorf("read assertion %s: %w", r.StreamID, err)
+			}
+		}
+	}
+	if err == nil && len(b.KeysOpen) > 0 {
+		if _, err = br.Exec(); err != nil {
+			err = fmt.Errorf("keys assertion: %w", err)
 		}
 	}
 	if err == nil {
@@ -542,7 +640,7 @@ func queueInsert(batch *pgx.Batch, st *StreamAppend, evs []*encoded, meta []byte
 		if err != nil {
 			return err
 		}
-		e.data = sealed
+		e.data, e.meta = sealed, meta
 		eventIDs[i], types[i], schemas[i], datas[i] = e.ev.ID, e.eventTyp, int32(e.schema), string(sealed)
 		orgs[i] = uuidArrayLiteral(e.orgs)
 		people[i] = textArrayLiteral(e.people)

@@ -43,6 +43,22 @@ type attempt struct {
 	// entered are the organizations where this attempt records the
 	// actor's newer verified email (see organization).
 	entered []entered
+	// optimistic lets loadFor use cached folds without reading (the
+	// command's first attempt); unverified are the folds it so used.
+	optimistic bool
+	unverified []unverified
+	// written caches each loaded fold after the stored batch.
+	written []func(*App, eventstore.Batch, eventstore.Result)
+	// noop is set when the decision appended nothing.
+	noop bool
+}
+
+// unverified is a cached fold a decision used without reading its stream.
+type unverified struct {
+	key     string // in folds
+	stream  string
+	version int
+	keys    []uuid.UUID
 }
 
 // entered is one organization's stream in the batch that begins with the
@@ -77,7 +93,7 @@ func (t *attempt) add(s stream, expected eventstore.Expected, evs []domain.Event
 // nothing. A command refused after this load appends that record alone
 // (see run), as Enter does for a request that runs no command.
 func (t *attempt) organization(ctx context.Context, id uuid.UUID) (loaded[*OrganizationState], error) {
-	l, err := organizationFold.load(ctx, t.a, organizationStream(id))
+	l, err := organizationFold.loadFor(ctx, t, organizationStream(id))
 	if err != nil {
 		return l, err
 	}
@@ -128,18 +144,52 @@ func (l loaded[S]) append(t *attempt, evs []domain.Event) {
 // a lost race. A refusal of try is the answer; the actor's newer email an
 // attempt recorded on the way (see attempt.organization) is appended alone
 // before it is given.
+//
+// The first attempt decides on the folds this replica caches, reading
+// nothing (loadFor): its append asserts what it read, so a decision is
+// only stored if its state was current (else a lost race, or a forgotten
+// person: ErrStateStale, the next attempt reads). What such an attempt
+// answers without a stored append (a refusal, a failure, nothing to
+// change) was never checked against the store: it is decided again on
+// read state before it is given. Every answer thus comes from a decision
+// validated by its own append's transaction, or made on a read.
 func (a *App) run(ctx context.Context, actor domain.Actor, command string, try func(t *attempt) error) (eventstore.Result, error) {
-	return a.retry(ctx, func() (eventstore.Result, error) {
-		t := &attempt{a: a, actor: actor, batch: eventstore.Batch{Meta: a.metadata(ctx, actor, command)}}
-		res, err := t.tryAndAppend(ctx, try)
+	var res eventstore.Result
+	var err error
+	// Only the first attempt is optimistic, and maxAttempts > 1: its
+	// unchecked answers are always decided again.
+	for i := 0; i < maxAttempts; i++ {
+		t := &attempt{a: a, actor: actor, batch: eventstore.Batch{Meta: a.metadata(ctx, actor, command)}, optimistic: i == 0}
+		res, err = t.tryAndAppend(ctx, try)
+		if len(t.unverified) > 0 {
+			if eventstore.IsStale(err) {
+				for _, u := range t.unverified {
+					a.folds.drop(u.key)
+				}
+			}
+			if err == nil && !t.noop {
+				return res, nil
+			}
+			if ctx.Err() != nil {
+				return res, err
+			}
+			continue // decided again on read state
+		}
 		if refusal(err) && len(t.entered) > 0 {
 			if _, rerr := a.Store.Append(ctx, t.emailsOnly(ctx)); rerr != nil {
-				return res, rerr // a lost race decides again
+				err = rerr // a lost race decides again
+			} else {
+				a.appended()
 			}
-			a.appended()
 		}
-		return res, err
-	})
+		if err == nil {
+			return res, nil
+		}
+		if !eventstore.IsConcurrencyConflict(err) || ctx.Err() != nil {
+			return res, err
+		}
+	}
+	return res, err
 }
 
 // tryAndAppend is one attempt: try, then append what it decided.
@@ -148,11 +198,13 @@ func (t *attempt) tryAndAppend(ctx context.Context, try func(t *attempt) error) 
 		return eventstore.Result{}, err
 	}
 	if !slices.ContainsFunc(t.batch.Streams, func(s eventstore.StreamAppend) bool { return len(s.Events) > 0 }) {
+		t.noop = true
 		return eventstore.Result{Position: t.position}, nil
 	}
 	if first, ok := t.firstOwnEvent(); ok && t.secret != "" {
 		t.batch.Secrets = append(t.batch.Secrets, eventstore.Secret{EventID: first, Value: []byte(t.secret)})
 	}
+	t.assertions()
 	res, err := t.a.Store.Append(ctx, t.batch)
 	var taken *eventstore.ReservationError
 	switch {
@@ -167,7 +219,29 @@ func (t *attempt) tryAndAppend(ctx context.Context, try func(t *attempt) error) 
 	for _, f := range t.stored {
 		f(res)
 	}
+	for _, w := range t.written {
+		w(t.a, t.batch, res)
+	}
 	return res, nil
+}
+
+// assertions adds to the batch what the decision read without reading
+// it: each unverified fold's stream at its version (unless the batch
+// appends to it at that very version, which checks it), and the keys of
+// every unverified state. Folds loaded by the attempt ask for the stored
+// events back, to be cached after the append.
+func (t *attempt) assertions() {
+	for _, u := range t.unverified {
+		checked := slices.ContainsFunc(t.batch.Streams, func(s eventstore.StreamAppend) bool {
+			return s.StreamID == u.stream && len(s.Events) > 0 && s.Expected == eventstore.Exactly(u.version)
+		})
+		read := eventstore.StreamVersion{StreamID: u.stream, Version: u.version}
+		if !checked && !slices.Contains(t.batch.Read, read) {
+			t.batch.Read = append(t.batch.Read, read)
+		}
+		t.batch.KeysOpen = union(t.batch.KeysOpen, u.keys)
+	}
+	t.batch.Echo = len(t.written) > 0
 }
 
 // appended wakes the projector of this replica after an append.
@@ -212,29 +286,11 @@ func (t *attempt) emailsOnly(ctx context.Context) eventstore.Batch {
 	return b
 }
 
-// retry runs an attempt again when it lost a race on expected version:
-// the next attempt decides on the new state. A cancelled context is not
-// retried.
-func (a *App) retry(ctx context.Context, attempt func() (eventstore.Result, error)) (eventstore.Result, error) {
-	var res eventstore.Result
-	var err error
-	for i := 0; i < maxAttempts; i++ {
-		res, err = attempt()
-		if err == nil {
-			return res, nil
-		}
-		if !eventstore.IsConcurrencyConflict(err) || ctx.Err() != nil {
-			return res, err
-		}
-	}
-	return res, err
-}
-
 // update is run for a decision on one stream's fold: load it, decide,
 // append what was decided; decide may add other streams to t.
 func update[S any](ctx context.Context, a *App, actor domain.Actor, command string, spec foldSpec[S], s stream,
 	decide func(t *attempt, state S) ([]domain.Event, error)) (S, eventstore.Result, error) {
-	return updateLoaded(ctx, a, actor, command, func(*attempt) (loaded[S], error) { return spec.load(ctx, a, s) }, decide)
+	return updateLoaded(ctx, a, actor, command, func(t *attempt) (loaded[S], error) { return spec.loadFor(ctx, t, s) }, decide)
 }
 
 // updateLoaded is update for a fold loaded by the attempt itself (an

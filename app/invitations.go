@@ -111,7 +111,7 @@ func (a *App) AcceptInvitation(ctx context.Context, actor domain.Actor, id, org 
 	res, err := a.run(ctx, actor, "AcceptInvitation", func(t *attempt) error {
 		// An id never sent is decided like one not addressed to the caller,
 		// so that the two answer alike.
-		l, err := invitations.fold.load(ctx, a, invitations.stream(id))
+		l, err := invitations.fold.loadFor(ctx, t, invitations.stream(id))
 		if err != nil {
 			return err
 		}

@@ -53,13 +53,20 @@ func portalUserStream(id uuid.UUID) stream {
 	return stream{domain.PortalUserStream(id), domain.PortalUserStreamType}
 }
 
-// loadPortalUsers loads the portal users named that into does not hold yet.
-func (a *App) loadPortalUsers(ctx context.Context, into map[uuid.UUID]*domain.PortalUser, ids ...uuid.UUID) error {
+// loadPortalUsers loads the portal users named that into does not hold yet,
+// for a command's attempt t (nil: read).
+func (a *App) loadPortalUsers(ctx context.Context, t *attempt, into map[uuid.UUID]*domain.PortalUser, ids ...uuid.UUID) error {
 	for _, id := range ids {
 		if _, ok := into[id]; ok || id == uuid.Nil {
 			continue
 		}
-		l, err := portalUserFold.load(ctx, a, portalUserStream(id))
+		var l loaded[*portalUserState]
+		var err error
+		if t != nil {
+			l, err = portalUserFold.loadFor(ctx, t, portalUserStream(id))
+		} else {
+			l, err = portalUserFold.load(ctx, a, portalUserStream(id))
+		}
 		if err != nil {
 			return err
 		}
@@ -139,9 +146,10 @@ var contractShareFold = foldSpec[*contractShareState]{
 	},
 }
 
-// loadContractShare rebuilds a contract's portal share from its stream.
-func (a *App) loadContractShare(ctx context.Context, org uuid.UUID, contract domain.ContractID) (loaded[*contractShareState], error) {
-	l, err := contractShareFold.load(ctx, a, stream{domain.ContractShareStream(org, contract), domain.ContractShareStreamType})
+// loadContractShare rebuilds a contract's portal share from its stream,
+// for a command's attempt.
+func (a *App) loadContractShare(ctx context.Context, t *attempt, org uuid.UUID, contract domain.ContractID) (loaded[*contractShareState], error) {
+	l, err := contractShareFold.loadFor(ctx, t, stream{domain.ContractShareStream(org, contract), domain.ContractShareStreamType})
 	if err == nil {
 		l.state.share.OrganizationID, l.state.share.ContractID = org, contract // the stream's, shown or not
 	}
@@ -165,7 +173,7 @@ type SharedContract struct {
 // shareDecision decides a command on a contract's share, given the
 // organization and the share's current state; it may fill users with the
 // portal users it loaded.
-type shareDecision func(o *domain.Organization, s *domain.ContractShare, users map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error)
+type shareDecision func(t *attempt, o *domain.Organization, s *domain.ContractShare, users map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error)
 
 // changeShare loads, decides and appends one command on a contract's
 // share, deciding again when another command changed it meanwhile. A
@@ -182,13 +190,13 @@ func (a *App) changeShare(ctx context.Context, actor domain.Actor, org uuid.UUID
 		if err := o.Require(actor, domain.ActionPortalManage); err != nil {
 			return err
 		}
-		l, err := a.loadContractShare(ctx, org, contract)
+		l, err := a.loadContractShare(ctx, t, org, contract)
 		if err != nil {
 			return err
 		}
 		st = l.state
 		users := map[uuid.UUID]*domain.PortalUser{}
-		evs, err := decide(o, st.share, users)
+		evs, err := decide(t, o, st.share, users)
 		if err != nil {
 			return err
 		}
@@ -203,7 +211,7 @@ func (a *App) changeShare(ctx context.Context, actor domain.Actor, org uuid.UUID
 	}
 	out.Result, out.SharedAt = res, st.sharedAt.UTC().Truncate(time.Microsecond)
 	if out.Share.Shown {
-		if err := a.loadPortalUsers(ctx, out.PortalUsers, append([]uuid.UUID{out.Share.RequesterID}, out.Share.Watchers...)...); err != nil {
+		if err := a.loadPortalUsers(ctx, nil, out.PortalUsers, append([]uuid.UUID{out.Share.RequesterID}, out.Share.Watchers...)...); err != nil {
 			return SharedContract{}, err
 		}
 	}
@@ -224,8 +232,8 @@ type ShowContractInput struct {
 // requester, watchers and attachments switch when it is shown already.
 func (a *App) ShowContract(ctx context.Context, actor domain.Actor, org uuid.UUID, in ShowContractInput) (SharedContract, error) {
 	return a.changeShare(ctx, actor, org, in.ContractID, "ShowContractInPortal",
-		func(o *domain.Organization, s *domain.ContractShare, users map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
-			if err := a.loadPortalUsers(ctx, users, append([]uuid.UUID{in.RequesterID}, in.WatcherIDs...)...); err != nil {
+		func(t *attempt, o *domain.Organization, s *domain.ContractShare, users map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
+			if err := a.loadPortalUsers(ctx, t, users, append([]uuid.UUID{in.RequesterID}, in.WatcherIDs...)...); err != nil {
 				return nil, err
 			}
 			return domain.DecideShowContract(o, s, domain.ShowContract{ContractID: in.ContractID, Title: in.Title,
@@ -238,8 +246,8 @@ func (a *App) ShowContract(ctx context.Context, actor domain.Actor, org uuid.UUI
 // company access to a shown contract. Adding a watcher twice is harmless.
 func (a *App) ShareContractWithWatcher(ctx context.Context, actor domain.Actor, org uuid.UUID, contract domain.ContractID, watcher uuid.UUID, locale string) (SharedContract, error) {
 	return a.changeShare(ctx, actor, org, contract, "ShareContractWithWatcher",
-		func(o *domain.Organization, s *domain.ContractShare, users map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
-			if err := a.loadPortalUsers(ctx, users, watcher, s.RequesterID); err != nil {
+		func(t *attempt, o *domain.Organization, s *domain.ContractShare, users map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
+			if err := a.loadPortalUsers(ctx, t, users, watcher, s.RequesterID); err != nil {
 				return nil, err
 			}
 			return domain.DecideShareContractWithWatcher(o, s, domain.ShareContractWithWatcher{
@@ -250,8 +258,8 @@ func (a *App) ShareContractWithWatcher(ctx context.Context, actor domain.Actor, 
 // RemoveWatcher takes a watcher's access to a contract away.
 func (a *App) RemoveWatcher(ctx context.Context, actor domain.Actor, org uuid.UUID, contract domain.ContractID, watcher uuid.UUID) (SharedContract, error) {
 	return a.changeShare(ctx, actor, org, contract, "RemoveWatcher",
-		func(o *domain.Organization, s *domain.ContractShare, users map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
-			if err := a.loadPortalUsers(ctx, users, watcher); err != nil {
+		func(t *attempt, o *domain.Organization, s *domain.ContractShare, users map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
+			if err := a.loadPortalUsers(ctx, t, users, watcher); err != nil {
 				return nil, err
 			}
 			return domain.DecideRemoveWatcher(o, s, domain.RemoveWatcher{Watcher: users[watcher], Actor: actor})
@@ -262,7 +270,7 @@ func (a *App) RemoveWatcher(ctx context.Context, actor domain.Actor, org uuid.UU
 // contract in the portal on or off.
 func (a *App) SetAttachmentsVisible(ctx context.Context, actor domain.Actor, org uuid.UUID, contract domain.ContractID, visible bool) (SharedContract, error) {
 	return a.changeShare(ctx, actor, org, contract, "SetAttachmentsVisible",
-		func(o *domain.Organization, s *domain.ContractShare, _ map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
+		func(_ *attempt, o *domain.Organization, s *domain.ContractShare, _ map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
 			return domain.DecideSetAttachmentsVisible(o, s, domain.SetAttachmentsVisible{Visible: visible, Actor: actor})
 		})
 }
@@ -270,7 +278,7 @@ func (a *App) SetAttachmentsVisible(ctx context.Context, actor domain.Actor, org
 // WithdrawContract withdraws a contract from the portal.
 func (a *App) WithdrawContract(ctx context.Context, actor domain.Actor, org uuid.UUID, contract domain.ContractID) (SharedContract, error) {
 	return a.changeShare(ctx, actor, org, contract, "WithdrawContractFromPortal",
-		func(o *domain.Organization, s *domain.ContractShare, _ map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
+		func(_ *attempt, o *domain.Organization, s *domain.ContractShare, _ map[uuid.UUID]*domain.PortalUser) ([]domain.Event, error) {
 			return domain.DecideWithdrawContract(o, s, domain.WithdrawContract{Actor: actor})
 		})
 }
@@ -359,7 +367,7 @@ func (a *App) ReactToPortalChange(ctx context.Context, tx *sql.Tx, ev *eventstor
 // longer match; cause is the event that asked for the check.
 func (a *App) withdrawMismatchedWatchers(ctx context.Context, cause *eventstore.Event, org uuid.UUID, contract domain.ContractID) error {
 	_, err := a.run(ctx, portalProcess, "WithdrawMismatchedWatchers", func(t *attempt) error {
-		l, err := a.loadContractShare(ctx, org, contract)
+		l, err := a.loadContractShare(ctx, t, org, contract)
 		if err != nil {
 			return err
 		}
@@ -368,7 +376,7 @@ func (a *App) withdrawMismatchedWatchers(ctx context.Context, cause *eventstore.
 			return nil
 		}
 		users := map[uuid.UUID]*domain.PortalUser{}
-		if err := a.loadPortalUsers(ctx, users, append([]uuid.UUID{share.RequesterID}, share.Watchers...)...); err != nil {
+		if err := a.loadPortalUsers(ctx, t, users, append([]uuid.UUID{share.RequesterID}, share.Watchers...)...); err != nil {
 			return err
 		}
 		evs := domain.DecideWithdrawMismatchedWatchers(share, domain.WithdrawMismatchedWatchers{PortalUsers: users})

@@ -267,7 +267,7 @@ func (a *App) AcceptTeamInvitation(ctx context.Context, actor domain.Actor, kind
 	var inv *domain.TeamInvitation
 	var st *OrganizationState
 	res, err := a.run(ctx, actor, acceptCommand(kind), func(t *attempt) error {
-		li, err := k.fold.load(ctx, a, k.stream(id))
+		li, err := k.fold.loadFor(ctx, t, k.stream(id))
 		if err != nil {
 			return err
 		}

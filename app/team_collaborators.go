@@ -220,7 +220,7 @@ func (a *App) RequestCollaboration(ctx context.Context, actor domain.Actor, sire
 		if id, ok, err := a.holderID(ctx, key); err != nil {
 			return err
 		} else if ok {
-			earlier, err := requests.load(ctx, a, requestStream(id))
+			earlier, err := requests.loadFor(ctx, t, requestStream(id))
 			if err != nil {
 				return err
 			}
@@ -268,8 +268,8 @@ type RequestAnswered struct {
 func (a *App) ApproveCollaborationRequest(ctx context.Context, actor domain.Actor, org, id uuid.UUID, canPurchase, canSeeAllOrders bool) (RequestAnswered, error) {
 	r, joined, err := joinedOrganization(ctx, a, actor, "ApproveCollaborationRequest",
 		func(*domain.CollaborationRequest) uuid.UUID { return org },
-		func(*attempt) (loaded[*domain.CollaborationRequest], error) {
-			return requests.load(ctx, a, requestStream(id))
+		func(t *attempt) (loaded[*domain.CollaborationRequest], error) {
+			return requests.loadFor(ctx, t, requestStream(id))
 		},
 		func(t *attempt, r *domain.CollaborationRequest, o *domain.Organization) (string, []domain.Event, []domain.Event, error) {
 			reqEvs, orgEvs, err := domain.DecideApproveCollaborationRequest(r, o, domain.ApproveCollaborationRequest{

@@ -150,7 +150,7 @@ func sendWithToken[P tokenInvitation](ctx context.Context, a *App, org uuid.UUID
 		if id, ok, err := a.holderID(ctx, pendingKey); err != nil {
 			return err
 		} else if ok {
-			l, err := k.fold.load(ctx, a, k.stream(id))
+			l, err := k.fold.loadFor(ctx, t, k.stream(id))
 			if err != nil {
 				return err
 			}

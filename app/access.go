@@ -13,7 +13,8 @@ import (
 // lag behind a revocation the organization already acknowledged (a slow or
 // failing projector), and a revoked accountant must read nothing from then
 // on. A fold reads its stream's tail on every load, so it is never behind
-// an acknowledged append, on any replica.
+// an acknowledged append, on any replica (Enter runs as a command that
+// appends nothing, which run always decides on read state).
 
 // GrantOf is a user's standing in an organization as its events say now;
 // zero when they are not a member (or there is no such organization).

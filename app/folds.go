@@ -21,6 +21,8 @@ import (
 // events also checks, in the same round trip, that none of the data keys
 // the cached state was opened with is destroyed, and a state that holds a
 // forgotten person's data is dropped and rebuilt from the stream's start.
+// A command that decides on a cached state without reading (loadFor) has
+// its append make the same check (eventstore.ErrStateStale).
 type folds struct {
 	mu      sync.Mutex
 	entries map[string]foldEntry

@@ -527,17 +527,11 @@ func loadPhase(ctx context.Context, cfg config, rep *Report, svc *service, pool 
 		}
 		fmt.Fprintf(log, "  commands only %.0f/s (p99 %.1f ms), ceiling %.0f tx/s (p99 %.1f ms)\n", rd.ServiceCommandsPerSecond, rd.ServiceP99, rd.CeilingPerSecond, rd.CeilingP99)
 	}
-	var all []time.Duration
-	var window time.Duration
-	errs := 0
-	for _, cr := range ceilRuns {
-		all = append(all, cr.tx...)
-		window += cr.window
-		errs += cr.errors
-	}
-	rep.Ceiling = &CeilingReport{Clients: cfg.clients, Seconds: round2(window.Seconds()), Tx: summarize(all, window), Errors: errs,
-		What: "Each transaction: read one organization stream (2 events), insert one InvitationSent (a real sealed payload) into a new stream " +
-			"with the event store's own statement (expected version, organization index), insert its outbox row with watermill-sql's InsertQuery, commit. " +
+	tx, window, errs := mergeRuns(ceilRuns)
+	rep.Ceiling = &CeilingReport{Clients: cfg.clients, Seconds: round2(window.Seconds()), Tx: tx, Errors: errs,
+		What: "Each command: read one organization stream (2 events), then one pipelined batch (one implicit transaction, as the event store " +
+			"sends an append): partners_begin_append() and the event store's own statement inserting one InvitationSent (a real sealed payload) " +
+			"into a new stream (expected version, organization index, outbox row). " +
 			"Plain pgx, one connection per client, a scratch database with the production schema on the same server."}
 	return nil
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/domain"
 	"partners/eventstore"
@@ -17,69 +15,18 @@ import (
 	"partners/internal/pgtest"
 )
 
-// streamReads counts the reads of one stream's events after a version (a
-// fold's load: eventstore.ReadStreamAfter's statement) that the pool it
-// traces sends, batched or not. An append's own check of the stream's
-// version is part of the append's round trip, not a read.
-type streamReads struct {
-	mu     sync.Mutex
-	stream string
-	n      int
-}
-
-func (r *streamReads) watch(stream string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.stream, r.n = stream, 0
-}
-
-func (r *streamReads) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.n
-}
-
-func (r *streamReads) seen(sql string, args []any) {
-	if !strings.Contains(sql, "FROM events WHERE stream_id = $1 AND stream_version > $2") || len(args) == 0 {
-		return
+// readsOf matches a traced statement that reads a stream's events after a
+// version (a fold's load: eventstore.ReadStreamAfter's statement), batched
+// or not. An append's own check of the stream's version is part of the
+// append's round trip, not a read.
+func readsOf(stream string) func(pgtest.Sent) bool {
+	return func(s pgtest.Sent) bool {
+		if !strings.Contains(s.SQL, "FROM events WHERE stream_id = $1 AND stream_version > $2") || len(s.Args) == 0 {
+			return false
+		}
+		id, ok := s.Args[0].(string)
+		return ok && id == stream
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if id, ok := args[0].(string); ok && id == r.stream && r.stream != "" {
-		r.n++
-	}
-}
-
-func (r *streamReads) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	r.seen(d.SQL, d.Args)
-	return ctx
-}
-func (r *streamReads) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *streamReads) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	return ctx
-}
-func (r *streamReads) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	r.seen(d.SQL, d.Args)
-}
-func (r *streamReads) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
-// tracedPool is a pool on the package database whose reads of a stream
-// are counted.
-func tracedPool(t *testing.T) (*pgxpool.Pool, *streamReads) {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventstore.ConfigurePool(cfg)
-	reads := &streamReads{}
-	cfg.ConnConfig.Tracer = reads
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool, reads
 }
 
 // A command on an organization's path reads the organization's events
@@ -92,7 +39,7 @@ func tracedPool(t *testing.T) (*pgxpool.Pool, *streamReads) {
 // secret of an invitation sent meanwhile goes with the invitation, not
 // with the email's record.
 func TestOrganizationCommandReadsItsOrganizationOnce(t *testing.T) {
-	pool, reads := tracedPool(t)
+	pool, trace := pgtest.TracedPool(t)
 	s := apitest.Start(t, pool, apitest.Options{})
 	ctx := context.Background()
 	owner, adam := apitest.NewUser(t, "Olivia"), apitest.NewUser(t, "Adam")
@@ -117,14 +64,13 @@ func TestOrganizationCommandReadsItsOrganizationOnce(t *testing.T) {
 		{"InviteMember with a newer email", moved, "POST", "/member-invitations", map[string]any{"email": "c2." + owner.Email, "role": "member"}, http.StatusCreated},
 		{"ChangeMemberRole after it", moved, "PATCH", "/members/" + adam.Sub, map[string]any{"role": "member"}, http.StatusOK},
 	} {
-		reads.watch(orgStream)
+		trace.Reset()
 		r := call(t, s, tc.as, tc.method, orgPath(org, tc.path), tc.body)
 		apitest.Expect(t, r, tc.status)
-		if n := reads.count(); n != 0 {
+		if n := trace.Seen().Count(readsOf(orgStream)); n != 0 {
 			t.Errorf("%s read the organization's events %d times; want none (the server folds it already)", tc.name, n)
 		}
 	}
-	reads.watch("")
 
 	// The newer email was recorded once, in the invitation's transaction,
 	// ahead of it; the invitation's link went with the invitation.

@@ -2,98 +2,25 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/domain"
 	"partners/eventstore"
 	"partners/internal/pgtest"
 )
 
-// roundTrips counts what a pool sends: each query and each batch is one
-// round trip. It also keeps the SQLSTATEs the server answered.
-type roundTrips struct {
-	mu     sync.Mutex
-	n      int
-	states []string
-}
-
-func (r *roundTrips) reset() (int, []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n, s := r.n, r.states
-	r.n, r.states = 0, nil
-	return n, s
-}
-
-func (r *roundTrips) fail(err error) {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		r.mu.Lock()
-		r.states = append(r.states, pgErr.Code)
-		r.mu.Unlock()
-	}
-}
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	r.mu.Lock()
-	if debugTrips {
-		fmt.Println("QUERY", d.SQL[:min(len(d.SQL), 80)])
-	}
-	r.n++
-	r.mu.Unlock()
-	return ctx
-}
-func (r *roundTrips) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
-	r.fail(d.Err)
-}
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.mu.Lock()
-	if debugTrips {
-		fmt.Println("BATCH")
-	}
-	r.n++
-	r.mu.Unlock()
-	return ctx
-}
-func (r *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	if debugTrips {
-		fmt.Println("  BATCHQ", d.SQL[:min(len(d.SQL), 60)], d.Err)
-	}
-	r.fail(d.Err)
-}
-
-var debugTrips = false
-
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
 // replica is an App with a store of its own (its own pool, keyring and
 // folds) on the package's database, its round trips counted.
-func replica(t *testing.T) (*App, *roundTrips) {
+func replica(t *testing.T) (*App, *pgtest.Trace) {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventstore.ConfigurePool(cfg)
-	rt := &roundTrips{}
-	cfg.ConnConfig.Tracer = rt
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, rt := pgtest.TracedPool(t)
 	keys, err := eventstore.NewKeyring("test-data-key-0123456789")
 	if err != nil {
 		t.Fatal(err)
@@ -152,13 +79,13 @@ func TestWarmCommandIsOneRoundTrip(t *testing.T) {
 	}
 	rename(a, "Paul A.") // the keyring keeps ann's data key for a while: warm it
 	cold := New(a.Store) // a replica that folds nothing yet
-	rt.reset()
+	rt.Reset()
 	rename(cold, "Paul B.")
-	coldN, _ := rt.reset()
+	coldN := rt.Reset().Trips()
 	for i := 0; i < 3; i++ {
 		rename(cold, fmt.Sprintf("Paul %d", i))
-		if n, states := rt.reset(); n != 1 || len(states) > 0 {
-			t.Errorf("warm command %d: %d round trips (errors %v); want 1", i, n, states)
+		if r := rt.Reset(); r.Trips() != 1 || len(r.Failed) > 0 {
+			t.Errorf("warm command %d: %d round trips (errors %v); want 1", i, r.Trips(), r.Failed)
 		}
 	}
 	// Cold, each of the two streams is read (its tail, then the data keys
@@ -173,11 +100,11 @@ func TestWarmCommandIsOneRoundTrip(t *testing.T) {
 	if _, err := cold.ChangeMemberRole(ctx, ann, org, "bob", domain.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	rt.reset()
+	rt.Reset()
 	if _, err := cold.ChangeMemberRole(ctx, ann, org, "bob", domain.RoleMember); err != nil {
 		t.Fatal(err)
 	}
-	n, _ := rt.reset()
+	n := rt.Reset().Trips()
 	t.Logf("round trips per ChangeMemberRole, warm: %d", n)
 }
 
@@ -199,11 +126,11 @@ func TestReplicaDecidesOnTheOtherReplicasChange(t *testing.T) {
 	if _, err := a.ChangeMemberRole(ctx, ann, org, "carl", domain.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	rtB.reset()
+	rtB.Reset()
 	if _, err := b.ChangeMemberRole(ctx, ann, org, "bob", domain.RoleMember); err != nil {
 		t.Fatal(err)
 	}
-	_, states := rtB.reset()
+	states := rtB.Reset().Failed
 	if !slices.Contains(states, "PA001") {
 		t.Errorf("b's stale first attempt was not refused by its append: %v", states)
 	}
@@ -260,11 +187,11 @@ func TestForgottenPersonStaleStateIsRebuilt(t *testing.T) {
 	if _, err := a.ForgetPerson(ctx, ann, email(t, "bob@example.fr")); err != nil {
 		t.Fatal(err)
 	}
-	rtB.reset()
+	rtB.Reset()
 	if _, err := b.ChangeMemberRole(ctx, ann, org, "carl", domain.RoleMember); err != nil {
 		t.Fatal(err)
 	}
-	if _, states := rtB.reset(); !slices.Contains(states, "PA004") {
+	if states := rtB.Reset().Failed; !slices.Contains(states, "PA004") {
 		t.Errorf("b's first attempt on state holding a forgotten person was not refused as stale: %v", states)
 	}
 	st, _ := cachedOrg(t, b, org)
@@ -298,11 +225,11 @@ func TestRefusalsAndNoOpsFromCachedStateAreDecidedAgain(t *testing.T) {
 	if st, _ := cachedOrg(t, b, org); st.Org.Members["erin"].UserID != "" {
 		t.Fatal("b already folds erin")
 	}
-	rtB.reset()
+	rtB.Reset()
 	if _, err := b.InviteMember(ctx, erin, org, email(t, "fred@example.fr"), domain.RoleMember, "fr"); err != nil {
 		t.Fatalf("erin, a member on a, refused on b: %v", err)
 	}
-	if n, _ := rtB.reset(); n < 2 {
+	if n := rtB.Reset().Trips(); n < 2 {
 		t.Errorf("the refusal on cached state was answered without a read (%d round trips)", n)
 	}
 	// carl made a member on a; b's cache says admin, so "make carl admin"

@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/domain"
 	"partners/eventstore"
@@ -219,22 +216,6 @@ func TestRefusedAppendLeavesNothing(t *testing.T) {
 	}
 }
 
-// roundTrips counts what a pool sends to the server: each query and each
-// batch is one round trip (a batch's statements are pipelined).
-type roundTrips struct{ queries, batches atomic.Int64 }
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.queries.Add(1)
-	return ctx
-}
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.batches.Add(1)
-	return ctx
-}
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
 // An append is one round trip: events, organization index, outbox rows,
 // reservations and secrets in one pipelined batch, with no BEGIN or COMMIT
 // of their own. A person this replica has not seen yet costs one query for
@@ -242,26 +223,16 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 func TestAppendIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, trace := pgtest.TracedPool(t)
 	store := newStore(t, pool)
-	count := func(name string, b eventstore.Batch, queries, batches int64) {
+	count := func(name string, b eventstore.Batch, queries, batches int) {
 		t.Helper()
-		q0, b0 := trips.queries.Load(), trips.batches.Load()
+		trace.Reset()
 		if _, err := store.Append(ctx, b); err != nil {
 			t.Fatal(err)
 		}
-		if q, bt := trips.queries.Load()-q0, trips.batches.Load()-b0; q != queries || bt != batches {
-			t.Errorf("%s: %d queries and %d batches; want %d and %d", name, q, bt, queries, batches)
+		if r := trace.Reset(); r.Queries != queries || r.Batches != batches {
+			t.Errorf("%s: %d queries and %d batches; want %d and %d", name, r.Queries, r.Batches, queries, batches)
 		}
 	}
 	id := uuid.New()

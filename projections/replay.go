@@ -36,18 +36,27 @@ type Filter struct {
 // replayBatch is how many events each pipelined round trip applies.
 const replayBatch = 1000
 
-// AsOf answers a query as of an instant: in one transaction it creates
-// temporary copies of the read models' tables (which shadow the live ones
-// for this session), replays the selected events into them with the live
-// handlers, runs query against them, and throws everything away.
-func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filter, query func(context.Context, Reader) error) error {
+// AsOfReplay answers a query as of an instant from the event store alone:
+// in one transaction it creates temporary copies of the read models'
+// tables (which shadow the live ones for this session), replays the
+// selected events into them with the live handlers, runs query against
+// them, and throws everything away. It is the reference the valid-time
+// answer (AsOf) is tested against, and AsOf's fallback where the history
+// does not reach.
+func AsOfReplay(ctx context.Context, store *eventstore.Store, ps []Projection, f Filter, query func(context.Context, Reader) error) error {
 	tx, err := store.Pool().Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck
 	for _, pr := range ps {
-		for _, t := range pr.Tables() {
+		// The history copies take the scrub of a forgotten person's data,
+		// which would otherwise lock the live history's rows.
+		tables, err := withHistories(ctx, tx, pr.Tables())
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
 			id := pgx.Identifier{t}.Sanitize()
 			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE `+id+` (LIKE public.`+id+` INCLUDING ALL) ON COMMIT DROP`); err != nil {
 				return fmt.Errorf("as-of copy of %s: %w", t, err)
@@ -85,18 +94,40 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 	if err != nil {
 		return err
 	}
+	clocks := Clocks{}
 	for start := 0; start < len(envs); start += replayBatch {
 		chunk := envs[start:min(start+replayBatch, len(envs))]
-		if err := applyChunk(ctx, store, tx, ps, chunk); err != nil {
+		if err := applyChunk(ctx, store, tx, ps, chunk, clocks); err != nil {
 			return err
 		}
 	}
 	return query(ctx, Reader{Q: tx})
 }
 
+// withHistories lists tables, each followed by its history table when it
+// keeps one (migration 011; a test's read model may not).
+func withHistories(ctx context.Context, q eventstore.Queryer, tables []string) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT t FROM unnest($1::text[]) t WHERE to_regclass('public.' || quote_ident(t || '_history')) IS NOT NULL`, tables)
+	if err != nil {
+		return nil, err
+	}
+	kept, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range tables {
+		out = append(out, t)
+		if slices.Contains(kept, t) {
+			out = append(out, historyOf(t))
+		}
+	}
+	return out, nil
+}
+
 // applyChunk decodes envelopes and applies them to every projection in one
 // pipelined round trip, inside tx.
-func applyChunk(ctx context.Context, store *eventstore.Store, tx pgx.Tx, ps []Projection, envs []eventstore.Envelope) error {
+func applyChunk(ctx context.Context, store *eventstore.Store, tx pgx.Tx, ps []Projection, envs []eventstore.Envelope, clocks Clocks) error {
 	if len(envs) == 0 {
 		return nil
 	}
@@ -104,13 +135,13 @@ func applyChunk(ctx context.Context, store *eventstore.Store, tx pgx.Tx, ps []Pr
 	if err != nil {
 		return err
 	}
-	return applyDecoded(ctx, tx, ps, evs)
+	return applyDecoded(ctx, tx, ps, evs, clocks)
 }
 
 // applyDecoded applies events to every projection in one pipelined round
-// trip, inside tx.
-func applyDecoded(ctx context.Context, tx pgx.Tx, ps []Projection, evs []eventstore.Event) error {
-	w := NewWriter()
+// trip, inside tx, advancing their log times.
+func applyDecoded(ctx context.Context, tx pgx.Tx, ps []Projection, evs []eventstore.Event, clocks Clocks) error {
+	w := NewWriterWith(clocks)
 	for _, pr := range ps {
 		for i := range evs {
 			applyEvent(pr, w, &evs[i])
@@ -199,13 +230,21 @@ func (p *Projector) shadows(ctx context.Context, prefix string, names []string) 
 	return ps, schemas, nil
 }
 
-// shadow makes empty copies of a read model's tables in their own schema.
+// shadow makes empty copies of a read model's tables in their own schema,
+// with their history tables and the triggers that keep them.
 func (p *Projector) shadow(ctx context.Context, schema string, pr Projection) error {
 	s := pgx.Identifier{schema}.Sanitize()
 	stmts := []string{`DROP SCHEMA IF EXISTS ` + s + ` CASCADE`, `CREATE SCHEMA ` + s}
-	for _, t := range pr.Tables() {
+	tables, err := withHistories(ctx, p.pool, pr.Tables())
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
 		id := pgx.Identifier{t}.Sanitize()
 		stmts = append(stmts, `CREATE TABLE `+s+`.`+id+` (LIKE public.`+id+` INCLUDING ALL)`)
+		if slices.Contains(tables, historyOf(t)) {
+			stmts = append(stmts, `SELECT rm_keep_history(`+quoteLiteral(schema)+`, `+quoteLiteral(t)+`)`)
+		}
 	}
 	for _, q := range stmts {
 		if _, err := p.pool.Exec(ctx, q); err != nil {
@@ -226,7 +265,7 @@ func (p *Projector) shadow(ctx context.Context, schema string, pr Projection) er
 // Several read models fill in one pass (each into its own schema: their
 // tables have distinct names, so one search_path serves them all), up to
 // the least advanced of their live checkpoints.
-func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection, report func(Progress)) (eventstore.Cursor, error) {
+func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection, clocks Clocks, report func(Progress)) (eventstore.Cursor, error) {
 	types := eventTypes(ps...)
 	var total int64
 	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_type = ANY($1)`, types).Scan(&total); err != nil {
@@ -276,7 +315,7 @@ func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection,
 		if b.err != nil {
 			return cursor, b.err
 		}
-		if err := p.applyBatch(ctx, schemas, ps, b.evs); err != nil {
+		if err := p.applyBatch(ctx, schemas, ps, b.evs, clocks); err != nil {
 			return cursor, err
 		}
 		cursor = b.evs[len(b.evs)-1].Cursor
@@ -297,7 +336,7 @@ func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection,
 
 // applyBatch applies decoded events into schema in a transaction of their
 // own.
-func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Projection, evs []eventstore.Event) error {
+func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Projection, evs []eventstore.Event, clocks Clocks) error {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -306,7 +345,7 @@ func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Proje
 	if err := useSchemas(ctx, tx, schemas...); err != nil {
 		return err
 	}
-	if err := applyDecoded(ctx, tx, ps, evs); err != nil {
+	if err := applyDecoded(ctx, tx, ps, evs, clocks); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -340,7 +379,7 @@ func readRange(ctx context.Context, q eventstore.Queryer, cursor, until eventsto
 
 // applyRangeTx applies up to limit events after cursor and at or before
 // until (both in (transaction id, position) order) into schema, inside tx.
-func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schema string, pr Projection, cursor, until eventstore.Cursor, limit int) (int, eventstore.Cursor, error) {
+func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schema string, pr Projection, cursor, until eventstore.Cursor, limit int, clocks Clocks) (int, eventstore.Cursor, error) {
 	if err := useSchemas(ctx, tx, schema); err != nil {
 		return 0, cursor, err
 	}
@@ -348,7 +387,7 @@ func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schem
 	if err != nil || len(envs) == 0 {
 		return 0, cursor, err
 	}
-	if err := applyChunk(ctx, store, tx, []Projection{pr}, envs); err != nil {
+	if err := applyChunk(ctx, store, tx, []Projection{pr}, envs, clocks); err != nil {
 		return 0, cursor, err
 	}
 	return len(envs), envs[len(envs)-1].Cursor, nil
@@ -357,7 +396,7 @@ func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schem
 // finish takes the live projector's lock, so the live read model stops
 // moving, and applies to the shadow copy whatever the live one applied
 // meanwhile; then it hands the transaction (lock held) to then.
-func (p *Projector) finish(ctx context.Context, schema string, pr Projection, cursor eventstore.Cursor, then func(pgx.Tx) error) error {
+func (p *Projector) finish(ctx context.Context, schema string, pr Projection, cursor eventstore.Cursor, clocks Clocks, then func(pgx.Tx) error) error {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -371,7 +410,7 @@ func (p *Projector) finish(ctx context.Context, schema string, pr Projection, cu
 		return err
 	}
 	for {
-		n, next, err := applyRangeTx(ctx, p.store, tx, schema, pr, cursor, target, replayBatch)
+		n, next, err := applyRangeTx(ctx, p.store, tx, schema, pr, cursor, target, replayBatch, clocks)
 		if err != nil {
 			return err
 		}
@@ -408,13 +447,14 @@ func (p *Projector) Rebuild(ctx context.Context, names []string, report func(Pro
 	if err != nil {
 		return nil, err
 	}
-	cursor, err := p.fill(ctx, shadows, ps, report)
+	clocks := Clocks{}
+	cursor, err := p.fill(ctx, shadows, ps, clocks, report)
 	if err != nil {
 		return nil, err
 	}
 	var swapped []string
 	for i, pr := range ps {
-		if err := p.swapIn(ctx, shadows[i], pr, cursor); err != nil {
+		if err := p.swapIn(ctx, shadows[i], pr, cursor, clocks); err != nil {
 			return swapped, err
 		}
 		swapped = append(swapped, pr.Name())
@@ -424,27 +464,44 @@ func (p *Projector) Rebuild(ctx context.Context, names []string, report func(Pro
 }
 
 // swapIn catches a filled shadow copy up with the live read model and
-// swaps the tables.
-func (p *Projector) swapIn(ctx context.Context, shadow string, pr Projection, cursor eventstore.Cursor) error {
+// swaps the tables, their histories included: the read model's history is
+// then whole, from the first event.
+func (p *Projector) swapIn(ctx context.Context, shadow string, pr Projection, cursor eventstore.Cursor, clocks Clocks) error {
 	name := pr.Name()
 	retired := "retired_" + name
-	return p.finish(ctx, shadow, pr, cursor, func(tx pgx.Tx) error {
+	return p.finish(ctx, shadow, pr, cursor, clocks, func(tx pgx.Tx) error {
+		tables, err := withHistories(ctx, tx, pr.Tables())
+		if err != nil {
+			return err
+		}
 		r := pgx.Identifier{retired}.Sanitize()
 		stmts := []string{`DROP SCHEMA IF EXISTS ` + r + ` CASCADE`, `CREATE SCHEMA ` + r}
-		for _, t := range pr.Tables() {
+		for _, t := range tables {
 			id := pgx.Identifier{t}.Sanitize()
 			stmts = append(stmts, `ALTER TABLE public.`+id+` SET SCHEMA `+r,
 				`ALTER TABLE `+pgx.Identifier{shadow, t}.Sanitize()+` SET SCHEMA public`)
 		}
+		// The asof views bound to the retired tables go with them: made
+		// again on the new ones.
 		stmts = append(stmts, `DROP SCHEMA `+pgx.Identifier{shadow}.Sanitize(), `DROP SCHEMA `+r+` CASCADE`)
+		for _, t := range tables {
+			if slices.Contains(tables, historyOf(t)) {
+				stmts = append(stmts, `SELECT rm_asof_view(`+quoteLiteral(t)+`)`)
+			}
+		}
 		for _, q := range stmts {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return fmt.Errorf("swap %s: %w", name, err)
 			}
 		}
-		return nil
+		_, err = tx.Exec(ctx, `UPDATE projection_checkpoints SET valid_at = $2, history_since = '-infinity' WHERE name = $1`,
+			name, nullTime(clocks[name]))
+		return err
 	})
 }
+
+// quoteLiteral is s as an SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Difference is a row that a live read model and a fresh replay disagree on.
 type Difference struct {
@@ -480,20 +537,42 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(Prog
 	}
 	// One pass fills every scratch copy; each is then caught up and
 	// compared under the projector's lock.
-	cursor, err := p.fill(ctx, scratches, ps, report)
+	clocks := Clocks{}
+	cursor, err := p.fill(ctx, scratches, ps, clocks, report)
 	if err != nil {
 		return nil, err
 	}
 	var diffs []Difference
 	for i, pr := range ps {
 		name, scratch := names[i], scratches[i]
-		err := p.finish(ctx, scratch, pr, cursor, func(tx pgx.Tx) error {
-			for _, t := range pr.Tables() {
+		err := p.finish(ctx, scratch, pr, cursor, clocks, func(tx pgx.Tx) error {
+			// A read model whose history is whole is compared with it,
+			// instants included; one that kept rows from before migration
+			// 011 has no past to compare, and rows of unknown valid_from.
+			var whole bool
+			if err := tx.QueryRow(ctx, `SELECT history_since = '-infinity' FROM projection_checkpoints WHERE name = $1`, name).Scan(&whole); err != nil {
+				return err
+			}
+			tables := pr.Tables()
+			if whole {
+				var err error
+				if tables, err = withHistories(ctx, tx, tables); err != nil {
+					return err
+				}
+			}
+			for _, t := range tables {
 				live, replay := `public.`+pgx.Identifier{t}.Sanitize(), pgx.Identifier{scratch, t}.Sanitize()
+				cols := "*"
+				if !whole {
+					var err error
+					if cols, err = columnsBut(ctx, tx, t, "valid_from"); err != nil {
+						return err
+					}
+				}
 				rows, err := tx.Query(ctx, `
-					(SELECT 'live_only', row_to_json(x)::text FROM (SELECT * FROM `+live+` EXCEPT ALL SELECT * FROM `+replay+`) x LIMIT 100)
+					(SELECT 'live_only', row_to_json(x)::text FROM (SELECT `+cols+` FROM `+live+` EXCEPT ALL SELECT `+cols+` FROM `+replay+`) x LIMIT 100)
 					UNION ALL
-					(SELECT 'replay_only', row_to_json(x)::text FROM (SELECT * FROM `+replay+` EXCEPT ALL SELECT * FROM `+live+`) x LIMIT 100)`)
+					(SELECT 'replay_only', row_to_json(x)::text FROM (SELECT `+cols+` FROM `+replay+` EXCEPT ALL SELECT `+cols+` FROM `+live+`) x LIMIT 100)`)
 				if err != nil {
 					return fmt.Errorf("compare %s: %w", t, err)
 				}
@@ -517,6 +596,18 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(Prog
 		}
 	}
 	return diffs, nil
+}
+
+// columnsBut lists a live table's columns but one, for a select list.
+func columnsBut(ctx context.Context, q eventstore.Queryer, table, but string) (string, error) {
+	rows, err := q.Query(ctx, `SELECT quote_ident(attname) FROM pg_attribute
+		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname <> $2 ORDER BY attnum`,
+		pgx.Identifier{"public", table}.Sanitize(), but)
+	if err != nil {
+		return "", err
+	}
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return strings.Join(cols, ", "), err
 }
 
 // ByName returns the read models of the given names, in the order given.

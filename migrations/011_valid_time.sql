@@ -4,13 +4,13 @@
 -- valid_to). "As of T" is then an indexed read of the views in schema
 -- asof, not a replay of the events.
 --
--- The instant is the read model's log time: the greatest recorded_at of
--- the events it applied so far, in the log's order (the projector passes it
--- in the transaction's setting partners.valid_at before each event's
--- statements). While recorded_at grows with the log's order that is the
--- event's recorded_at; where it does not (two appends racing), an event
--- recorded earlier than one before it in the log takes that one's instant,
--- so that every answer is a state the read model really went through.
+-- The instant is the recorded_at of the event that made the change (the
+-- projector passes it in the transaction's setting partners.valid_at
+-- before each event's statements). A row's versions never go back in time:
+-- an event recorded before the version it changes (appends racing, clocks
+-- apart) rewrites that version in place. While recorded_at grows with the
+-- log's order, the rows true at T are those the events recorded at or
+-- before T made, applied in the log's order: a replay's answer.
 --
 -- An empty or absent partners.valid_at is a rewrite, not a change in time:
 -- the row keeps its valid_from and nothing goes to history (forgetting a
@@ -158,19 +158,17 @@ CREATE INDEX rm_collaboration_organizations_history_org ON rm_collaboration_orga
 CREATE INDEX rm_collaboration_members_history_org ON rm_collaboration_members_history (organization_id, valid_to);
 CREATE INDEX rm_collaboration_members_history_email_ref ON rm_collaboration_members_history (email_ref);
 
--- valid_at is each read model's log time (see above), carried from batch to
--- batch. history_since is the instant from which its history is complete:
--- read models that already hold rows have none before this migration (an
--- as-of answer before it is replayed, until a rebuild makes the whole
--- history); a read model filled from the first event has all of it.
-ALTER TABLE projection_checkpoints
-    ADD COLUMN valid_at      timestamptz,
-    ADD COLUMN history_since timestamptz NOT NULL DEFAULT '-infinity';
-UPDATE projection_checkpoints SET valid_at = last_recorded_at, history_since = now();
+-- history_since is the instant from which a read model's history is
+-- whole: read models that already hold rows have none before this
+-- migration (an as-of answer before it is replayed, until a rebuild makes
+-- the whole history); a read model filled from the first event has all of
+-- it.
+ALTER TABLE projection_checkpoints ADD COLUMN history_since timestamptz NOT NULL DEFAULT '-infinity';
+UPDATE projection_checkpoints SET history_since = now();
 
 ---- create above / drop below ----
 
-ALTER TABLE projection_checkpoints DROP COLUMN valid_at, DROP COLUMN history_since;
+ALTER TABLE projection_checkpoints DROP COLUMN history_since;
 DROP SCHEMA asof CASCADE;
 DO $$
 DECLARE

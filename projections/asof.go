@@ -22,18 +22,20 @@ import (
 // the instant (it lags behind the log).
 //
 // Both answer with the events recorded at or before the instant applied in
-// the log's order, as long as recorded_at grows with the log's order. Where
-// it does not (appends racing across the instant, by the few milliseconds
-// between taking the clock and committing), the valid-time answer is a
-// state the read model really went through (an event takes the instant of
-// the latest one before it in the log, see Clocks), where the replay
-// applies the events recorded before the instant without the one recorded
-// after it that the log orders first; an event recorded at or before the
-// instant that commits after the read model passed it (the same race) is
-// missed. Rows of a read model come from every event of its types, where
-// the replay reads only those of the filter's streams: the Reader queries
-// served as of an instant read only rows those streams write (a test
-// compares both on random histories).
+// the log's order, as long as recorded_at grows with the log's order (rows
+// are stamped with the recorded_at of the event that wrote them). Where it
+// does not (appends racing across the instant, by the few milliseconds
+// between taking the clock and committing; or a replica's clock ahead), the
+// replay applies exactly the events recorded at or before the instant,
+// which the read model may never have been in, where a row here keeps the
+// version of the latest event the log applied to it and never goes back in
+// time (an event recorded before the version it changes rewrites it in
+// place); and an event recorded at or before the instant that commits after
+// the read model passed it is missed. Rows come from every event of a read
+// model's types, where the replay reads only those of the filter's
+// streams: the Reader queries served as of an instant read only rows
+// those streams write (TestAsOfEqualsReplay compares both on random
+// histories).
 func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filter, query func(context.Context, Reader) error) error {
 	ok, err := AsOfValidTime(ctx, store, ps, f.Until, query)
 	if err != nil || ok {

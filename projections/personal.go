@@ -42,7 +42,7 @@ var personalColumns = map[string][]PersonalColumn{
 // replay (whose events can no longer be unsealed), and no clear copy is
 // left behind in history.
 func applyEvent(pr Projection, w *Writer, ev *eventstore.Event) {
-	w.validAt(pr, ev)
+	w.validAt(ev)
 	pr.Apply(w, ev)
 	f, ok := ev.Data.(domain.PersonForgotten)
 	if !ok || len(personalColumns[pr.Name()]) == 0 {

@@ -27,29 +27,18 @@ type Projection interface {
 // Writer queues statements for one batch.
 type Writer struct {
 	batch *pgx.Batch
-	// clocks is each read model's log time (valid_at), carried over from
-	// batch to batch by the driver that owns the map.
-	clocks Clocks
 	// want is the partners.valid_at the next statement needs (zero: a
 	// rewrite); queued is the one last queued in this batch, if any.
 	want   time.Time
 	queued *time.Time
 }
 
-// Clocks holds each read model's log time: the greatest recorded_at of
-// the events it applied so far, in the log's order. It stamps valid_from
-// and valid_to (migration 011).
-type Clocks map[string]time.Time
-
-// NewWriter starts an empty batch whose read models start their log time
-// afresh.
-func NewWriter() *Writer { return NewWriterWith(Clocks{}) }
-
-// NewWriterWith starts an empty batch that advances these log times.
-func NewWriterWith(c Clocks) *Writer { return &Writer{batch: &pgx.Batch{}, clocks: c} }
+// NewWriter starts an empty batch.
+func NewWriter() *Writer { return &Writer{batch: &pgx.Batch{}} }
 
 // Apply queues a read model's statements for one event, stamped with the
-// read model's log time, and its scrub of a forgotten person's data.
+// event's recorded_at (migration 011), and its scrub of a forgotten
+// person's data.
 func (w *Writer) Apply(pr Projection, ev *eventstore.Event) { applyEvent(pr, w, ev) }
 
 // Exec queues a statement, after the partners.valid_at it needs when that
@@ -67,16 +56,10 @@ func (w *Writer) Exec(sql string, args ...any) {
 	w.batch.Queue(sql, args...)
 }
 
-// validAt moves a read model's log time to the event's recorded_at (it
-// never goes back) and makes it the instant of the statements that follow.
-func (w *Writer) validAt(pr Projection, ev *eventstore.Event) {
-	at := w.clocks[pr.Name()]
-	if ev.RecordedAt.After(at) {
-		at = ev.RecordedAt
-	}
-	w.clocks[pr.Name()] = at
-	w.want = at
-}
+// validAt makes the event's recorded_at the instant of the statements
+// that follow: the valid_from of the rows they write, the valid_to of the
+// versions they replace.
+func (w *Writer) validAt(ev *eventstore.Event) { w.want = ev.RecordedAt }
 
 // rewriting makes the statements that follow change rows in place: they
 // keep their valid_from and leave nothing in history.

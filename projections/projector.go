@@ -156,11 +156,10 @@ func (p *Projector) Prepare(ctx context.Context) error {
 		return err
 	}
 	target := eventstore.Cursor{TxID: txid, Offset: position}
-	clocks := Clocks{}
 	for _, pr := range fresh {
 		var cursor eventstore.Cursor
 		for {
-			n, next, err := applyRangeTx(ctx, p.store, tx, "public", pr, cursor, target, replayBatch, clocks)
+			n, next, err := applyRangeTx(ctx, p.store, tx, "public", pr, cursor, target, replayBatch)
 			if err != nil {
 				return fmt.Errorf("backfill %s: %w", pr.Name(), err)
 			}
@@ -171,7 +170,7 @@ func (p *Projector) Prepare(ctx context.Context) error {
 		}
 		// Filled from the first event: its history is whole.
 		if _, err := tx.Exec(ctx, `UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, outbox_offset = $3, position = $4,
-			valid_at = $5, history_since = '-infinity' WHERE name = $1`, pr.Name(), tx8, offset, position, nullTime(clocks[pr.Name()])); err != nil {
+			history_since = '-infinity' WHERE name = $1`, pr.Name(), tx8, offset, position); err != nil {
 			return err
 		}
 	}
@@ -193,9 +192,6 @@ func (p *Projector) Run(ctx context.Context) error {
 type checkpoint struct {
 	cursor   eventstore.Cursor
 	position int64
-	// validAt is the read model's log time (Clocks); zero before its first
-	// event.
-	validAt time.Time
 }
 
 // Step applies at most one batch and reports how many events it read.
@@ -234,11 +230,7 @@ func (p *Projector) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	clocks := Clocks{}
-	for name, cp := range cps {
-		clocks[name] = cp.validAt
-	}
-	w := NewWriterWith(clocks)
+	w := NewWriter()
 	for _, pr := range p.projections {
 		cp := cps[pr.Name()]
 		types := eventTypes(pr)
@@ -248,16 +240,15 @@ func (p *Projector) Step(ctx context.Context) (int, error) {
 				continue // this read model already has it
 			}
 			last = &evs[i]
-			// Only the types a rebuild reads too: the read model's log
-			// time is the same whichever driver filled it.
+			// Only the types a rebuild reads.
 			if _, ok := slices.BinarySearch(types, evs[i].Type); ok {
 				applyEvent(pr, w, &evs[i])
 			}
 		}
 		if last != nil {
 			w.Exec(`UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, outbox_offset = $3,
-				position = $4, last_recorded_at = $5, valid_at = $6, updated_at = now() WHERE name = $1`,
-				pr.Name(), strconv.FormatUint(last.Cursor.TxID, 10), last.Cursor.Offset, last.Position, last.RecordedAt, nullTime(clocks[pr.Name()]))
+				position = $4, last_recorded_at = $5, updated_at = now() WHERE name = $1`,
+				pr.Name(), strconv.FormatUint(last.Cursor.TxID, 10), last.Cursor.Offset, last.Position, last.RecordedAt)
 		}
 	}
 	if err := tx.SendBatch(ctx, w.Batch()).Close(); err != nil {
@@ -288,7 +279,7 @@ func (p *Projector) appliedHere(txid uint64, position int64) bool {
 }
 
 func readCheckpoints(ctx context.Context, q eventstore.Queryer, names []string) (map[string]checkpoint, error) {
-	rows, err := q.Query(ctx, `SELECT name, transaction_id::text AS txid, outbox_offset, position, valid_at FROM projection_checkpoints WHERE name = ANY($1)`, names)
+	rows, err := q.Query(ctx, `SELECT name, transaction_id::text AS txid, outbox_offset, position FROM projection_checkpoints WHERE name = ANY($1)`, names)
 	if err != nil {
 		return nil, err
 	}
@@ -297,12 +288,8 @@ func readCheckpoints(ctx context.Context, q eventstore.Queryer, names []string) 
 	for rows.Next() {
 		var name, tx string
 		var cp checkpoint
-		var validAt *time.Time
-		if err := rows.Scan(&name, &tx, &cp.cursor.Offset, &cp.position, &validAt); err != nil {
+		if err := rows.Scan(&name, &tx, &cp.cursor.Offset, &cp.position); err != nil {
 			return nil, err
-		}
-		if validAt != nil {
-			cp.validAt = *validAt
 		}
 		if cp.cursor.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
 			return nil, err
@@ -413,12 +400,4 @@ func (p *Projector) Statuses(ctx context.Context) ([]Status, error) {
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// nullTime is NULL for the zero time.
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }

@@ -94,10 +94,9 @@ func AsOfReplay(ctx context.Context, store *eventstore.Store, ps []Projection, f
 	if err != nil {
 		return err
 	}
-	clocks := Clocks{}
 	for start := 0; start < len(envs); start += replayBatch {
 		chunk := envs[start:min(start+replayBatch, len(envs))]
-		if err := applyChunk(ctx, store, tx, ps, chunk, clocks); err != nil {
+		if err := applyChunk(ctx, store, tx, ps, chunk); err != nil {
 			return err
 		}
 	}
@@ -127,7 +126,7 @@ func withHistories(ctx context.Context, q eventstore.Queryer, tables []string) (
 
 // applyChunk decodes envelopes and applies them to every projection in one
 // pipelined round trip, inside tx.
-func applyChunk(ctx context.Context, store *eventstore.Store, tx pgx.Tx, ps []Projection, envs []eventstore.Envelope, clocks Clocks) error {
+func applyChunk(ctx context.Context, store *eventstore.Store, tx pgx.Tx, ps []Projection, envs []eventstore.Envelope) error {
 	if len(envs) == 0 {
 		return nil
 	}
@@ -135,13 +134,13 @@ func applyChunk(ctx context.Context, store *eventstore.Store, tx pgx.Tx, ps []Pr
 	if err != nil {
 		return err
 	}
-	return applyDecoded(ctx, tx, ps, evs, clocks)
+	return applyDecoded(ctx, tx, ps, evs)
 }
 
 // applyDecoded applies events to every projection in one pipelined round
-// trip, inside tx, advancing their log times.
-func applyDecoded(ctx context.Context, tx pgx.Tx, ps []Projection, evs []eventstore.Event, clocks Clocks) error {
-	w := NewWriterWith(clocks)
+// trip, inside tx.
+func applyDecoded(ctx context.Context, tx pgx.Tx, ps []Projection, evs []eventstore.Event) error {
+	w := NewWriter()
 	for _, pr := range ps {
 		for i := range evs {
 			applyEvent(pr, w, &evs[i])
@@ -265,7 +264,7 @@ func (p *Projector) shadow(ctx context.Context, schema string, pr Projection) er
 // Several read models fill in one pass (each into its own schema: their
 // tables have distinct names, so one search_path serves them all), up to
 // the least advanced of their live checkpoints.
-func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection, clocks Clocks, report func(Progress)) (eventstore.Cursor, error) {
+func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection, report func(Progress)) (eventstore.Cursor, error) {
 	types := eventTypes(ps...)
 	var total int64
 	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_type = ANY($1)`, types).Scan(&total); err != nil {
@@ -315,7 +314,7 @@ func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection,
 		if b.err != nil {
 			return cursor, b.err
 		}
-		if err := p.applyBatch(ctx, schemas, ps, b.evs, clocks); err != nil {
+		if err := p.applyBatch(ctx, schemas, ps, b.evs); err != nil {
 			return cursor, err
 		}
 		cursor = b.evs[len(b.evs)-1].Cursor
@@ -336,7 +335,7 @@ func (p *Projector) fill(ctx context.Context, schemas []string, ps []Projection,
 
 // applyBatch applies decoded events into schema in a transaction of their
 // own.
-func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Projection, evs []eventstore.Event, clocks Clocks) error {
+func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Projection, evs []eventstore.Event) error {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -345,7 +344,7 @@ func (p *Projector) applyBatch(ctx context.Context, schemas []string, ps []Proje
 	if err := useSchemas(ctx, tx, schemas...); err != nil {
 		return err
 	}
-	if err := applyDecoded(ctx, tx, ps, evs, clocks); err != nil {
+	if err := applyDecoded(ctx, tx, ps, evs); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -379,7 +378,7 @@ func readRange(ctx context.Context, q eventstore.Queryer, cursor, until eventsto
 
 // applyRangeTx applies up to limit events after cursor and at or before
 // until (both in (transaction id, position) order) into schema, inside tx.
-func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schema string, pr Projection, cursor, until eventstore.Cursor, limit int, clocks Clocks) (int, eventstore.Cursor, error) {
+func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schema string, pr Projection, cursor, until eventstore.Cursor, limit int) (int, eventstore.Cursor, error) {
 	if err := useSchemas(ctx, tx, schema); err != nil {
 		return 0, cursor, err
 	}
@@ -387,7 +386,7 @@ func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schem
 	if err != nil || len(envs) == 0 {
 		return 0, cursor, err
 	}
-	if err := applyChunk(ctx, store, tx, []Projection{pr}, envs, clocks); err != nil {
+	if err := applyChunk(ctx, store, tx, []Projection{pr}, envs); err != nil {
 		return 0, cursor, err
 	}
 	return len(envs), envs[len(envs)-1].Cursor, nil
@@ -396,7 +395,7 @@ func applyRangeTx(ctx context.Context, store *eventstore.Store, tx pgx.Tx, schem
 // finish takes the live projector's lock, so the live read model stops
 // moving, and applies to the shadow copy whatever the live one applied
 // meanwhile; then it hands the transaction (lock held) to then.
-func (p *Projector) finish(ctx context.Context, schema string, pr Projection, cursor eventstore.Cursor, clocks Clocks, then func(pgx.Tx) error) error {
+func (p *Projector) finish(ctx context.Context, schema string, pr Projection, cursor eventstore.Cursor, then func(pgx.Tx) error) error {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -410,7 +409,7 @@ func (p *Projector) finish(ctx context.Context, schema string, pr Projection, cu
 		return err
 	}
 	for {
-		n, next, err := applyRangeTx(ctx, p.store, tx, schema, pr, cursor, target, replayBatch, clocks)
+		n, next, err := applyRangeTx(ctx, p.store, tx, schema, pr, cursor, target, replayBatch)
 		if err != nil {
 			return err
 		}
@@ -447,14 +446,13 @@ func (p *Projector) Rebuild(ctx context.Context, names []string, report func(Pro
 	if err != nil {
 		return nil, err
 	}
-	clocks := Clocks{}
-	cursor, err := p.fill(ctx, shadows, ps, clocks, report)
+	cursor, err := p.fill(ctx, shadows, ps, report)
 	if err != nil {
 		return nil, err
 	}
 	var swapped []string
 	for i, pr := range ps {
-		if err := p.swapIn(ctx, shadows[i], pr, cursor, clocks); err != nil {
+		if err := p.swapIn(ctx, shadows[i], pr, cursor); err != nil {
 			return swapped, err
 		}
 		swapped = append(swapped, pr.Name())
@@ -466,10 +464,10 @@ func (p *Projector) Rebuild(ctx context.Context, names []string, report func(Pro
 // swapIn catches a filled shadow copy up with the live read model and
 // swaps the tables, their histories included: the read model's history is
 // then whole, from the first event.
-func (p *Projector) swapIn(ctx context.Context, shadow string, pr Projection, cursor eventstore.Cursor, clocks Clocks) error {
+func (p *Projector) swapIn(ctx context.Context, shadow string, pr Projection, cursor eventstore.Cursor) error {
 	name := pr.Name()
 	retired := "retired_" + name
-	return p.finish(ctx, shadow, pr, cursor, clocks, func(tx pgx.Tx) error {
+	return p.finish(ctx, shadow, pr, cursor, func(tx pgx.Tx) error {
 		tables, err := withHistories(ctx, tx, pr.Tables())
 		if err != nil {
 			return err
@@ -494,8 +492,7 @@ func (p *Projector) swapIn(ctx context.Context, shadow string, pr Projection, cu
 				return fmt.Errorf("swap %s: %w", name, err)
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE projection_checkpoints SET valid_at = $2, history_since = '-infinity' WHERE name = $1`,
-			name, nullTime(clocks[name]))
+		_, err = tx.Exec(ctx, `UPDATE projection_checkpoints SET history_since = '-infinity' WHERE name = $1`, name)
 		return err
 	})
 }
@@ -537,15 +534,14 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(Prog
 	}
 	// One pass fills every scratch copy; each is then caught up and
 	// compared under the projector's lock.
-	clocks := Clocks{}
-	cursor, err := p.fill(ctx, scratches, ps, clocks, report)
+	cursor, err := p.fill(ctx, scratches, ps, report)
 	if err != nil {
 		return nil, err
 	}
 	var diffs []Difference
 	for i, pr := range ps {
 		name, scratch := names[i], scratches[i]
-		err := p.finish(ctx, scratch, pr, cursor, clocks, func(tx pgx.Tx) error {
+		err := p.finish(ctx, scratch, pr, cursor, func(tx pgx.Tx) error {
 			// A read model whose history is whole is compared with it,
 			// instants included; one that kept rows from before migration
 			// 011 has no past to compare, and rows of unknown valid_from.

@@ -93,13 +93,15 @@ BEGIN
       FROM pg_attribute
      WHERE attrelid = format('public.%I', tbl)::regclass AND attnum > 0 AND NOT attisdropped;
     EXECUTE format('DROP VIEW IF EXISTS asof.%I', tbl);
+    -- The instant as a scalar subquery: read once per statement (an init
+    -- plan), not cast again for every row.
     EXECUTE format($v$CREATE VIEW asof.%1$I AS
         SELECT %2$s FROM public.%1$I
-         WHERE valid_from <= current_setting('partners.as_of')::timestamptz
+         WHERE valid_from <= (SELECT current_setting('partners.as_of')::timestamptz)
         UNION ALL
         SELECT %2$s FROM public.%3$I
-         WHERE valid_from <= current_setting('partners.as_of')::timestamptz
-           AND valid_to > current_setting('partners.as_of')::timestamptz$v$, tbl, cols, tbl || '_history');
+         WHERE valid_from <= (SELECT current_setting('partners.as_of')::timestamptz)
+           AND valid_to > (SELECT current_setting('partners.as_of')::timestamptz)$v$, tbl, cols, tbl || '_history');
 END;
 $$;
 

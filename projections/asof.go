@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,29 +48,48 @@ func AsOf(ctx context.Context, store *eventstore.Store, ps []Projection, f Filte
 // AsOfValidTime is AsOf without its fallback: ok is false, and query was
 // not called, when the read models' history does not reach the instant.
 func AsOfValidTime(ctx context.Context, store *eventstore.Store, ps []Projection, at time.Time, query func(context.Context, Reader) error) (ok bool, err error) {
-	tx, err := store.Pool().BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	conn, err := store.Pool().Acquire(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck
+	// A connection left in the transaction (the rollback failed) is
+	// closed, not reused, when released.
+	defer conn.Release()
 	names := make([]string, len(ps))
 	for i, pr := range ps {
 		names[i] = pr.Name()
 	}
-	// One round trip: whether the histories reach the instant, and the
-	// settings the asof views read.
-	err = tx.QueryRow(ctx, `
-		WITH cp AS (SELECT * FROM projection_checkpoints WHERE name = ANY($1)), least_cp AS (
-			SELECT transaction_id, position FROM cp ORDER BY transaction_id, position LIMIT 1)
-		SELECT (SELECT count(*) FROM cp) = cardinality($1) AND NOT EXISTS (SELECT 1 FROM cp WHERE history_since > $2::timestamptz)
-		   AND NOT EXISTS (SELECT 1 FROM events e, least_cp l
-		                    WHERE (e.transaction_id, e.position) > (l.transaction_id, l.position)
-		                      AND e.recorded_at <= $2::timestamptz AND e.event_type = ANY($3))
+	// One round trip opens the transaction, asks whether the histories
+	// reach the instant, and sets what the asof views read. The lag check
+	// is a scalar subquery ordered by the log's index, so that it reads
+	// only the events after the least advanced checkpoint.
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
+	b.Queue(`
+		SELECT coalesce((SELECT count(*) FROM projection_checkpoints WHERE name = ANY($1) AND history_since <= $2::timestamptz) = cardinality($1)
+		   AND (SELECT e.position FROM events e
+		         WHERE (e.transaction_id, e.position) > (l.transaction_id, l.position)
+		           AND e.recorded_at <= $2::timestamptz AND e.event_type = ANY($3)
+		         ORDER BY e.transaction_id, e.position LIMIT 1) IS NULL
 		   AND set_config('partners.as_of', $4, true) IS NOT NULL
-		   AND set_config('search_path', 'asof, public', true) IS NOT NULL`,
-		names, at, eventTypes(ps...), pgInstant(at)).Scan(&ok)
+		   AND set_config('search_path', 'asof, public', true) IS NOT NULL, false)
+		  FROM (SELECT transaction_id, position FROM projection_checkpoints WHERE name = ANY($1)
+		         ORDER BY transaction_id, position LIMIT 1) l`,
+		names, at, eventTypes(ps...), pgInstant(at))
+	br := conn.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&ok)
+		if errors.Is(err, pgx.ErrNoRows) { // no checkpoint at all
+			ok, err = false, nil
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`) //nolint:errcheck
 	if err != nil || !ok {
 		return false, err
 	}
-	return true, query(ctx, Reader{Q: tx})
+	return true, query(ctx, Reader{Q: conn})
 }

@@ -636,3 +636,74 @@ func TestForgottenInHistory(t *testing.T) {
 		t.Fatalf("rm_members_history holds %d scrubbed versions of Cole (%v); want his past kept, scrubbed", past, err)
 	}
 }
+
+// Every read-model table keeps history (but the members' version guard):
+// a history table with its columns and valid_to, the two triggers, and a
+// view in schema asof over both. A column added to a read-model table and
+// not to its history, or a table added without them, fails here.
+func TestEveryReadModelKeepsHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	columns := func(schema, table string) []string {
+		t.Helper()
+		rows, err := pool.Query(ctx, `SELECT attname FROM pg_attribute
+			WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attname`, schema+"."+table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	for _, pr := range projections.All() {
+		for _, tbl := range pr.Tables() {
+			if tbl == "rm_member_streams" {
+				continue
+			}
+			live := columns("public", tbl)
+			if !slices.Contains(live, "valid_from") {
+				t.Errorf("%s has no valid_from", tbl)
+				continue
+			}
+			want := slices.Sorted(slices.Values(append(slices.Clone(live), "valid_to")))
+			if got := columns("public", tbl+"_history"); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s_history has columns %v; want %v", tbl, got, want)
+			}
+			if got := columns("asof", tbl); !reflect.DeepEqual(got, live) {
+				t.Errorf("asof.%s has columns %v; want %v", tbl, got, live)
+			}
+			var triggers []string
+			rows, err := pool.Query(ctx, `SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY tgname`, tbl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				triggers = append(triggers, n)
+			}
+			if want := []string{"rm_history", "rm_valid_from"}; !reflect.DeepEqual(triggers, want) {
+				t.Errorf("%s has triggers %v; want %v", tbl, triggers, want)
+			}
+			// The history function names every column of the table.
+			var body string
+			if err := pool.QueryRow(ctx, `SELECT prosrc FROM pg_proc WHERE proname = $1`, "rm_history_"+tbl).Scan(&body); err != nil {
+				t.Fatalf("history function of %s: %v", tbl, err)
+			}
+			for _, c := range live {
+				if !strings.Contains(body, "OLD."+c+",") && !strings.Contains(body, `OLD."`+c+`",`) {
+					t.Errorf("rm_history_%s does not copy %s", tbl, c)
+				}
+			}
+		}
+	}
+}

@@ -48,10 +48,11 @@ func principalOf(c *gin.Context) (auth.Principal, bool) {
 	return p, ok
 }
 
-// enterOrganization records, for a command on an organization's path, the
-// caller's new verified email if they are a member whose recorded one is
-// another (queries do it in their membership check). The command itself
-// decides who may do what.
+// enterOrganization records, for a command on an organization's path that
+// answered without running (see Server.refuse), the caller's new verified
+// email if they are a member whose recorded one is another (queries do it
+// in their membership check, commands that run in their own append). The
+// command itself decides who may do what.
 func (s *Server) enterOrganization(c *gin.Context) error {
 	if c.Param("org") == "" {
 		return nil

@@ -188,6 +188,65 @@ func TestMemberEmailRecordedByACommand(t *testing.T) {
 	}
 }
 
+// A command refused, by its rule or at the edge, records the caller's
+// newer email all the same, once, and decides with it: the owner inviting
+// their own new address is told they are a member already.
+func TestMemberEmailRecordedByARefusedCommand(t *testing.T) {
+	s := apitest.Start(t, pgtest.Pool(t), apitest.Options{})
+	owner, adam, bea := apitest.NewUser(t, "Olivia"), apitest.NewUser(t, "Adam"), apitest.NewUser(t, "Bea")
+	org, _ := s.CreateOrganization(t, owner, "Acme", "client")
+	for _, u := range []apitest.User{adam, bea} {
+		inv, token := inviteColleague(t, s, owner, org, u.Email, "member")
+		apitest.Expect(t, call(t, s, u, "POST", "/v1/member-invitations/"+inv+"/accept", map[string]any{"token": token}), http.StatusOK)
+	}
+	moved := func(u apitest.User) apitest.User {
+		u.Email = "moved." + uuid.NewString()[:8] + "." + u.Email
+		u.Token = apitest.Token(t, u.Sub, u.Email, u.Name)
+		return u
+	}
+	changes := func() map[string]string {
+		evs, _, err := s.Store.ReadStream(context.Background(), domain.OrganizationStream(uuid.MustParse(org)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, e := range evs {
+			if c, ok := e.Data.(domain.MemberEmailChanged); ok {
+				if _, twice := out[c.UserID]; twice {
+					t.Fatalf("MemberEmailChanged twice for %s", c.UserID)
+				}
+				out[c.UserID] = c.Email.Value
+			}
+		}
+		return out
+	}
+
+	// By the rule: the owner's new address is theirs already.
+	o2 := moved(owner)
+	for range 2 {
+		apitest.Expect(t, call(t, s, o2, "POST", orgPath(org, "/member-invitations"), map[string]any{"email": o2.Email, "role": "member"}),
+			http.StatusConflict, "already_member")
+	}
+	// By the permission table: a member manages no one.
+	a2 := moved(adam)
+	for range 2 {
+		apitest.Expect(t, call(t, s, a2, "PATCH", orgPath(org, "/members/"+bea.Sub), map[string]any{"role": "admin"}), http.StatusForbidden)
+	}
+	// At the edge, before the command runs.
+	b2 := moved(bea)
+	for range 2 {
+		r := s.Do(t, apitest.Request{Method: "PATCH", Path: orgPath(org, "/members/"+adam.Sub), Token: b2.Token, Body: "{"})
+		apitest.Expect(t, r, http.StatusBadRequest)
+	}
+	got := changes()
+	if len(got) != 3 || got[owner.Sub] != o2.Email || got[adam.Sub] != a2.Email || got[bea.Sub] != b2.Email {
+		t.Fatalf("recorded emails = %v; want %s, %s and %s, once each", got, o2.Email, a2.Email, b2.Email)
+	}
+	if n, _ := orgEvents(t, s, org); n["MemberRoleChanged"] != 0 {
+		t.Fatalf("events = %v; want no role changed", n)
+	}
+}
+
 // Sensitive reads are authorized against the events: once a revocation is
 // acknowledged, the revoked accountant reads nothing, however far behind
 // the read models are. Here the projector is stopped right after the

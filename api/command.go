@@ -30,35 +30,35 @@ type commandFunc func(c *gin.Context, body []byte) (answer, error)
 var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 
 // command wraps a command handler: it reads the body once, honours
-// Idempotency-Key, and answers with X-Event-Position.
+// Idempotency-Key, and answers with X-Event-Position. A command that runs
+// records the caller's newer verified email in its organization with its
+// own events, or alone when refused (app's command path), in the round
+// trips it makes anyway; an answer the command did not give (refused here,
+// replayed) enters the organization first, as a query does.
 func (s *Server) command(f commandFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := s.enterOrganization(c); err != nil {
-			writeProblem(c, err)
-			return
-		}
 		body, err := io.ReadAll(c.Request.Body)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			writeProblem(c, edge(codeBodyTooLarge, "The request body is too large."))
+			s.refuse(c, edge(codeBodyTooLarge, "The request body is too large."))
 			return
 		}
 		if err != nil {
-			writeProblem(c, edge(codeMalformed, "The request body could not be read."))
+			s.refuse(c, edge(codeMalformed, "The request body could not be read."))
 			return
 		}
 		key := c.GetHeader("Idempotency-Key")
 		if key == "" {
 			a, err := s.run(c, f, body)
 			if err != nil {
-				writeProblem(c, err)
+				s.refuse(c, err)
 				return
 			}
 			s.writeAnswer(c, a)
 			return
 		}
 		if !idempotencyKeyPattern.MatchString(key) {
-			writeProblem(c, domain.Invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+			s.refuse(c, domain.Invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
 			return
 		}
 		p, _ := principalOf(c)
@@ -68,10 +68,14 @@ func (s *Server) command(f commandFunc) gin.HandlerFunc {
 		hash := h.Sum(nil)
 		replayed, err := s.claimIdempotencyKey(c.Request.Context(), p.Subject, key, hash)
 		if err != nil {
-			writeProblem(c, err)
+			s.refuse(c, err)
 			return
 		}
 		if replayed != nil {
+			if err := s.enterOrganization(c); err != nil {
+				writeProblem(c, err)
+				return
+			}
 			c.Header("Idempotency-Replayed", "true")
 			c.Header("X-Event-Position", strconv.FormatInt(replayed.position, 10))
 			c.Data(replayed.status, "application/json; charset=utf-8", replayed.raw)
@@ -80,12 +84,23 @@ func (s *Server) command(f commandFunc) gin.HandlerFunc {
 		a, err := s.run(c, f, body)
 		if err != nil {
 			s.releaseIdempotencyKey(p.Subject, key)
-			writeProblem(c, err)
+			s.refuse(c, err)
 			return
 		}
 		s.writeAnswer(c, a)
 		s.recordIdempotencyKey(c.Request.Context(), p.Subject, key, append(a.people, s.actor(c).EmailRef), a)
 	}
+}
+
+// refuse answers a command that appended nothing of its own. Its
+// organization is entered first (a refusal from the command's decision
+// recorded the newer email already: entering reads it and appends
+// nothing); failing that, the refusal is still the answer.
+func (s *Server) refuse(c *gin.Context, err error) {
+	if eerr := s.enterOrganization(c); eerr != nil {
+		c.Error(eerr) //nolint:errcheck // logged by the request logger
+	}
+	writeProblem(c, err)
 }
 
 // run runs a command within its organization's limits and email budget,

@@ -25,23 +25,21 @@ func (a *App) GrantOf(ctx context.Context, org uuid.UUID, userID string) (domain
 	return st.Org.GrantOf(userID), nil
 }
 
-// Enter is an authenticated request reaching an organization: the actor's
-// standing there, as GrantOf reads it. A member whose token now carries
-// another verified email than the recorded one has the change recorded
-// first, once: the fold shows the new email after it, so later requests
-// append nothing.
+// Enter is an authenticated request reaching an organization without a
+// command (a query, a page): the actor's standing there, as GrantOf reads
+// it. A member whose token now carries another verified email than the
+// recorded one has the change recorded first, once, as every command that
+// loads the organization does (see attempt.organization): the fold shows
+// the new email after it, so later requests append nothing.
 func (a *App) Enter(ctx context.Context, actor domain.Actor, org uuid.UUID) (domain.Grant, error) {
-	st, err := a.loadOrganizationState(ctx, org)
+	var o *domain.Organization
+	_, err := a.run(ctx, actor, "RecordMemberEmail", func(t *attempt) error {
+		var err error
+		o, err = t.org(ctx, org)
+		return err
+	})
 	if err != nil {
 		return domain.Grant{}, err
 	}
-	cmd := domain.RecordMemberEmail{Actor: actor}
-	if evs, _ := domain.DecideRecordMemberEmail(st.Org, cmd); len(evs) > 0 {
-		changed, _, err := changeOrganization(ctx, a, actor, org, "RecordMemberEmail", domain.DecideRecordMemberEmail, cmd)
-		if err != nil {
-			return domain.Grant{}, err
-		}
-		st = *changed
-	}
-	return st.Org.GrantOf(actor.UserID), nil
+	return o.GrantOf(actor.UserID), nil
 }

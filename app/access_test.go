@@ -5,8 +5,14 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/domain"
+	"partners/eventstore"
+	"partners/internal/pgtest"
 )
 
 // Two replicas on one store: a revocation acknowledged by one is in the
@@ -105,5 +111,91 @@ func TestEnterRecordsANewEmailOnce(t *testing.T) {
 		if m, ok := o.MemberByRef(moved.EmailRef); !ok || m.UserID != "ann" {
 			t.Fatalf("member by the new email = %+v, %v", m, ok)
 		}
+	}
+}
+
+// A command records the actor's newer verified email in its own append,
+// ahead of its events, and decides with it; a command its rule refuses
+// records the email alone (as RecordMemberEmail), and nothing of its own.
+// Either way, once.
+func TestCommandsRecordANewEmailOnce(t *testing.T) {
+	ctx := context.Background()
+	a := newTestApp(t)
+	ann := a.ActorFor("ann", email(t, "ann@example.fr"), true, "Ann")
+	org, _, err := a.CreateOrganization(ctx, ann, "Martin SA", domain.SideClient, domain.Siret{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	race(t, a, org, "bob")
+	stream := func() []eventstore.Event {
+		evs, _, err := a.Store.ReadStream(ctx, domain.OrganizationStream(org))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+
+	bob := a.ActorFor("bob", email(t, "bob@martin-group.fr"), true, "Bob")
+	before := len(stream())
+	for range 2 {
+		if _, err := a.RevokeAccountantAccess(ctx, bob, org, "ann"); domain.ErrorCode(err) == "" {
+			t.Fatalf("RevokeAccountantAccess by a member = %v; want a refusal", err)
+		}
+	}
+	evs := stream()
+	if len(evs) != before+1 {
+		t.Fatalf("a refused command appended %d events; want 1", len(evs)-before)
+	}
+	if c, ok := evs[before].Data.(domain.MemberEmailChanged); !ok || c.UserID != "bob" || c.EmailRef != bob.EmailRef ||
+		evs[before].Meta.Command != "RecordMemberEmail" {
+		t.Fatalf("refused command appended %T %+v (command %q); want bob's MemberEmailChanged, as RecordMemberEmail",
+			evs[before].Data, evs[before].Data, evs[before].Meta.Command)
+	}
+
+	// Ann's new email is recorded with her role change, in one append;
+	// inviting it then is inviting a member.
+	moved := a.ActorFor("ann", email(t, "ann@martin-group.fr"), true, "Ann")
+	before = len(stream())
+	ch, err := a.ChangeMemberRole(ctx, moved, org, "bob", domain.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs = stream()
+	if len(evs) != before+2 {
+		t.Fatalf("ChangeMemberRole appended %d events; want 2", len(evs)-before)
+	}
+	c, ok := evs[before].Data.(domain.MemberEmailChanged)
+	if _, role := evs[before+1].Data.(domain.MemberRoleChanged); !ok || !role || c.UserID != "ann" ||
+		evs[before].RecordedAt != evs[before+1].RecordedAt || evs[before+1].Position != ch.Result.Position ||
+		evs[before].Meta.Command != "ChangeMemberRole" {
+		t.Fatalf("ChangeMemberRole appended %T then %T (at %v, %v); want ann's MemberEmailChanged then the role, in one append",
+			evs[before].Data, evs[before+1].Data, evs[before].RecordedAt, evs[before+1].RecordedAt)
+	}
+	if _, err := a.InviteMember(ctx, moved, org, moved.Email, domain.RoleMember, "fr"); domain.ErrorCode(err) != domain.CodeAlreadyMember {
+		t.Fatalf("inviting one's own new email = %v; want already_member", err)
+	}
+	if n := len(stream()); n != before+2 {
+		t.Fatalf("%d events after; want %d", n, before+2)
+	}
+}
+
+// A database that fails the organization's read is an error for the
+// request, never a panic (the reliability run restarting PostgreSQL under
+// load answered 500 "nil pointer" here).
+func TestEnterWhenTheDatabaseFails(t *testing.T) {
+	ctx := context.Background()
+	keys, err := eventstore.NewKeyring("test-data-key-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(eventstore.New(pool, keys, time.Now))
+	pool.Close() // every read now fails
+	ann := a.ActorFor("ann", email(t, "ann@example.fr"), true, "Ann")
+	if _, err := a.Enter(ctx, ann, uuid.New()); err == nil {
+		t.Fatal("Enter on a closed pool answered no error")
 	}
 }

@@ -82,7 +82,7 @@ func (a *App) ClaimInvitation(ctx context.Context, actor domain.Actor, token str
 			return err
 		}
 		inv = l.state
-		claimer, err := a.LoadOrganization(ctx, org)
+		claimer, err := t.org(ctx, org)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (a *App) AcceptInvitation(ctx context.Context, actor domain.Actor, id, org 
 		if err != nil {
 			return err
 		}
-		accepter, err := a.LoadOrganization(ctx, org)
+		accepter, err := t.org(ctx, org)
 		if err != nil {
 			return err
 		}
@@ -142,7 +142,7 @@ func (a *App) AcceptInvitation(ctx context.Context, actor domain.Actor, id, org 
 		if err != nil {
 			return err
 		}
-		inviter, err := a.LoadOrganization(ctx, inv.InviterOrg)
+		inviter, err := t.org(ctx, inv.InviterOrg)
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func (a *App) DeclineInvitation(ctx context.Context, actor domain.Actor, id, org
 	// An id never sent is decided like one not addressed to the caller.
 	return update(ctx, a, actor, "DeclineInvitation", invitations.fold, invitations.stream(id),
 		func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
-			decliner, err := a.LoadOrganization(ctx, org)
+			decliner, err := t.org(ctx, org)
 			if err != nil {
 				return nil, err
 			}
@@ -180,8 +180,8 @@ func (a *App) DeclineInvitation(ctx context.Context, actor domain.Actor, id, org
 
 // RevokeInvitation withdraws an invitation, by its inviter.
 func (a *App) RevokeInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID) (*domain.Invitation, eventstore.Result, error) {
-	return a.closeInvitation(ctx, actor, id, "RevokeInvitation", func(inv *domain.Invitation) ([]domain.Event, error) {
-		inviter, err := a.LoadOrganization(ctx, inv.InviterOrg)
+	return a.closeInvitation(ctx, actor, id, "RevokeInvitation", func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
+		inviter, err := t.org(ctx, inv.InviterOrg)
 		if err != nil {
 			return nil, err
 		}
@@ -204,10 +204,10 @@ func (a *App) changeInvitation(ctx context.Context, actor domain.Actor, id uuid.
 // closeInvitation answers or withdraws an invitation, freeing its slot and
 // its token.
 func (a *App) closeInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID, command string,
-	decide func(*domain.Invitation) ([]domain.Event, error)) (*domain.Invitation, eventstore.Result, error) {
+	decide func(*attempt, *domain.Invitation) ([]domain.Event, error)) (*domain.Invitation, eventstore.Result, error) {
 	return a.changeInvitation(ctx, actor, id, command, func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
 		closing(t, invitations.pendingKey(inv.InviterOrg, inv.EmailRef), inv)
-		return decide(inv)
+		return decide(t, inv)
 	})
 }
 
@@ -216,7 +216,7 @@ func (a *App) closeInvitation(ctx context.Context, actor domain.Actor, id uuid.U
 func (a *App) ResendInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID, locale string) (Sent, error) {
 	var token string
 	inv, res, err := a.changeInvitation(ctx, actor, id, "ResendInvitation", func(t *attempt, inv *domain.Invitation) ([]domain.Event, error) {
-		inviter, err := a.LoadOrganization(ctx, inv.InviterOrg)
+		inviter, err := t.org(ctx, inv.InviterOrg)
 		if err != nil {
 			return nil, err
 		}

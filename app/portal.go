@@ -76,7 +76,7 @@ func (a *App) CreatePortalUser(ctx context.Context, actor domain.Actor, org uuid
 	cmd := domain.CreatePortalUser{PortalUserID: a.NewID(), Email: email, EmailRef: ref, Name: name, Company: company, Actor: actor}
 	p := &domain.PortalUser{}
 	res, err := a.run(ctx, actor, "CreatePortalUser", func(t *attempt) error {
-		o, err := a.LoadOrganization(ctx, org)
+		o, err := t.org(ctx, org)
 		if err != nil {
 			return err
 		}
@@ -105,8 +105,8 @@ func (a *App) CreatePortalUser(ctx context.Context, actor domain.Actor, org uuid
 // the process manager (ReactToPortalChange).
 func (a *App) UpdatePortalUser(ctx context.Context, actor domain.Actor, org, id uuid.UUID, name, company *string) (PortalUserChange, error) {
 	st, res, err := update(ctx, a, actor, "UpdatePortalUser", portalUserFold, portalUserStream(id),
-		func(_ *attempt, st *portalUserState) ([]domain.Event, error) {
-			o, err := a.LoadOrganization(ctx, org)
+		func(t *attempt, st *portalUserState) ([]domain.Event, error) {
+			o, err := t.org(ctx, org)
 			if err != nil {
 				return nil, err
 			}
@@ -174,7 +174,7 @@ func (a *App) changeShare(ctx context.Context, actor domain.Actor, org uuid.UUID
 	var out SharedContract
 	var st *contractShareState
 	res, err := a.run(ctx, actor, command, func(t *attempt) error {
-		o, err := a.LoadOrganization(ctx, org)
+		o, err := t.org(ctx, org)
 		if err != nil {
 			return err
 		}

@@ -62,8 +62,15 @@ var organizationFold = foldSpec[*OrganizationState]{
 // stream's current position.
 func changeOrganization[C any](ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, command string,
 	decide func(*domain.Organization, C) ([]domain.Event, error), c C) (*OrganizationState, eventstore.Result, error) {
-	return update(ctx, a, actor, command, organizationFold, organizationStream(org),
+	return updateOrganization(ctx, a, actor, org, command,
 		func(_ *attempt, st *OrganizationState) ([]domain.Event, error) { return decide(st.Org, c) })
+}
+
+// updateOrganization is update for a decision on an organization, loaded
+// by the attempt (which records the actor's newer email with it).
+func updateOrganization(ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, command string,
+	decide func(t *attempt, st *OrganizationState) ([]domain.Event, error)) (*OrganizationState, eventstore.Result, error) {
+	return updateLoaded(ctx, a, actor, command, func(t *attempt) (loaded[*OrganizationState], error) { return t.organization(ctx, org) }, decide)
 }
 
 // MemberChange is a membership as a command leaves it.
@@ -109,7 +116,7 @@ func (a *App) RemoveMember(ctx context.Context, actor domain.Actor, org uuid.UUI
 // list; its acceptance is refused by the domain all the same.
 func changeTeam[C any](ctx context.Context, a *App, actor domain.Actor, org uuid.UUID, userID, command string,
 	decide func(*domain.Organization, C) ([]domain.Event, error), c C) (*OrganizationState, eventstore.Result, error) {
-	return update(ctx, a, actor, command, organizationFold, organizationStream(org),
+	return updateOrganization(ctx, a, actor, org, command,
 		func(t *attempt, st *OrganizationState) ([]domain.Event, error) {
 			evs, err := decide(st.Org, c)
 			if err != nil || len(evs) == 0 {
@@ -267,7 +274,7 @@ func (a *App) AcceptTeamInvitation(ctx context.Context, actor domain.Actor, kind
 		// An id never sent is decided like one not addressed to the
 		// caller, so that the two answer alike.
 		inv = li.state
-		lo, err := organizationFold.load(ctx, a, organizationStream(inv.OrganizationID))
+		lo, err := t.organization(ctx, inv.OrganizationID)
 		if err != nil {
 			return err
 		}
@@ -314,7 +321,7 @@ func (a *App) RevokeTeamInvitation(ctx context.Context, actor domain.Actor, kind
 		if !inv.Exists() {
 			return nil, domain.ErrInvitationNotFound()
 		}
-		o, err := a.LoadOrganization(ctx, inv.OrganizationID)
+		o, err := t.org(ctx, inv.OrganizationID)
 		if err != nil {
 			return nil, err
 		}

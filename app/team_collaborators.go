@@ -58,8 +58,8 @@ func collaboratorSlot(inv *domain.CollaboratorInvitation) string {
 // nothing from then on. An empty locale keeps the invitation's.
 func (a *App) ResendCollaboratorInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID, locale string) (CollaboratorSent, error) {
 	inv, token, res, err := resendWithToken(ctx, a, actor, "ResendCollaboratorInvitation", collaborators, id, collaboratorSlot,
-		func(inv *domain.CollaboratorInvitation, hash string) ([]domain.Event, error) {
-			o, err := a.LoadOrganization(ctx, inv.OrganizationID)
+		func(t *attempt, inv *domain.CollaboratorInvitation, hash string) ([]domain.Event, error) {
+			o, err := t.org(ctx, inv.OrganizationID)
 			if err != nil {
 				return nil, err
 			}
@@ -76,7 +76,7 @@ func (a *App) ResendCollaboratorInvitation(ctx context.Context, actor domain.Act
 func (a *App) RevokeCollaboratorInvitation(ctx context.Context, actor domain.Actor, id uuid.UUID) (*domain.CollaboratorInvitation, eventstore.Result, error) {
 	return update(ctx, a, actor, "RevokeCollaboratorInvitation", collaborators.fold, collaborators.stream(id),
 		func(t *attempt, inv *domain.CollaboratorInvitation) ([]domain.Event, error) {
-			o, err := a.LoadOrganization(ctx, inv.OrganizationID)
+			o, err := t.org(ctx, inv.OrganizationID)
 			if err != nil {
 				return nil, err
 			}
@@ -120,7 +120,7 @@ func joinedOrganization[S any](ctx context.Context, a *App, actor domain.Actor, 
 			return err
 		}
 		state = l.state
-		lo, err := organizationFold.load(ctx, a, organizationStream(org(l.state)))
+		lo, err := t.organization(ctx, org(l.state))
 		if err != nil {
 			return err
 		}
@@ -290,7 +290,7 @@ func (a *App) ApproveCollaborationRequest(ctx context.Context, actor domain.Acto
 func (a *App) RejectCollaborationRequest(ctx context.Context, actor domain.Actor, org, id uuid.UUID) (RequestAnswered, error) {
 	r, res, err := update(ctx, a, actor, "RejectCollaborationRequest", requests, requestStream(id),
 		func(t *attempt, r *domain.CollaborationRequest) ([]domain.Event, error) {
-			o, err := a.LoadOrganization(ctx, org)
+			o, err := t.org(ctx, org)
 			if err != nil {
 				return nil, err
 			}

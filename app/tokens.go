@@ -139,7 +139,7 @@ func sendWithToken[P tokenInvitation](ctx context.Context, a *App, org uuid.UUID
 	send.EmailRef = a.Store.Keys().Ref(send.Email.String())
 	pendingKey := k.pendingKey(org, send.EmailRef)
 	res, err = a.run(ctx, send.Actor, command, func(t *attempt) error {
-		o, err := a.LoadOrganization(ctx, org)
+		o, err := t.org(ctx, org)
 		if err != nil {
 			return err
 		}
@@ -211,11 +211,11 @@ func (a *App) CollaboratorInvitationOrganization(ctx context.Context, id uuid.UU
 // Another invitation pending to the same email meanwhile refuses the
 // resend, naming that invitation.
 func resendWithToken[P tokenInvitation](ctx context.Context, a *App, actor domain.Actor, command string, k tokenKind[P], id uuid.UUID,
-	slot func(P) string, decide func(inv P, tokenHash string) ([]domain.Event, error)) (inv P, token string, res eventstore.Result, err error) {
+	slot func(P) string, decide func(t *attempt, inv P, tokenHash string) ([]domain.Event, error)) (inv P, token string, res eventstore.Result, err error) {
 	inv, res, err = update(ctx, a, actor, command, k.fold, k.stream(id), func(t *attempt, inv P) ([]domain.Event, error) {
 		var hash string
 		token, hash = NewToken()
-		evs, err := decide(inv, hash)
+		evs, err := decide(t, inv, hash)
 		if err != nil {
 			return nil, err
 		}

@@ -128,8 +128,12 @@ func (k *Keyring) unwrap(id uuid.UUID, wrapped []byte) (cipher.AEAD, error) {
 }
 
 // activeKeys returns a data key for each person, creating missing ones in
-// q's transaction.
-func (k *Keyring) activeKeys(ctx context.Context, tx pgx.Tx, refs []domain.PersonRef) (map[domain.PersonRef]activeKey, error) {
+// q (in its transaction when q is one: AppendTx; committed at once on the
+// pool, where a key nobody used yet is harmless).
+func (k *Keyring) activeKeys(ctx context.Context, q Queryer, refs []domain.PersonRef) (map[domain.PersonRef]activeKey, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
 	out := make(map[domain.PersonRef]activeKey, len(refs))
 	now := k.now()
 	var missing []string
@@ -158,7 +162,7 @@ func (k *Keyring) activeKeys(ctx context.Context, tx pgx.Tx, refs []domain.Perso
 			_, _ = rand.Read(dk)
 			wrapped[i] = k.wrap(ids[i], dk)
 		}
-		rows, err := tx.Query(ctx, `
+		rows, err := q.Query(ctx, `
 			WITH offered AS (
 				INSERT INTO person_keys (key_id, person_ref, wrapped_key)
 				SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])

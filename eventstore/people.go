@@ -30,7 +30,7 @@ func (s *Store) PersonEvents(ctx context.Context, ref domain.PersonRef) ([]Perso
 		SELECT o.org, e.position, e.recorded_at, e.event_type, e.stream_id, coalesce(e.data->>'contract_id', ''),
 		       array(SELECT DISTINCT v #>> '{}' FROM jsonb_path_query(e.data, 'lax $.**.portal_user_id') v)
 		  FROM events e CROSS JOIN LATERAL unnest(e.organization_ids) AS o(org)
-		 WHERE e.person_refs @> ARRAY[$1]::text[]
+		 WHERE e.person_refs @> ARRAY[$1]::text[] AND e.person_refs <> '{}'::text[]
 		 ORDER BY o.org, e.transaction_id, e.position`, string(ref))
 	if err != nil {
 		return nil, err

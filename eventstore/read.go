@@ -245,8 +245,9 @@ func (s *Store) ReadStreamAfter(ctx context.Context, streamID string, after int,
 }
 
 // ReadLog returns up to limit events of the events table after the cursor,
-// in the readers' order, stopping below the oldest running transaction so
-// that a transaction still in flight is read later, never skipped. Rebuilds
+// in the readers' order, stopping below the oldest running transaction that
+// may append (partners_log_horizon) so that an append still in flight is
+// read later, never skipped. Rebuilds
 // and replays read it; live projections read the outbox.
 func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int) ([]Envelope, error) {
 	if q == nil {
@@ -254,7 +255,7 @@ func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int)
 	}
 	rows, err := q.Query(ctx, `SELECT `+EnvelopeColumns+` FROM events
 		WHERE (transaction_id, position) > ($1::text::xid8, $2)
-		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		  AND transaction_id < (SELECT partners_log_horizon())
 		ORDER BY transaction_id, position LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read log: %w", err)
@@ -263,16 +264,30 @@ func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int)
 }
 
 // ReadOutbox returns up to limit outbox rows after the cursor, in the
-// readers' order and below the oldest running transaction. The filter is a
-// row comparison so the primary key index serves it at any backlog size.
+// readers' order and below the oldest running transaction that may append
+// (partners_log_horizon, migration 012: a running transaction that does not
+// append holds no reader back). The filter is a row comparison so the
+// primary key index serves it at any backlog size.
 func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Envelope, error) {
-	rows, err := q.Query(ctx, `SELECT "offset", transaction_id::text AS txid, payload::text FROM watermill_events
-		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
-		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-		ORDER BY transaction_id, "offset" LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
+	rows, err := q.Query(ctx, OutboxAfter(`($1::text::xid8, $2)`, `$3`), strconv.FormatUint(after.TxID, 10), after.Offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
+	return ScanOutbox(rows)
+}
+
+// OutboxAfter is ReadOutbox's statement with the cursor given as a row
+// expression (parameters, or a subquery such as a reader's checkpoint) and
+// the limit as a parameter, for a reader that sends it in a batch.
+func OutboxAfter(cursor, limit string) string {
+	return `SELECT "offset", transaction_id::text AS txid, payload::text FROM watermill_events
+		WHERE (transaction_id, "offset") > ` + cursor + `
+		  AND transaction_id < (SELECT partners_log_horizon())
+		ORDER BY transaction_id, "offset" LIMIT ` + limit
+}
+
+// ScanOutbox reads the rows of OutboxAfter's statement and closes them.
+func ScanOutbox(rows pgx.Rows) ([]Envelope, error) {
 	defer rows.Close()
 	var out []Envelope
 	for rows.Next() {
@@ -281,8 +296,8 @@ func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Enve
 		if err := rows.Scan(&off, &tx, &payload); err != nil {
 			return nil, err
 		}
-		var e Envelope
-		if err := json.Unmarshal([]byte(payload), &e); err != nil {
+		e, err := OutboxEnvelope([]byte(payload))
+		if err != nil {
 			return nil, fmt.Errorf("outbox row %d: %w", off, err)
 		}
 		txid, err := strconv.ParseUint(tx, 10, 64)
@@ -292,7 +307,20 @@ func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Enve
 		e.Cursor = Cursor{TxID: txid, Offset: off}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return out, nil
+}
+
+// OutboxEnvelope decodes an outbox row's payload (see InsertEventsSQL).
+func OutboxEnvelope(payload []byte) (Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return Envelope{}, err
+	}
+	e.RecordedAt = e.RecordedAt.UTC() // the database writes it with its session's offset
+	return e, nil
 }
 
 // LogOrderOf returns the transaction id of the event at a position, for
@@ -344,11 +372,10 @@ func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (Event, bool, error
 }
 
 // orgLogQuery selects an organization's events after a cursor, in the log's
-// order, below the oldest running transaction (so paging never skips a late
-// commit).
+// order, below the readers' horizon (so paging never skips a late commit).
 const orgLogQuery = `SELECT ` + EnvelopeColumnsE + ` FROM event_organizations eo JOIN events e ON e.position = eo.position
 	WHERE eo.organization_id = $1 AND (eo.transaction_id, eo.position) > ($2::text::xid8, $3)
-	  AND eo.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+	  AND eo.transaction_id < (SELECT partners_log_horizon())
 	ORDER BY eo.transaction_id, eo.position`
 
 const EnvelopeColumnsE = `e.position, e.transaction_id::text AS txid, e.event_id, e.stream_id, e.stream_type, e.stream_version,

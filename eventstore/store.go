@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
 
-	wmsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,12 +18,9 @@ import (
 )
 
 // OutboxTopic is the Watermill topic of the outbox: its table is
-// watermill_events, in watermill-sql's default PostgreSQL schema.
+// watermill_events, in watermill-sql's default PostgreSQL schema. The append
+// writes its rows itself (InsertEventsSQL), in that schema's columns.
 const OutboxTopic = "events"
-
-// OutboxSchema is the watermill-sql schema adapter of the outbox; the append
-// path uses its InsertQuery inside the append's own pgx transaction.
-var OutboxSchema = wmsql.DefaultPostgreSQLSchema{}
 
 // Store appends to and reads the event store.
 type Store struct {
@@ -218,6 +212,12 @@ func (s *Store) Append(ctx context.Context, b Batch) (Result, error) {
 			return res, nil
 		}
 		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == sqlstateReservationTaken {
+			return Result{}, &ReservationError{Key: pgErr.Hint, Holder: pgErr.Detail}
+		}
+		if errors.As(err, &pgErr) && pgErr.Code == sqlstateVersionConflict {
+			return Result{}, concurrencyError(pgErr.Detail)
+		}
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName != "reservations_pkey" {
 			if dup, pos, derr := s.alreadyStored(ctx, ids); derr != nil {
 				return Result{}, derr
@@ -317,54 +317,103 @@ func (s *Store) alreadyStored(ctx context.Context, ids []uuid.UUID) (bool, int64
 	return count == len(ids), last, nil
 }
 
+// appendOnce is one append in one round trip: the releases, the
+// reservations, every stream's events with their organization index and
+// outbox rows, and the pending secrets go out as one pipelined batch, which
+// PostgreSQL runs as one implicit transaction (committed at the batch's
+// Sync). A refusal is an error raised by its statement (see migration 011),
+// so nothing after it runs and nothing of the batch is committed. Only a
+// person seen for the first time by this replica costs a round trip before
+// it, to fetch or create their data key.
 func (s *Store) appendOnce(ctx context.Context, b Batch, meta []byte, refs []domain.PersonRef, encs []*encoded) (Result, map[domain.PersonRef]activeKey, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return Result{}, nil, fmt.Errorf("append: begin: %w", err)
-	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // after commit it is a no-op
-	res, keys, err := s.appendInTx(ctx, tx, b, meta, refs, encs)
+	keys, err := s.keys.activeKeys(ctx, s.pool, refs)
 	if err != nil {
 		return Result{}, nil, err
 	}
-	// Once everything is written, commit even if the caller went away: a
-	// cancelled commit leaves its outcome unknown.
-	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
-		return Result{}, nil, fmt.Errorf("append: commit: %w", err)
+	batch, inserts, recordedAt, err := s.queueAppend(b, meta, keys, encs)
+	if err != nil {
+		return Result{}, nil, err
 	}
-	return res, keys, nil
+	if err := ctx.Err(); err != nil {
+		return Result{}, nil, err
+	}
+	// Once sent, the batch is read to its end even if the caller went away:
+	// a cancelled commit leaves its outcome unknown.
+	res, err := readAppend(s.pool.SendBatch(context.WithoutCancel(ctx), batch), b, inserts, recordedAt)
+	return res, keys, err
+}
+
+// BeginAppendTx begins a transaction that will append (AppendTx) besides
+// its other writes: it says so before the transaction writes anything, so
+// that readers wait for it (migration 012).
+func (s *Store) BeginAppendTx(ctx context.Context) (pgx.Tx, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT partners_begin_append()`); err != nil {
+		_ = tx.Rollback(context.Background())
+		return nil, fmt.Errorf("begin append: %w", err)
+	}
+	return tx, nil
 }
 
 // AppendTx appends the batch inside the caller's transaction, for the rare
 // command that must change something else atomically with its events
 // (forgetting a person destroys their key in the same transaction). The
-// caller commits; errors are not retried.
+// transaction must come from BeginAppendTx. The caller commits; errors are
+// not retried.
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, b Batch) (Result, error) {
 	meta, refs, encs, err := s.encode(b)
 	if err != nil || len(encs) == 0 {
 		return Result{}, err
 	}
-	res, _, err := s.appendInTx(ctx, tx, b, meta, refs, encs)
+	keys, err := s.keys.activeKeys(ctx, tx, refs)
+	if err != nil {
+		return Result{}, err
+	}
+	batch, inserts, recordedAt, err := s.queueAppend(b, meta, keys, encs)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := readAppend(tx.SendBatch(ctx, batch), b, inserts, recordedAt)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == sqlstateReservationTaken:
+		return Result{}, &ReservationError{Key: pgErr.Hint, Holder: pgErr.Detail}
+	case errors.As(err, &pgErr) && pgErr.Code == sqlstateVersionConflict:
+		return Result{}, concurrencyError(pgErr.Detail)
+	}
 	return res, err
 }
 
-func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte, refs []domain.PersonRef, encs []*encoded) (Result, map[domain.PersonRef]activeKey, error) {
-	var keys map[domain.PersonRef]activeKey
-	var err error
-	if len(refs) > 0 {
-		if keys, err = s.keys.activeKeys(ctx, tx, refs); err != nil {
-			return Result{}, nil, err
-		}
-	}
+// The SQLSTATEs migration 011's functions raise.
+const (
+	sqlstateVersionConflict  = "PA001"
+	sqlstateReservationTaken = "PA002"
+)
+
+// queueAppend seals the batch and queues its statements: releases,
+// reservations, each stream's insert (events, organization index, outbox
+// rows), pending secrets.
+func (s *Store) queueAppend(b Batch, meta []byte, keys map[domain.PersonRef]activeKey, encs []*encoded) (*pgx.Batch, []streamInsert, time.Time, error) {
 	sealedMeta, err := seal(meta, keys)
 	if err != nil {
-		return Result{}, nil, err
+		return nil, nil, time.Time{}, err
 	}
-	// Releases, reservations and every stream's insert go in one round
-	// trip; their answers are read in order, and any refusal rolls the
-	// whole transaction back.
-	recordedAt := s.now().UTC()
+	// The database keeps microseconds: the instant answered is the one stored.
+	recordedAt := s.now().UTC().Truncate(time.Microsecond)
 	batch := &pgx.Batch{}
+	// First, before the transaction has an id: "this transaction appends"
+	// (migration 012), which is what lets readers pass the others.
+	batch.Queue(`SELECT partners_begin_append()`)
+	// Appends to one stream "at any version" take turns: each then reads
+	// the version the previous one left, instead of racing for it.
+	for _, st := range b.Streams {
+		if st.Expected.kind == expectAny && len(st.Events) > 0 {
+			batch.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, st.StreamID)
+		}
+	}
 	queueReservations(batch, b)
 	var inserts []streamInsert
 	for i := range b.Streams {
@@ -379,94 +428,57 @@ func (s *Store) appendInTx(ctx context.Context, tx pgx.Tx, b Batch, meta []byte,
 			}
 		}
 		if err := queueInsert(batch, st, mine, sealedMeta, keys, recordedAt); err != nil {
-			return Result{}, nil, err
+			return nil, nil, time.Time{}, err
 		}
 		inserts = append(inserts, streamInsert{st, mine})
 	}
-	br := tx.SendBatch(ctx, batch)
-	taken, err := readReservations(br, b)
+	for _, sec := range b.Secrets {
+		batch.Queue(`INSERT INTO pending_secrets (event_id, sealed) VALUES ($1, $2)`, sec.EventID, s.keys.SealSecret(sec.Value))
+	}
+	return batch, inserts, recordedAt, nil
+}
+
+// readAppend reads queueAppend's answers in order and closes br. The first
+// error is the answer: the statements after it did not run.
+func readAppend(br pgx.BatchResults, b Batch, inserts []streamInsert, recordedAt time.Time) (Result, error) {
+	_, err := br.Exec()
+	for _, st := range b.Streams {
+		if err == nil && st.Expected.kind == expectAny && len(st.Events) > 0 {
+			_, err = br.Exec()
+		}
+	}
+	if err == nil {
+		err = readReservations(br, b)
+	}
 	for _, in := range inserts {
 		if err != nil {
 			break
 		}
 		err = readInsert(br, in.stream, in.events)
 	}
+	for range b.Secrets {
+		if err != nil {
+			break
+		}
+		if _, err = br.Exec(); err != nil {
+			err = fmt.Errorf("pending secret: %w", err)
+		}
+	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("append: %w", cerr)
 	}
-	if taken != "" {
-		// A refused reservation is the answer, even when an insert of the
-		// same round trip failed too; that failure aborted the transaction,
-		// so the holder is read outside it.
-		return Result{}, nil, s.reservationTaken(ctx, taken)
-	}
 	if err != nil {
-		return Result{}, nil, err
+		return Result{}, err
 	}
-
-	sort.Slice(encs, func(i, j int) bool { return encs[i].position < encs[j].position })
-	if err := s.insertOutboxAndSecrets(ctx, tx, encs, sealedMeta, recordedAt, b.Secrets); err != nil {
-		return Result{}, nil, err
-	}
-	return Result{Position: encs[len(encs)-1].position, RecordedAt: recordedAt, TxID: encs[len(encs)-1].txid}, keys, nil
-}
-
-// insertOutboxAndSecrets writes the outbox rows of the appended events and
-// the batch's pending secrets, in the append's transaction and in one round
-// trip. It must follow the events' insert: an outbox envelope carries the
-// position and version that insert gave its event. encs is in position order,
-// which is the order the outbox rows are inserted in.
-func (s *Store) insertOutboxAndSecrets(ctx context.Context, tx pgx.Tx, encs []*encoded, sealedMeta []byte, recordedAt time.Time, secrets []Secret) error {
-	msgs, err := outboxMessages(encs, sealedMeta, recordedAt)
-	if err != nil {
-		return err
-	}
-	q, err := OutboxSchema.InsertQuery(OutboxTopic, msgs)
-	if err != nil {
-		return fmt.Errorf("outbox query: %w", err)
-	}
-	batch := &pgx.Batch{}
-	batch.Queue(q.Query, q.Args...)
-	for _, sec := range secrets {
-		batch.Queue(`INSERT INTO pending_secrets (event_id, sealed) VALUES ($1, $2)`, sec.EventID, s.keys.SealSecret(sec.Value))
-	}
-	br := tx.SendBatch(ctx, batch)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return fmt.Errorf("outbox insert: %w", err)
-	}
-	for range secrets {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return fmt.Errorf("pending secret: %w", err)
+	last := inserts[0].events[0]
+	for _, in := range inserts {
+		for _, e := range in.events {
+			if e.position > last.position {
+				last = e
+			}
 		}
 	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("outbox insert: %w", err)
-	}
-	return nil
-}
-
-// outboxMessages wraps each sealed event in the envelope the outbox's
-// subscribers read.
-func outboxMessages(encs []*encoded, sealedMeta []byte, recordedAt time.Time) (message.Messages, error) {
-	msgs := make(message.Messages, 0, len(encs))
-	for _, e := range encs {
-		env := Envelope{
-			Position: e.position, EventID: e.ev.ID, StreamID: e.stream.StreamID, StreamType: e.stream.StreamType,
-			StreamVersion: e.version, Type: e.eventTyp, SchemaVersion: e.schema, Data: e.data,
-			Metadata: sealedMeta, OrganizationIDs: e.orgs, RecordedAt: recordedAt,
-		}
-		payload, err := json.Marshal(env)
-		if err != nil {
-			return nil, err
-		}
-		m := message.NewMessage(e.ev.ID.String(), payload)
-		m.Metadata.Set("event_type", e.eventTyp)
-		m.Metadata.Set("position", strconv.FormatInt(e.position, 10))
-		msgs = append(msgs, m)
-	}
-	return msgs, nil
+	return Result{Position: last.position, RecordedAt: recordedAt, TxID: last.txid}, nil
 }
 
 // logOrderLimit bounds the remembered positions; past it the memory starts
@@ -490,52 +502,30 @@ type streamInsert struct {
 	events []*encoded
 }
 
-const reserveSQL = `
-	INSERT INTO reservations (key, holder) VALUES ($1, $2)
-	ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, taken_at = now()
-	 WHERE reservations.holder = excluded.holder OR reservations.holder = $3
-	RETURNING holder`
-
-// queueReservations queues the batch's releases, then its reservations.
+// queueReservations queues the batch's releases, then its reservations; a
+// reservation someone else holds raises PA002 (migration 011).
 func queueReservations(batch *pgx.Batch, b Batch) {
 	for _, r := range b.Release {
 		batch.Queue(`DELETE FROM reservations WHERE key = $1 AND holder = $2`, r.Key, r.Holder)
 	}
 	for _, r := range b.Reserve {
-		batch.Queue(reserveSQL, r.Key, r.Holder, r.Replace)
+		batch.Queue(`SELECT partners_reserve($1, $2, $3)`, r.Key, r.Holder, r.Replace)
 	}
 }
 
-// readReservations reads the answers of queueReservations; taken is the
-// first key someone else holds.
-func readReservations(br pgx.BatchResults, b Batch) (taken string, err error) {
+// readReservations reads the answers of queueReservations.
+func readReservations(br pgx.BatchResults, b Batch) error {
 	for _, r := range b.Release {
 		if _, err := br.Exec(); err != nil {
-			return "", fmt.Errorf("release %s: %w", r.Key, err)
+			return fmt.Errorf("release %s: %w", r.Key, err)
 		}
 	}
 	for _, r := range b.Reserve {
-		var holder string
-		err := br.QueryRow().Scan(&holder)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			if taken == "" {
-				taken = r.Key
-			}
-		case err != nil:
-			return "", fmt.Errorf("reservation %s: %w", r.Key, err)
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("reservation %s: %w", r.Key, err)
 		}
 	}
-	return taken, nil
-}
-
-// reservationTaken says who holds key.
-func (s *Store) reservationTaken(ctx context.Context, key string) error {
-	holder, _, err := s.Holder(ctx, key)
-	if err != nil {
-		return err
-	}
-	return &ReservationError{Key: key, Holder: holder}
+	return nil
 }
 
 // queueInsert seals one stream's events and queues their insert.
@@ -608,9 +598,12 @@ func readInsert(br pgx.BatchResults, st *StreamAppend, evs []*encoded) error {
 }
 
 // InsertEventsSQL appends one stream's events at its expected version ($10,
-// or -1 for any) and indexes them by organization, in one statement. It is
-// exported for the benchmark's SQL ceiling, which must run the very same
-// statement.
+// or -1 for any), indexes them by organization and writes their outbox rows,
+// in one statement. A stream at another version raises PA001 (migration
+// 011). The outbox envelope is built from the inserted rows (see Envelope's
+// JSON names; TestOutboxEnvelopeIsTheStoredEvent holds the two together),
+// in position order. It is exported for the benchmark's SQL ceiling, which
+// must run the very same statement.
 const InsertEventsSQL = `
 		WITH current AS (
 			SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1),
@@ -622,16 +615,28 @@ const InsertEventsSQL = `
 		  FROM current,
 		       unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $11::text[])
 		         WITH ORDINALITY AS u(event_id, event_type, schema_version, data, orgs, people, ord)
-		 WHERE $10::int < 0 OR current.v = $10::int
+		 WHERE CASE WHEN $10::int < 0 OR current.v = $10::int THEN true
+		            ELSE partners_version_conflict($1, current.v, $10::int) END
 		 ORDER BY u.ord
-		RETURNING position, stream_version, event_id, transaction_id, organization_ids),
+		RETURNING position, stream_version, event_id, transaction_id, organization_ids,
+		          event_type, schema_version, data, metadata, recorded_at),
 		indexed AS (
 			INSERT INTO event_organizations (organization_id, transaction_id, position)
 			SELECT o, transaction_id, position FROM inserted, unnest(organization_ids) AS o),
 		streams AS (
 			INSERT INTO organization_streams (organization_id, stream_id)
 			SELECT DISTINCT o, $1 FROM inserted, unnest(organization_ids) AS o
-			ON CONFLICT DO NOTHING)
+			ON CONFLICT DO NOTHING),
+		outbox AS (
+			INSERT INTO watermill_events (uuid, payload, metadata, transaction_id)
+			SELECT event_id::text,
+			       json_build_object('position', position, 'event_id', event_id, 'stream_id', $1::text,
+			           'stream_type', $2::text, 'stream_version', stream_version, 'type', event_type,
+			           'schema_version', schema_version, 'data', data, 'metadata', metadata,
+			           'organization_ids', organization_ids, 'recorded_at', recorded_at),
+			       json_build_object('event_type', event_type, 'position', position::text),
+			       transaction_id
+			  FROM inserted ORDER BY position)
 		SELECT position, stream_version, event_id, transaction_id::text AS txid FROM inserted`
 
 func textArrayLiteral(items []string) string {

@@ -309,7 +309,7 @@ func (f *Forwarder) publish(ctx context.Context, tx pgx.Tx, evs []eventstore.Eve
 // finds the same list.
 func organizationsNaming(ctx context.Context, tx pgx.Tx, ref domain.PersonRef, before int64) ([]uuid.UUID, error) {
 	rows, err := tx.Query(ctx, `SELECT DISTINCT o FROM events, unnest(organization_ids) AS o
-		WHERE person_refs @> ARRAY[$1]::text[] AND position < $2 ORDER BY o`, string(ref), before)
+		WHERE person_refs @> ARRAY[$1]::text[] AND person_refs <> '{}'::text[] AND position < $2 ORDER BY o`, string(ref), before)
 	if err != nil {
 		return nil, fmt.Errorf("organizations naming a person: %w", err)
 	}

@@ -196,35 +196,28 @@ type checkpoint struct {
 
 // Step applies at most one batch and reports how many events it read.
 func (p *Projector) Step(ctx context.Context) (int, error) {
-	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck
 	names := make([]string, len(p.projections))
 	for i, pr := range p.projections {
 		names[i] = pr.Name()
 	}
-	var locked bool
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey(fmt.Sprint(names))).Scan(&locked); err != nil {
-		return 0, err
+	// One round trip: begin, the projecting replica's lock, the checkpoints,
+	// and the outbox after the least advanced of them (read in vain when
+	// another replica holds the lock).
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(`SELECT pg_try_advisory_xact_lock($1)`, lockKey(fmt.Sprint(names)))
+	b.Queue(checkpointsSQL, names)
+	b.Queue(eventstore.OutboxAfter(`(SELECT transaction_id, outbox_offset FROM projection_checkpoints
+		WHERE name = ANY($1) ORDER BY transaction_id, outbox_offset LIMIT 1)`, `$2`), names, p.BatchSize)
+	br := p.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	locked, cps, envs, err := readStepStart(br, names)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
 	}
-	if !locked {
-		return 0, nil // another replica is projecting
-	}
-	cps, err := readCheckpoints(ctx, tx, names)
-	if err != nil {
-		return 0, err
-	}
-	from := cps[names[0]].cursor
-	for _, cp := range cps {
-		if cp.cursor.Less(from) {
-			from = cp.cursor
-		}
-	}
-	envs, err := eventstore.ReadOutbox(ctx, tx, from, p.BatchSize)
-	if err != nil || len(envs) == 0 {
-		return 0, err
+	if err != nil || !locked || len(envs) == 0 {
+		return 0, err // !locked: another replica is projecting
 	}
 	evs, err := p.store.Decode(ctx, tx, envs)
 	if err != nil {
@@ -278,11 +271,41 @@ func (p *Projector) appliedHere(txid uint64, position int64) bool {
 	return a.cursor.TxID > txid || (a.cursor.TxID == txid && a.position >= position)
 }
 
+// checkpointsSQL reads the checkpoints of the named read models.
+const checkpointsSQL = `SELECT name, transaction_id::text AS txid, outbox_offset, position FROM projection_checkpoints WHERE name = ANY($1)`
+
 func readCheckpoints(ctx context.Context, q eventstore.Queryer, names []string) (map[string]checkpoint, error) {
-	rows, err := q.Query(ctx, `SELECT name, transaction_id::text AS txid, outbox_offset, position FROM projection_checkpoints WHERE name = ANY($1)`, names)
+	rows, err := q.Query(ctx, checkpointsSQL, names)
 	if err != nil {
 		return nil, err
 	}
+	return scanCheckpoints(rows, names)
+}
+
+// readStepStart reads the answers of Step's first round trip.
+func readStepStart(br pgx.BatchResults, names []string) (locked bool, cps map[string]checkpoint, envs []eventstore.Envelope, err error) {
+	if _, err = br.Exec(); err != nil { // begin
+		return false, nil, nil, err
+	}
+	if err = br.QueryRow().Scan(&locked); err != nil {
+		return false, nil, nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return false, nil, nil, err
+	}
+	if cps, err = scanCheckpoints(rows, names); err != nil {
+		return false, nil, nil, err
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return false, nil, nil, err
+	}
+	envs, err = eventstore.ScanOutbox(rows)
+	return locked, cps, envs, err
+}
+
+func scanCheckpoints(rows pgx.Rows, names []string) (map[string]checkpoint, error) {
 	defer rows.Close()
 	out := map[string]checkpoint{}
 	for rows.Next() {
@@ -291,6 +314,7 @@ func readCheckpoints(ctx context.Context, q eventstore.Queryer, names []string) 
 		if err := rows.Scan(&name, &tx, &cp.cursor.Offset, &cp.position); err != nil {
 			return nil, err
 		}
+		var err error
 		if cp.cursor.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
 			return nil, err
 		}

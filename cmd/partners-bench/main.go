@@ -2,7 +2,8 @@
 // of the same PostgreSQL, in the same run, so its figures survive a noisy
 // machine: a load generator that drives the real HTTP API with a realistic
 // mix, the SQL-only equivalent of a command at the same client count,
-// projection lag, rebuild and replay rates over a large history, as-of and
+// each query alone against the same read-model SQL sent by pgx, projection
+// lag, rebuild and replay rates over a large history, as-of and
 // audit-export latency, and the service's memory.
 //
 // By default it builds ./cmd/partners, runs it as a child process on scratch
@@ -10,7 +11,7 @@
 // sends traffic to 127.0.0.1. It must never touch a database it did not
 // create, except the one named with -database-url next to -url.
 //
-//	go run ./cmd/partners-bench -all     # the run behind BENCHMARKS.md (~10 min)
+//	go run ./cmd/partners-bench -all     # the run behind BENCHMARKS.md (~13 min)
 //	go run ./cmd/partners-bench -smoke   # everything, tiny, in seconds (CI)
 package main
 
@@ -57,6 +58,10 @@ type config struct {
 	knobs          string
 	knobDuration   time.Duration
 
+	queryDuration time.Duration
+	queryWarmup   time.Duration
+	querySeed     int
+
 	events         int
 	asOfEvents     int
 	asOfRuns       int
@@ -98,13 +103,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.scenarios, "scenarios", "all", "comma-separated scenarios of the mix: "+strings.Join(scenarioNames(), ","))
 	fs.DurationVar(&c.writeOnly, "write-only", 0, "also run the mix without its queries (commands only) for this long, with a ceiling window of its own")
 	fs.DurationVar(&c.lagPoll, "lag-poll", 2*time.Millisecond, "how often projection checkpoints are read to time lag")
-	fs.StringVar(&c.phases, "phases", "load", "comma-separated: load (mix + ceiling + lag + memory), knobs, replay")
+	fs.StringVar(&c.phases, "phases", "load", "comma-separated: load (mix + ceiling + lag + memory), queries (each query alone vs its query ceiling), knobs, replay")
 	fs.IntVar(&c.projectorBatch, "projector-batch", 1000, "PARTNERS_PROJECTOR_BATCH of the started service, and the in-process projector's batch")
 	fs.DurationVar(&c.projectorPoll, "projector-poll", 10*time.Millisecond, "PARTNERS_PROJECTOR_POLL of the started service")
 	fs.IntVar(&c.dbMaxConns, "db-max-conns", 0, "PARTNERS_DB_MAX_CONNS of the started service (0: its default)")
 	fs.StringVar(&c.knobs, "knobs", "1000/10ms,100/10ms,5000/10ms,1000/100ms,1000/10ms/in-process",
 		"projector batch/poll settings compared under the mix (knobs phase); /in-process runs the service without its Watermill reactions")
 	fs.DurationVar(&c.knobDuration, "knob-duration", 15*time.Second, "measured time of each knobs setting")
+	fs.DurationVar(&c.queryDuration, "query-duration", 10*time.Second, "queries: measured time of each endpoint on each side (HTTP, its SQL, SQL + authorization), split across rounds")
+	fs.DurationVar(&c.queryWarmup, "query-warmup", time.Second, "queries: warm-up before each of those windows (not counted)")
+	fs.IntVar(&c.querySeed, "query-seed", 40, "queries: partners each client's organization holds before the windows (pending invitations and collaborators follow from it)")
 	fs.IntVar(&c.events, "events", 100000, "replay: events in the hub organization's log (audit export size); the history holds a little more")
 	fs.IntVar(&c.asOfEvents, "asof-events", 10000, "replay: events in the as-of organization's log")
 	fs.IntVar(&c.asOfRuns, "asof-runs", 20, "replay: as-of requests per query")
@@ -137,7 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case c.smoke && c.all:
 		return c, errors.New("-smoke and -all exclude each other")
 	case c.all:
-		def("phases", func() { c.phases = "load,knobs,replay" })
+		def("phases", func() { c.phases = "load,queries,knobs,replay" })
 		def("duration", func() { c.duration = 40 * time.Second })
 		def("write-only", func() { c.writeOnly = 15 * time.Second })
 		def("knob-duration", func() { c.knobDuration = 10 * time.Second })
@@ -147,7 +155,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("rebuild-limit", func() { c.rebuildCap = 2 * time.Minute })
 		def("asof-runs", func() { c.asOfRuns = 10 })
 	case c.smoke:
-		def("phases", func() { c.phases = "load,knobs,replay" })
+		def("phases", func() { c.phases = "load,queries,knobs,replay" })
 		def("clients", func() { c.clients = 2 })
 		def("warmup", func() { c.warmup = 500 * time.Millisecond })
 		def("duration", func() { c.duration = 2 * time.Second })
@@ -156,6 +164,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("lag-poll", func() { c.lagPoll = 5 * time.Millisecond })
 		def("knobs", func() { c.knobs = "100/50ms,100/50ms/in-process" })
 		def("knob-duration", func() { c.knobDuration = time.Second })
+		def("query-duration", func() { c.queryDuration = 200 * time.Millisecond })
+		def("query-warmup", func() { c.queryWarmup = 50 * time.Millisecond })
+		def("query-seed", func() { c.querySeed = 2 })
 		def("events", func() { c.events = 1500 })
 		def("asof-events", func() { c.asOfEvents = 200 })
 		def("asof-runs", func() { c.asOfRuns = 3 })
@@ -165,8 +176,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("ceiling-streams", func() { c.ceilingStreams = 50 })
 		def("template-events", func() { c.templateEvents = 500 })
 	}
-	if c.clients < 1 || c.rounds < 1 || c.duration <= 0 || c.events < 10 || c.asOfEvents < 2 {
-		return c, errors.New("-clients, -rounds, -duration, -events and -asof-events must be positive")
+	if c.clients < 1 || c.rounds < 1 || c.duration <= 0 || c.events < 10 || c.asOfEvents < 2 || c.queryDuration <= 0 || c.querySeed < 1 {
+		return c, errors.New("-clients, -rounds, -duration, -events, -asof-events, -query-duration and -query-seed must be positive")
 	}
 	if err := loopbackOnly("-database-url", c.databaseURL); err != nil {
 		return c, err
@@ -323,7 +334,7 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 		return rep, err
 	}
 
-	if cfg.has("load") || cfg.has("knobs") {
+	if cfg.has("load") || cfg.has("queries") || cfg.has("knobs") {
 		var svc *service
 		var loadDB *scratchDB
 		if cfg.url != "" {
@@ -358,6 +369,13 @@ func run(ctx context.Context, cfg config, stdout, log io.Writer) (*Report, error
 				return finish(err)
 			}
 			fmt.Fprintf(log, "load phase: %.1f s\n", time.Since(began).Seconds())
+		}
+		if cfg.has("queries") {
+			began := time.Now()
+			if err := queryPhase(ctx, cfg, rep, svc, mint, log); err != nil {
+				return finish(err)
+			}
+			fmt.Fprintf(log, "query phase: %.1f s\n", time.Since(began).Seconds())
 		}
 		if cfg.has("knobs") && cfg.url == "" {
 			for _, k := range strings.Split(cfg.knobs, ",") {

@@ -59,6 +59,31 @@ func TestSmoke(t *testing.T) {
 	if rep.WriteOnly == nil || rep.WriteOnly.Queries.Count != 0 || rep.WriteOnly.Commands.Count == 0 {
 		t.Errorf("commands-only mix: got %+v, want commands and no queries", rep.WriteOnly)
 	}
+	if q := rep.Queries; q == nil || len(q.Endpoints) != len(queryEndpoints) {
+		t.Errorf("query phase: got %+v, want the %d endpoints", q, len(queryEndpoints))
+	} else {
+		for _, e := range q.Endpoints {
+			if e.HTTP.Count == 0 || e.SQL.Count == 0 || e.SQLAuth.Count == 0 {
+				t.Errorf("%s: HTTP %d, SQL %d, SQL + authorization %d answers; want some of each", e.Endpoint, e.HTTP.Count, e.SQL.Count, e.SQLAuth.Count)
+			}
+			if e.HTTPErrors+e.SQLErrors+e.SQLAuthErrors > 0 {
+				t.Errorf("%s: errors HTTP %d, SQL %d, SQL + authorization %d; want none (%v)", e.Endpoint, e.HTTPErrors, e.SQLErrors, e.SQLAuthErrors, rep.Notes)
+			}
+			// Empty lists would make the ceiling a measure of nothing.
+			if e.Rows < 1 || e.Mismatch != "" {
+				t.Errorf("%s: %.1f rows per answer (mismatch %q); want the seeded rows, the same over HTTP and SQL", e.Endpoint, e.Rows, e.Mismatch)
+			}
+		}
+		var found int
+		for _, tg := range rep.Targets {
+			if strings.HasPrefix(tg.Name, "query throughput vs query ceiling") && tg.Status != "not measured" {
+				found++
+			}
+		}
+		if found != len(queryEndpoints) {
+			t.Errorf("targets: %d query rows measured, want %d: %+v", found, len(queryEndpoints), rep.Targets)
+		}
+	}
 	if len(rep.Knobs) != 2 || rep.Knobs[0].Batch != 100 || rep.Knobs[1].Service != "in-process, no Watermill reactions" {
 		t.Errorf("knobs: got %+v, want two runs at batch 100, the second in-process", rep.Knobs)
 	}
@@ -122,7 +147,7 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 	cfg, _ := parseFlags([]string{"-all"}, io.Discard)
-	if cfg.events != 1000000 || !cfg.has("replay") || !cfg.has("knobs") || cfg.clients != 16 {
+	if cfg.events != 1000000 || !cfg.has("replay") || !cfg.has("knobs") || !cfg.has("queries") || cfg.clients != 16 {
 		t.Errorf("-all: got events %d, phases %q, clients %d", cfg.events, cfg.phases, cfg.clients)
 	}
 }

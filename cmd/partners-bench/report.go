@@ -27,6 +27,7 @@ type Report struct {
 	WriteOnly *LoadReport    `json:"write_only,omitempty"`
 	Ceiling   *CeilingReport `json:"ceiling,omitempty"`
 	Rounds    []Round        `json:"rounds,omitempty"`
+	Queries   *QueryReport   `json:"queries,omitempty"`
 	Knobs     []KnobReport   `json:"knobs,omitempty"`
 	Replay    *ReplayReport  `json:"replay,omitempty"`
 	// ServiceLifetimeMaxRSSMB is getrusage's peak of the load-phase service
@@ -187,8 +188,8 @@ func (r *Report) evaluate(batch int) {
 			fmt.Sprintf("%.0f commands/s vs %.0f tx/s = %.1f%%", r.Mix.Commands.Rate, r.Ceiling.Tx.Rate, 100*ratio), b(ratio >= 0.5))
 		if r.WriteOnly != nil {
 			wr := r.WriteOnly.Commands.Rate / r.Ceiling.Tx.Rate
-			add("command throughput vs SQL ceiling (commands only)", "≥ 50%",
-				fmt.Sprintf("%.0f commands/s vs %.0f tx/s = %.1f%%", r.WriteOnly.Commands.Rate, r.Ceiling.Tx.Rate, 100*wr), b(wr >= 0.5))
+			add("command throughput vs SQL ceiling (commands only)", "≥ 80%",
+				fmt.Sprintf("%.0f commands/s vs %.0f tx/s = %.1f%%", r.WriteOnly.Commands.Rate, r.Ceiling.Tx.Rate, 100*wr), b(wr >= 0.8))
 		}
 		if r.Ceiling.Tx.P99 > 0 {
 			x := r.Mix.Commands.P99 / r.Ceiling.Tx.P99
@@ -198,11 +199,22 @@ func (r *Report) evaluate(batch int) {
 	} else {
 		add("command throughput vs SQL ceiling", "≥ 50%", "", nil)
 	}
+	if q := r.Queries; q != nil {
+		for _, e := range q.Endpoints {
+			name := "query throughput vs query ceiling: " + shortQuery(e.Endpoint)
+			if e.SQL.Rate <= 0 || e.SQLAuth.Rate <= 0 {
+				add(name, "≥ 50%", "", nil)
+				continue
+			}
+			add(name, "≥ 50%", fmt.Sprintf("%.0f requests/s vs %.0f read-model SQL/s = %.1f%% (vs %.0f/s with the authorization read = %.1f%%)",
+				e.HTTP.Rate, e.SQL.Rate, 100*e.Ratio, e.SQLAuth.Rate, 100*e.RatioAuth), b(e.Ratio >= 0.5))
+		}
+	}
 	if r.Mix != nil && r.Mix.Lag != nil && r.Mix.Lag.Samples > 0 {
-		add("projection lag p99", "< 200 ms", fmt.Sprintf("p50 %.1f / p95 %.1f / p99 %.1f ms over %d commands",
-			r.Mix.Lag.All.P50, r.Mix.Lag.All.P95, r.Mix.Lag.All.P99, r.Mix.Lag.Samples), b(r.Mix.Lag.All.P99 < 200))
+		add("projection lag p99", "< 30 ms", fmt.Sprintf("p50 %.1f / p95 %.1f / p99 %.1f ms over %d commands",
+			r.Mix.Lag.All.P50, r.Mix.Lag.All.P95, r.Mix.Lag.All.P99, r.Mix.Lag.Samples), b(r.Mix.Lag.All.P99 < 30))
 	} else {
-		add("projection lag p99", "< 200 ms", "", nil)
+		add("projection lag p99", "< 30 ms", "", nil)
 	}
 	for _, m := range []struct {
 		name string
@@ -216,18 +228,18 @@ func (r *Report) evaluate(batch int) {
 			fmt.Sprintf("appended %.0f/s, applied %.0f/s, backlog max %d, at end %d", l.AppendedPerSecond, l.AppliedPerSecond, l.BacklogMax, l.BacklogEnd),
 			b(l.BacklogEnd <= int64(batch) && l.AppliedPerSecond >= 0.95*l.AppendedPerSecond))
 		if m.l != r.Mix && m.l.Lag != nil && m.l.Lag.Samples > 0 {
-			add("projection lag p99 ("+m.name+")", "< 200 ms", fmt.Sprintf("p50 %.1f / p95 %.1f / p99 %.1f ms over %d commands",
-				m.l.Lag.All.P50, m.l.Lag.All.P95, m.l.Lag.All.P99, m.l.Lag.Samples), b(m.l.Lag.All.P99 < 200))
+			add("projection lag p99 ("+m.name+")", "< 30 ms", fmt.Sprintf("p50 %.1f / p95 %.1f / p99 %.1f ms over %d commands",
+				m.l.Lag.All.P50, m.l.Lag.All.P95, m.l.Lag.All.P99, m.l.Lag.Samples), b(m.l.Lag.All.P99 < 30))
 		}
 	}
 	if rp := r.Replay; rp != nil && rp.Upsert.PerSecond > 0 {
 		x := rp.Projector.PerSecond / rp.Upsert.PerSecond
-		add("rebuild of all read models (one pass) vs one-table upsert", "≥ 30%",
-			fmt.Sprintf("%.0f vs %.0f events/s = %.1f%%", rp.Projector.PerSecond, rp.Upsert.PerSecond, 100*x), b(x >= 0.3))
+		add("rebuild of all read models (one pass) vs one-table upsert", "≥ 50%",
+			fmt.Sprintf("%.0f vs %.0f events/s = %.1f%%", rp.Projector.PerSecond, rp.Upsert.PerSecond, 100*x), b(x >= 0.5))
 		if lp := rp.LiveProjector; lp != nil {
 			y := lp.Rate.PerSecond / rp.Upsert.PerSecond
-			add("live projector (Step over the outbox) from empty vs one-table upsert", "≥ 30%",
-				fmt.Sprintf("%.0f vs %.0f events/s = %.1f%%", lp.Rate.PerSecond, rp.Upsert.PerSecond, 100*y), b(y >= 0.3))
+			add("live projector (Step over the outbox) from empty vs one-table upsert", "≥ 50%",
+				fmt.Sprintf("%.0f vs %.0f events/s = %.1f%%", lp.Rate.PerSecond, rp.Upsert.PerSecond, 100*y), b(y >= 0.5))
 		}
 		if rp.Rebuild != nil && len(rp.Rebuild.Failed) == 0 {
 			y := rp.Rebuild.Wall.PerSecond / rp.Upsert.PerSecond
@@ -235,10 +247,10 @@ func (r *Report) evaluate(batch int) {
 			if rp.Rebuild.Estimated {
 				est = " (estimated: did not finish in its time limit)"
 			}
-			add("service rebuild of every read model vs one-table upsert", "≥ 30%",
-				fmt.Sprintf("%.0f vs %.0f events/s = %.1f%%%s", rp.Rebuild.Wall.PerSecond, rp.Upsert.PerSecond, 100*y, est), b(y >= 0.3))
+			add("service rebuild of every read model vs one-table upsert", "≥ 50%",
+				fmt.Sprintf("%.0f vs %.0f events/s = %.1f%%%s", rp.Rebuild.Wall.PerSecond, rp.Upsert.PerSecond, 100*y, est), b(y >= 0.5))
 		} else {
-			add("service rebuild of every read model vs one-table upsert", "≥ 30%", "", nil)
+			add("service rebuild of every read model vs one-table upsert", "≥ 50%", "", nil)
 		}
 		if len(rp.AsOf) > 0 {
 			worst := rp.AsOf[0]
@@ -247,10 +259,10 @@ func (r *Report) evaluate(batch int) {
 					worst = a
 				}
 			}
-			add("as-of on 10,000 events p95", "< 100 ms", fmt.Sprintf("%.1f ms (%s, %d events)", worst.Latency.P95, worst.Query, worst.Replayed),
-				b(worst.Latency.P95 < 100))
+			add("as-of on 10,000 events p95", "< 20 ms", fmt.Sprintf("%.1f ms (%s, %d events)", worst.Latency.P95, worst.Query, worst.Replayed),
+				b(worst.Latency.P95 < 20))
 		} else {
-			add("as-of on 10,000 events p95", "< 100 ms", "", nil)
+			add("as-of on 10,000 events p95", "< 20 ms", "", nil)
 		}
 		if e := rp.Export; e != nil && e.Memory != nil {
 			growth := e.Memory.PeakMB - e.Memory.StartMB
@@ -323,6 +335,36 @@ func (r *Report) markdown(w io.Writer) {
 	if r.WriteOnly != nil {
 		p("### Service, commands only (the same stories without their queries)\n\n")
 		loadTable(w, r.WriteOnly)
+	}
+	if q := r.Queries; q != nil {
+		p("### Queries alone vs the query ceiling, %d clients, %.0f s per endpoint and side in %d round(s)\n\n%s\n\nSeed: %s.\n\n", q.Clients, q.Seconds, q.Rounds, q.What, q.Seed)
+		p("| endpoint | rows | HTTP/s | p50 ms | p99 ms | SQL/s | p50 ms | p99 ms | HTTP ÷ SQL | SQL + authorization/s | p50 ms | p99 ms | HTTP ÷ (SQL + authorization) | errors |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, e := range q.Endpoints {
+			bad := ""
+			if n := e.HTTPErrors + e.SQLErrors + e.SQLAuthErrors; n > 0 {
+				bad = fmt.Sprintf("%d / %d / %d", e.HTTPErrors, e.SQLErrors, e.SQLAuthErrors)
+			}
+			p("| `%s` | %.1f | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f | %.1f%% | %.0f | %.2f | %.2f | %.1f%% | %s |\n", e.Endpoint, e.Rows,
+				e.HTTP.Rate, e.HTTP.P50, e.HTTP.P99, e.SQL.Rate, e.SQL.P50, e.SQL.P99, 100*e.Ratio,
+				e.SQLAuth.Rate, e.SQLAuth.P50, e.SQLAuth.P99, 100*e.RatioAuth, bad)
+		}
+		p("\n")
+		if q.Rounds > 1 {
+			p("Rounds (per second: HTTP / SQL / SQL + authorization, windows back to back):\n\n| endpoint |")
+			for i := range q.Rounds {
+				p(" round %d |", i+1)
+			}
+			p("\n|---|%s\n", strings.Repeat("---|", q.Rounds))
+			for _, e := range q.Endpoints {
+				p("| `%s` |", e.Endpoint)
+				for _, rd := range e.PerRound {
+					p(" %.0f / %.0f / %.0f |", rd.HTTPPerSecond, rd.SQLPerSecond, rd.SQLAuthPerSecond)
+				}
+				p("\n")
+			}
+			p("\n")
+		}
 	}
 	if len(r.Knobs) > 0 {
 		p("### Projector settings under the mix\n\n| batch | poll | service | commands/s | command p99 ms | query p99 ms | lag p50 ms | lag p95 ms | lag p99 ms | appended/s | applied/s | backlog max | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -488,6 +530,14 @@ func loadTable(w io.Writer, l *LoadReport) {
 		}
 		p("\n")
 	}
+}
+
+// shortQuery names a query endpoint by what follows its organization.
+func shortQuery(endpoint string) string {
+	if _, rest, ok := strings.Cut(endpoint, "/{org}/"); ok {
+		return rest
+	}
+	return endpoint
 }
 
 func errs(m map[int]int) string {

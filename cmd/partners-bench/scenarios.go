@@ -521,26 +521,8 @@ func scenarioAccountant(ctx context.Context, c *client) error {
 
 func scenarioCollaborator(ctx context.Context, c *client) error {
 	w := c.world
-	k, err := c.m.newUser("collab")
+	k, err := addCollaborator(ctx, c)
 	if err != nil {
-		return err
-	}
-	first, last, _ := strings.Cut(k.Name, " ")
-	create := partners.PostV1OrganizationsOrgCollaboratorsJSONRequestBody{FirstName: first, LastName: last, Email: k.Email, Phone: "+33612345678",
-		CanPurchase: ptr(false), CanSeeAllOrders: ptr(false)}
-	r, err := c.call(ctx, "POST /v1/organizations/{org}/collaborators", w.owner, func(server string) (*http.Request, error) {
-		return partners.NewPostV1OrganizationsOrgCollaboratorsRequest(server, id(w.home), nil, create)
-	}, http.StatusCreated)
-	if err != nil {
-		return err
-	}
-	inv, err := decode[partners.CollaboratorInvited](r, "collaborator")
-	if err != nil || inv.Token == nil {
-		return fmt.Errorf("collaborator: no token in %q", r.body)
-	}
-	if _, err := c.call(ctx, "POST /v1/collaborators/activate", k, func(server string) (*http.Request, error) {
-		return partners.NewPostV1CollaboratorsActivateRequest(server, nil, partners.PostV1CollaboratorsActivateJSONRequestBody{Token: *inv.Token})
-	}, http.StatusOK, http.StatusCreated); err != nil {
 		return err
 	}
 	if _, err := c.call(ctx, "PATCH /v1/organizations/{org}/collaborators/{user_id}", w.owner, func(server string) (*http.Request, error) {
@@ -562,4 +544,33 @@ func scenarioCollaborator(ctx context.Context, c *client) error {
 		return partners.NewDeleteV1OrganizationsOrgCollaboratorsUserIdRequest(server, id(w.home), k.Sub, nil)
 	}, http.StatusNoContent, http.StatusOK)
 	return err
+}
+
+// addCollaborator invites a collaborator to the home organization, who
+// activates the invitation: a member from then on.
+func addCollaborator(ctx context.Context, c *client) (*user, error) {
+	w := c.world
+	k, err := c.m.newUser("collab")
+	if err != nil {
+		return nil, err
+	}
+	first, last, _ := strings.Cut(k.Name, " ")
+	create := partners.PostV1OrganizationsOrgCollaboratorsJSONRequestBody{FirstName: first, LastName: last, Email: k.Email, Phone: "+33612345678",
+		CanPurchase: ptr(false), CanSeeAllOrders: ptr(false)}
+	r, err := c.call(ctx, "POST /v1/organizations/{org}/collaborators", w.owner, func(server string) (*http.Request, error) {
+		return partners.NewPostV1OrganizationsOrgCollaboratorsRequest(server, id(w.home), nil, create)
+	}, http.StatusCreated)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := decode[partners.CollaboratorInvited](r, "collaborator")
+	if err != nil || inv.Token == nil {
+		return nil, fmt.Errorf("collaborator: no token in %q", r.body)
+	}
+	if _, err := c.call(ctx, "POST /v1/collaborators/activate", k, func(server string) (*http.Request, error) {
+		return partners.NewPostV1CollaboratorsActivateRequest(server, nil, partners.PostV1CollaboratorsActivateJSONRequestBody{Token: *inv.Token})
+	}, http.StatusOK, http.StatusCreated); err != nil {
+		return nil, err
+	}
+	return k, nil
 }

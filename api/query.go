@@ -28,8 +28,9 @@ type reads struct {
 	member domain.Action
 	// live read models are read as they are, even with ?as_of=.
 	live []string
-	// replayed read models answer ?as_of= from a replay of the events up to
-	// that instant (see Server.read); without it they are read live.
+	// replayed read models answer ?as_of= as of that instant, from their
+	// history or, where it does not reach, a replay of the events (see
+	// Server.read, projections.AsOf); without it they are read live.
 	replayed []string
 }
 
@@ -224,10 +225,11 @@ func (s *Server) asOf(c *gin.Context) (time.Time, error) {
 }
 
 // read runs a query against the live read models, or, with ?as_of= on a
-// route that replays, against a replay of the organization's events up to
-// that instant (the same handlers writing into temporary tables); refs adds
-// the streams carrying those people. now is the instant the answer is
-// computed for (expiry depends on it).
+// route that replays, against the rows true at that instant
+// (projections.AsOf: the read models' history, or a replay of the
+// organization's events where the history does not reach); refs adds the
+// streams carrying those people to a replay. now is the instant the answer
+// is computed for (expiry depends on it).
 func (s *Server) read(c *gin.Context, refs []string, fn func(ctx context.Context, r projections.Reader, now time.Time) error) error {
 	sc := scopeOf(c)
 	ctx := c.Request.Context()

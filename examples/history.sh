@@ -29,9 +29,9 @@ JSONL=$(curl -sS -f "$BASE/v1/organizations/$ACME/audit?format=jsonl" -H "Author
 head -n 2 <<<"$CSV" | cut -c 1-120
 check "$(jq -s . <<<"$JSONL")" --argjson audit "$AUDIT" 'map(.type) == ($audit.items | map(.type))'
 
-# "who was in my panel when the invitation went out?": the answer is replayed
-# from the events up to that instant (same handlers, temporary tables), never
-# read from today's tables
+# "who was in my panel when the invitation went out?": the rows true at that
+# instant, read by an index from the read models' history (each row keeps
+# the instant it became true; what it replaced is kept beside it)
 SENT_AT=$(jq -r '.items[] | select(.type == "InvitationSent") | .occurred_at' <<<"$AUDIT")
 THEN=$(call 200 "$BASE/v1/organizations/$ACME/partners?as_of=$SENT_AT" -H "Authorization: Bearer $CLAIRE")
 check "$THEN" '.items == []'

@@ -36,17 +36,29 @@ var personalColumns = map[string][]PersonalColumn{
 
 // applyEvent runs a read model's handler for one event, then scrubs its
 // copies of a forgotten person's data.
+//
+// The scrub rewrites the rows in place, the history's included: the
+// person's data reads as forgotten at every instant, as it does in a
+// replay (whose events can no longer be unsealed), and no clear copy is
+// left behind in history.
 func applyEvent(pr Projection, w *Writer, ev *eventstore.Event) {
+	w.validAt(ev)
 	pr.Apply(w, ev)
 	f, ok := ev.Data.(domain.PersonForgotten)
-	if !ok {
+	if !ok || len(personalColumns[pr.Name()]) == 0 {
 		return
 	}
+	w.rewriting()
 	for _, c := range personalColumns[pr.Name()] {
-		w.Exec(`UPDATE `+c.Table+` SET `+c.Value+` = $1 WHERE `+c.Ref+` = $2 AND `+c.Value+` IS DISTINCT FROM $1`,
-			domain.Forgotten, string(f.PersonRef))
+		for _, t := range []string{c.Table, historyOf(c.Table)} {
+			w.Exec(`UPDATE `+t+` SET `+c.Value+` = $1 WHERE `+c.Ref+` = $2 AND `+c.Value+` IS DISTINCT FROM $1`,
+				domain.Forgotten, string(f.PersonRef))
+		}
 	}
 }
+
+// historyOf names a read-model table's history (migration 013).
+func historyOf(table string) string { return table + "_history" }
 
 // eventTypes is every event type the read models ps read, PersonForgotten
 // included where one of them holds personal data.

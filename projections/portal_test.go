@@ -98,7 +98,7 @@ func applyPortal(t *testing.T, pool *pgxpool.Pool, evs ...eventstore.Event) {
 			continue
 		}
 		for i := range evs {
-			pr.Apply(w, &evs[i])
+			w.Apply(pr, &evs[i])
 		}
 	}
 	if w.Len() == 0 {
@@ -109,14 +109,18 @@ func applyPortal(t *testing.T, pool *pgxpool.Pool, evs ...eventstore.Event) {
 	}
 }
 
-// portalSnapshot is every portal row of an organization, as text.
+// portalSnapshot is every portal row of an organization, as text, their
+// history included.
 func portalSnapshot(t *testing.T, pool *pgxpool.Pool, orgID uuid.UUID) string {
 	t.Helper()
 	var s string
 	if err := pool.QueryRow(context.Background(), `SELECT
 		coalesce((SELECT json_agg(u ORDER BY u.id)::text FROM rm_portal_users u WHERE organization_id = $1), '') ||
 		coalesce((SELECT json_agg(c ORDER BY c.contract_id)::text FROM rm_portal_contracts c WHERE organization_id = $1), '') ||
-		coalesce((SELECT json_agg(a ORDER BY a.contract_id, a.portal_user_id)::text FROM rm_portal_access a WHERE organization_id = $1), '')`,
+		coalesce((SELECT json_agg(a ORDER BY a.contract_id, a.portal_user_id)::text FROM rm_portal_access a WHERE organization_id = $1), '') ||
+		coalesce((SELECT json_agg(u ORDER BY u.id, u.valid_to)::text FROM rm_portal_users_history u WHERE organization_id = $1), '') ||
+		coalesce((SELECT json_agg(c ORDER BY c.contract_id, c.valid_to)::text FROM rm_portal_contracts_history c WHERE organization_id = $1), '') ||
+		coalesce((SELECT json_agg(a ORDER BY a.contract_id, a.portal_user_id, a.valid_to)::text FROM rm_portal_access_history a WHERE organization_id = $1), '')`,
 		orgID).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
@@ -212,10 +216,8 @@ func TestPortalReadModels(t *testing.T) {
 			return portalSnapshot(t, pool, org2)
 		}
 		wantOnce := once()
-		if _, err := pool.Exec(ctx, `DELETE FROM rm_portal_users WHERE organization_id = $1`, org2); err != nil {
-			t.Fatal(err)
-		}
-		for _, tbl := range []string{"rm_portal_contracts", "rm_portal_access"} {
+		for _, tbl := range []string{"rm_portal_users", "rm_portal_contracts", "rm_portal_access",
+			"rm_portal_users_history", "rm_portal_contracts_history", "rm_portal_access_history"} {
 			if _, err := pool.Exec(ctx, `DELETE FROM `+tbl+` WHERE organization_id = $1`, org2); err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -167,8 +168,9 @@ func (p *Projector) Prepare(ctx context.Context) error {
 			}
 			cursor = next
 		}
-		if _, err := tx.Exec(ctx, `UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, outbox_offset = $3, position = $4
-			WHERE name = $1`, pr.Name(), tx8, offset, position); err != nil {
+		// Filled from the first event: its history is whole.
+		if _, err := tx.Exec(ctx, `UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, outbox_offset = $3, position = $4,
+			history_since = '-infinity' WHERE name = $1`, pr.Name(), tx8, offset, position); err != nil {
 			return err
 		}
 	}
@@ -224,13 +226,17 @@ func (p *Projector) Step(ctx context.Context) (int, error) {
 	w := NewWriter()
 	for _, pr := range p.projections {
 		cp := cps[pr.Name()]
+		types := eventTypes(pr)
 		var last *eventstore.Event
 		for i := range evs {
 			if !cp.cursor.Less(evs[i].Cursor) {
 				continue // this read model already has it
 			}
-			applyEvent(pr, w, &evs[i])
 			last = &evs[i]
+			// Only the types a rebuild reads.
+			if _, ok := slices.BinarySearch(types, evs[i].Type); ok {
+				applyEvent(pr, w, &evs[i])
+			}
 		}
 		if last != nil {
 			w.Exec(`UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, outbox_offset = $3,

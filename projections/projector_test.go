@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,6 +171,13 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	if _, err := store.Append(ctx, b); err != nil {
 		t.Fatal(err)
 	}
+	// A role change later, so that the members read model keeps history.
+	if _, err := store.Append(ctx, eventstore.Batch{Streams: []eventstore.StreamAppend{{
+		StreamID: domain.OrganizationStream(id), StreamType: domain.OrganizationStreamType, Expected: eventstore.Any,
+		Events: []eventstore.NewEvent{{ID: uuid.New(), Data: domain.MemberRoleChanged{OrganizationID: id, UserID: "u1", Role: domain.RoleAdmin}}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
 	evs, _, err := store.ReadStream(ctx, domain.OrganizationStream(id))
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +186,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		for _, pr := range projections.All() {
 			w := projections.NewWriter()
 			for i := range evs {
-				pr.Apply(w, &evs[i])
+				w.Apply(pr, &evs[i])
 			}
 			if err := pool.SendBatch(ctx, w.Batch()).Close(); err != nil {
 				t.Fatal(err)
@@ -187,13 +195,17 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	}
 	snapshot := func() string {
 		var s string
-		if err := pool.QueryRow(ctx, `SELECT (SELECT json_agg(o)::text FROM rm_organizations o WHERE id = $1) || (SELECT json_agg(m)::text FROM rm_members m WHERE organization_id = $1)`, id).Scan(&s); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT (SELECT json_agg(o)::text FROM rm_organizations o WHERE id = $1) || (SELECT json_agg(m)::text FROM rm_members m WHERE organization_id = $1)
+			|| coalesce((SELECT json_agg(m ORDER BY valid_to)::text FROM rm_members_history m WHERE organization_id = $1), 'no history')`, id).Scan(&s); err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
 	apply()
 	first := snapshot()
+	if strings.HasSuffix(first, "no history") {
+		t.Fatalf("the role change left no history: %s", first)
+	}
 	apply()
 	if again := snapshot(); again != first {
 		t.Fatalf("after redelivery:\n%s\nwant unchanged:\n%s", again, first)

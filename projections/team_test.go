@@ -166,7 +166,7 @@ func applyTeam(t *testing.T, pool *pgxpool.Pool, evs ...eventstore.Event) {
 			continue
 		}
 		for i := range evs {
-			pr.Apply(w, &evs[i])
+			w.Apply(pr, &evs[i])
 		}
 	}
 	if w.Len() == 0 {
@@ -177,7 +177,8 @@ func applyTeam(t *testing.T, pool *pgxpool.Pool, evs ...eventstore.Event) {
 	}
 }
 
-// teamSnapshot is every team row of an organization, as text. A
+// teamSnapshot is every team row of an organization, as text, their
+// history included. A
 // collaboration request belongs to no organization, so the snapshot holds
 // every request of the database: TestTeamReadModels, parallel on the shared
 // package database, must stay the only test there that requests one.
@@ -191,7 +192,13 @@ func teamSnapshot(t *testing.T, pool *pgxpool.Pool, org uuid.UUID) string {
 		coalesce((SELECT json_agg(c ORDER BY c.id)::text FROM rm_collaborator_invitations c WHERE organization_id = $1), '') ||
 		coalesce((SELECT json_agg(a ORDER BY a.request_id)::text FROM rm_collaboration_answers a WHERE organization_id = $1), '') ||
 		coalesce((SELECT json_agg(m ORDER BY m.user_id)::text FROM rm_collaboration_members m WHERE organization_id = $1), '') ||
-		coalesce((SELECT json_agg(r ORDER BY r.id)::text FROM rm_collaboration_requests r), '')`,
+		coalesce((SELECT json_agg(r ORDER BY r.id)::text FROM rm_collaboration_requests r), '') ||
+		coalesce((SELECT json_agg(m ORDER BY m.user_id, m.valid_to)::text FROM rm_members_history m WHERE organization_id = $1), '') ||
+		coalesce((SELECT json_agg(i ORDER BY i.id, i.valid_to)::text FROM rm_team_invitations_history i WHERE organization_id = $1), '') ||
+		coalesce((SELECT json_agg(c ORDER BY c.id, c.valid_to)::text FROM rm_collaborator_invitations_history c WHERE organization_id = $1), '') ||
+		coalesce((SELECT json_agg(a ORDER BY a.request_id, a.valid_to)::text FROM rm_collaboration_answers_history a WHERE organization_id = $1), '') ||
+		coalesce((SELECT json_agg(m ORDER BY m.user_id, m.valid_to)::text FROM rm_collaboration_members_history m WHERE organization_id = $1), '') ||
+		coalesce((SELECT json_agg(r ORDER BY r.id, r.valid_to)::text FROM rm_collaboration_requests_history r), '')`,
 		org).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +208,9 @@ func teamSnapshot(t *testing.T, pool *pgxpool.Pool, org uuid.UUID) string {
 func clearTeam(t *testing.T, pool *pgxpool.Pool, org uuid.UUID) {
 	t.Helper()
 	for _, tbl := range []string{"rm_members", "rm_member_streams", "rm_team_invitations", "rm_collaborator_invitations",
-		"rm_collaboration_answers", "rm_collaboration_members", "rm_collaboration_organizations"} {
+		"rm_collaboration_answers", "rm_collaboration_members", "rm_collaboration_organizations",
+		"rm_members_history", "rm_team_invitations_history", "rm_collaborator_invitations_history",
+		"rm_collaboration_answers_history", "rm_collaboration_members_history", "rm_collaboration_organizations_history"} {
 		if _, err := pool.Exec(context.Background(), `DELETE FROM `+tbl+` WHERE organization_id = $1`, org); err != nil {
 			t.Fatal(err)
 		}

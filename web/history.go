@@ -191,7 +191,8 @@ func (w *Web) instantArg(c *gin.Context) (time.Time, string) {
 }
 
 // asOfPage answers the panel, the invitation lists and the members as of
-// the instant picked, from a replay of the organization's events up to it
+// the instant picked, from the read models' history, or a replay of the
+// organization's events up to it where the history does not reach
 // (projections.AsOf, as the API's ?as_of=), and a contract's access then.
 // The page says plainly that it shows the past.
 func (w *Web) asOfPage(c *gin.Context, oc orgContext) {

@@ -795,7 +795,7 @@ func applyBatch(ctx context.Context, h *history, all []projections.Projection, c
 	last := evs[len(evs)-1]
 	for _, pr := range all {
 		for i := range evs {
-			pr.Apply(w, &evs[i])
+			w.Apply(pr, &evs[i]) // stamped: the as-of answers read the history it keeps
 		}
 		w.Exec(`UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3, last_recorded_at = $4, updated_at = now()
 			WHERE name = $1`, pr.Name(), strconv.FormatUint(last.Cursor.TxID, 10), last.Position, last.RecordedAt)
@@ -806,12 +806,22 @@ func applyBatch(ctx context.Context, h *history, all []projections.Projection, c
 	return len(evs), last.Cursor, tx.Commit(ctx)
 }
 
-// resetReadModels empties every read model and puts its checkpoint before
-// the first event.
+// resetReadModels empties every read model, its history included, and
+// puts its checkpoint before the first event.
 func resetReadModels(ctx context.Context, pool *pgxpool.Pool, all []projections.Projection) error {
 	for _, pr := range all {
 		for _, t := range pr.Tables() {
 			if _, err := pool.Exec(ctx, `TRUNCATE `+pgx.Identifier{t}.Sanitize()); err != nil {
+				return err
+			}
+			var kept bool
+			if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, pgx.Identifier{"public", t + "_history"}.Sanitize()).Scan(&kept); err != nil {
+				return err
+			}
+			if !kept {
+				continue
+			}
+			if _, err := pool.Exec(ctx, `TRUNCATE `+pgx.Identifier{t + "_history"}.Sanitize()); err != nil {
 				return err
 			}
 		}

@@ -11,14 +11,14 @@ import (
 )
 
 // AsOf answers a query as of an instant from the valid-time read models
-// (migration 013): in a read-only transaction whose search_path puts the
+// (migration 014): in a read-only transaction whose search_path puts the
 // views of schema asof before the live tables, the unchanged Reader query
 // reads the rows true at that instant, by the same indexes (the
 // organization first) as a live answer. No table is made, no event
 // replayed.
 //
 // It answers with AsOfReplay instead when the history does not reach the
-// instant: a read model kept rows from before migration 013 and was not
+// instant: a read model kept rows from before migration 014 and was not
 // rebuilt since, or has not applied yet an event recorded at or before
 // the instant (it lags behind the log).
 //

@@ -547,7 +547,7 @@ func TestRebuildKeepsHistory(t *testing.T) {
 	if kept == 0 {
 		t.Fatal("the history left no rows in history tables: nothing to rebuild")
 	}
-	// As after migration 013 on a database that already held rows: no
+	// As after migration 014 on a database that already held rows: no
 	// history before it, so an answer about an earlier instant is replayed
 	// (and still right), until a rebuild makes the whole history.
 	if _, err := s.Pool.Exec(ctx, `UPDATE projection_checkpoints SET history_since = now() + interval '1 day'`); err != nil {

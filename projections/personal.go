@@ -57,7 +57,7 @@ func applyEvent(pr Projection, w *Writer, ev *eventstore.Event) {
 	}
 }
 
-// historyOf names a read-model table's history (migration 013).
+// historyOf names a read-model table's history (migration 014).
 func historyOf(table string) string { return table + "_history" }
 
 // eventTypes is every event type the read models ps read, PersonForgotten

@@ -37,7 +37,7 @@ type Writer struct {
 func NewWriter() *Writer { return &Writer{batch: &pgx.Batch{}} }
 
 // Apply queues a read model's statements for one event, stamped with the
-// event's recorded_at (migration 013), and its scrub of a forgotten
+// event's recorded_at (migration 014), and its scrub of a forgotten
 // person's data.
 func (w *Writer) Apply(pr Projection, ev *eventstore.Event) { applyEvent(pr, w, ev) }
 

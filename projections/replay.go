@@ -104,7 +104,7 @@ func AsOfReplay(ctx context.Context, store *eventstore.Store, ps []Projection, f
 }
 
 // withHistories lists tables, each followed by its history table when it
-// keeps one (migration 013; a test's read model may not).
+// keeps one (migration 014; a test's read model may not).
 func withHistories(ctx context.Context, q eventstore.Queryer, tables []string) ([]string, error) {
 	rows, err := q.Query(ctx, `SELECT t FROM unnest($1::text[]) t WHERE to_regclass('public.' || quote_ident(t || '_history')) IS NOT NULL`, tables)
 	if err != nil {
@@ -544,7 +544,7 @@ func (p *Projector) Verify(ctx context.Context, names []string, report func(Prog
 		err := p.finish(ctx, scratch, pr, cursor, func(tx pgx.Tx) error {
 			// A read model whose history is whole is compared with it,
 			// instants included; one that kept rows from before migration
-			// 013 has no past to compare, and rows of unknown valid_from.
+			// 014 has no past to compare, and rows of unknown valid_from.
 			var whole bool
 			if err := tx.QueryRow(ctx, `SELECT history_since = '-infinity' FROM projection_checkpoints WHERE name = $1`, name).Scan(&whole); err != nil {
 				return err

@@ -1045,6 +1045,23 @@ func jitter(d time.Duration) time.Duration {
 func diagnose(t testing.TB, pool *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
+	// Events without their outbox row, and where each event stands in the
+	// outbox: a reader that skipped one shows here.
+	if rows, err := pool.Query(ctx, `SELECT e.position, e.transaction_id::text, e.event_type, e.recorded_at,
+			coalesce(w."offset", -1), coalesce(w.transaction_id::text, '-')
+		  FROM events e LEFT JOIN watermill_events w ON w.uuid = e.event_id::text
+		 WHERE w."offset" IS NULL OR e.event_type IN ('InvitationDeclined', 'InvitationAccepted')
+		 ORDER BY e.transaction_id, e.position LIMIT 60`); err == nil {
+		for rows.Next() {
+			var pos, off int64
+			var tx, typ, wtx string
+			var at time.Time
+			if rows.Scan(&pos, &tx, &typ, &at, &off, &wtx) == nil {
+				t.Logf("event %d tx %s %s at %s: outbox offset %d tx %s", pos, tx, typ, at.Format("15:04:05.000000"), off, wtx)
+			}
+		}
+		rows.Close()
+	}
 	rows, err := pool.Query(ctx, `SELECT name, transaction_id::text, outbox_offset, position FROM projection_checkpoints ORDER BY name`)
 	if err == nil {
 		for rows.Next() {

@@ -29,7 +29,7 @@ type Eraser func(ctx context.Context, tx pgx.Tx, ref domain.PersonRef) error
 // event.
 func (a *App) ForgetPerson(ctx context.Context, actor domain.Actor, email domain.Email) (Forgotten, error) {
 	ref := a.Store.Keys().Ref(email.String())
-	tx, err := a.Store.BeginAppendTx(ctx)
+	tx, err := a.Store.Pool().Begin(ctx)
 	if err != nil {
 		return Forgotten{}, err
 	}

@@ -80,7 +80,7 @@ func TestReadAssertions(t *testing.T) {
 		t.Fatalf("append after a read stream moved: %v; want a concurrency conflict", err)
 	}
 	// The person whose data the read state holds is forgotten: stale.
-	tx, err := store.BeginAppendTx(ctx)
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

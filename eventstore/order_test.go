@@ -19,11 +19,11 @@ func TestLogOrderIsNumeric(t *testing.T) {
 	store := newStore(t, pool)
 	for _, tx := range []string{"1000", "999"} {
 		id := uuid.New()
-		if _, err := pgtest.ExecAppend(ctx, pool, `INSERT INTO watermill_events (uuid, payload, metadata, transaction_id) VALUES ($1, $2, '{}', $3::xid8)`,
+		if _, err := pool.Exec(ctx, `INSERT INTO watermill_events (uuid, payload, metadata, transaction_id) VALUES ($1, $2, '{}', $3::xid8)`,
 			id.String(), `{"position":1,"type":"x"}`, tx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pgtest.ExecAppend(ctx, pool, `INSERT INTO events (transaction_id, event_id, stream_id, stream_type, stream_version, event_type, schema_version, data, metadata, recorded_at)
+		if _, err := pool.Exec(ctx, `INSERT INTO events (transaction_id, event_id, stream_id, stream_type, stream_version, event_type, schema_version, data, metadata, recorded_at)
 			VALUES ($1::xid8, $2, $3, 't', 1, 'OrganizationCreated', 1, '{}', '{}', now())`, tx, id, "s-"+tx); err != nil {
 			t.Fatal(err)
 		}

@@ -245,9 +245,8 @@ func (s *Store) ReadStreamAfter(ctx context.Context, streamID string, after int,
 }
 
 // ReadLog returns up to limit events of the events table after the cursor,
-// in the readers' order, stopping below the oldest running transaction that
-// may append (partners_log_horizon) so that an append still in flight is
-// read later, never skipped. Rebuilds
+// in the readers' order, stopping below the oldest running transaction so
+// that a transaction still in flight is read later, never skipped. Rebuilds
 // and replays read it; live projections read the outbox.
 func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int) ([]Envelope, error) {
 	if q == nil {
@@ -255,7 +254,7 @@ func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int)
 	}
 	rows, err := q.Query(ctx, `SELECT `+EnvelopeColumns+` FROM events
 		WHERE (transaction_id, position) > ($1::text::xid8, $2)
-		  AND transaction_id < (SELECT partners_log_horizon())
+		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 		ORDER BY transaction_id, position LIMIT $3`, strconv.FormatUint(after.TxID, 10), after.Offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read log: %w", err)
@@ -264,10 +263,8 @@ func (s *Store) ReadLog(ctx context.Context, q Queryer, after Cursor, limit int)
 }
 
 // ReadOutbox returns up to limit outbox rows after the cursor, in the
-// readers' order and below the oldest running transaction that may append
-// (partners_log_horizon, migration 012: a running transaction that does not
-// append holds no reader back). The filter is a row comparison so the
-// primary key index serves it at any backlog size.
+// readers' order and below the oldest running transaction. The filter is a
+// row comparison so the primary key index serves it at any backlog size.
 func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Envelope, error) {
 	rows, err := q.Query(ctx, OutboxAfter(`($1::text::xid8, $2)`, `$3`), strconv.FormatUint(after.TxID, 10), after.Offset, limit)
 	if err != nil {
@@ -282,7 +279,7 @@ func ReadOutbox(ctx context.Context, q Queryer, after Cursor, limit int) ([]Enve
 func OutboxAfter(cursor, limit string) string {
 	return `SELECT "offset", transaction_id::text AS txid, payload::text FROM watermill_events
 		WHERE (transaction_id, "offset") > ` + cursor + `
-		  AND transaction_id < (SELECT partners_log_horizon())
+		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 		ORDER BY transaction_id, "offset" LIMIT ` + limit
 }
 
@@ -372,10 +369,11 @@ func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (Event, bool, error
 }
 
 // orgLogQuery selects an organization's events after a cursor, in the log's
-// order, below the readers' horizon (so paging never skips a late commit).
+// order, below the oldest running transaction (so paging never skips a late
+// commit).
 const orgLogQuery = `SELECT ` + EnvelopeColumnsE + ` FROM event_organizations eo JOIN events e ON e.position = eo.position
 	WHERE eo.organization_id = $1 AND (eo.transaction_id, eo.position) > ($2::text::xid8, $3)
-	  AND eo.transaction_id < (SELECT partners_log_horizon())
+	  AND eo.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 	ORDER BY eo.transaction_id, eo.position`
 
 const EnvelopeColumnsE = `e.position, e.transaction_id::text AS txid, e.event_id, e.stream_id, e.stream_type, e.stream_version,

@@ -415,26 +415,10 @@ func echo(res *Result, b Batch, meta []byte, keys map[domain.PersonRef]activeKey
 	return nil
 }
 
-// BeginAppendTx begins a transaction that will append (AppendTx) besides
-// its other writes: it says so before the transaction writes anything, so
-// that readers wait for it (migration 012).
-func (s *Store) BeginAppendTx(ctx context.Context) (pgx.Tx, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.Exec(ctx, `SELECT partners_begin_append()`); err != nil {
-		_ = tx.Rollback(context.Background())
-		return nil, fmt.Errorf("begin append: %w", err)
-	}
-	return tx, nil
-}
-
 // AppendTx appends the batch inside the caller's transaction, for the rare
 // command that must change something else atomically with its events
 // (forgetting a person destroys their key in the same transaction). The
-// transaction must come from BeginAppendTx. The caller commits; errors are
-// not retried.
+// caller commits; errors are not retried.
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, b Batch) (Result, error) {
 	meta, refs, encs, err := s.encode(b)
 	if err != nil || len(encs) == 0 {
@@ -482,9 +466,6 @@ func (s *Store) queueAppend(b Batch, meta []byte, keys map[domain.PersonRef]acti
 	// The database keeps microseconds: the instant answered is the one stored.
 	recordedAt := s.now().UTC().Truncate(time.Microsecond)
 	batch := &pgx.Batch{}
-	// First, before the transaction has an id: "this transaction appends"
-	// (migration 012), which is what lets readers pass the others.
-	batch.Queue(`SELECT partners_begin_append()`)
 	// Appends to one stream "at any version" take turns: each then reads
 	// the version the previous one left, instead of racing for it.
 	for _, st := range b.Streams {
@@ -527,7 +508,7 @@ func (s *Store) queueAppend(b Batch, meta []byte, keys map[domain.PersonRef]acti
 // readAppend reads queueAppend's answers in order and closes br. The first
 // error is the answer: the statements after it did not run.
 func readAppend(br pgx.BatchResults, b Batch, inserts []streamInsert, recordedAt time.Time) (Result, error) {
-	_, err := br.Exec()
+	var err error
 	for _, st := range b.Streams {
 		if err == nil && st.Expected.kind == expectAny && len(st.Events) > 0 {
 			_, err = br.Exec()

@@ -22,7 +22,7 @@ func TestUpcastMixedVersions(t *testing.T) {
 	store := newStore(t, pool)
 	old, cur := uuid.New(), uuid.New()
 	// A version-1 payload as an older build stored it.
-	if _, err := pgtest.ExecAppend(ctx, pool, `INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type, schema_version, data, metadata, recorded_at)
+	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, stream_id, stream_type, stream_version, event_type, schema_version, data, metadata, recorded_at)
 		VALUES ($1, $2, 'invitation', 1, 'InvitationSent', 1, $3, '{"actor":{"user_id":"u"}}', now())`,
 		uuid.New(), "invitation-"+old.String(),
 		`{"invitation_id":"`+old.String()+`","inviter_organization_id":"`+uuid.NewString()+`","inviter_name":"Acme","inviter_side":"client","email_ref":"p_x","token_hash":"h","expires_at":"2026-01-01T00:00:00Z","locale":"fr"}`); err != nil {

@@ -17,9 +17,7 @@ import (
 // outboxSchema is watermill-sql's default PostgreSQL schema with one change
 // measured to matter: the "after my offset" filter is a row comparison that
 // the primary key index serves, so a backlog drains at the same rate
-// whatever its size (the default filter sorts every unread row per batch),
-// and the horizon is the readers' one (partners_log_horizon, migration 012):
-// it waits for appends in flight only, not for every running transaction.
+// whatever its size (the default filter sorts every unread row per batch).
 type outboxSchema struct {
 	wmsql.DefaultPostgreSQLSchema
 }
@@ -32,7 +30,7 @@ func (s outboxSchema) SelectQuery(topic string, consumerGroup string, offsets wm
 	 WHERE (transaction_id, "offset") > (
 	         (SELECT last_processed_transaction_id FROM last_processed),
 	         (SELECT offset_acked FROM last_processed))
-	   AND transaction_id < (SELECT partners_log_horizon())
+	   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 	 ORDER BY transaction_id ASC, "offset" ASC
 	 LIMIT ` + strconv.Itoa(s.SubscribeBatchSize)
 	return wmsql.Query{Query: q, Args: next.Args}
@@ -41,9 +39,8 @@ func (s outboxSchema) SelectQuery(topic string, consumerGroup string, offsets wm
 // Reaction handles one event delivered by Watermill, inside the
 // subscriber's transaction tx (which also records the consumer's offset, so
 // writes through tx and the acknowledgement commit together). The
-// transaction holds its offset row locked while it is open: keep a reaction
-// quick, never call the network from it. A reaction that appends does so in
-// its own transaction (Store.Append), never through tx.
+// transaction holds back every reader of the log while it is open: keep a
+// reaction quick, never call the network from it.
 type Reaction func(ctx context.Context, tx *sql.Tx, ev *Event) error
 
 // Reactions runs Watermill handlers fed by the outbox, each in its own

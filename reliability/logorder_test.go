@@ -43,11 +43,11 @@ func TestLogOrderAcrossPowerOfTen(t *testing.T) {
 	}
 	before, after := p-1, p // both committed long ago: below every snapshot's xmin
 	for i, tx := range []uint64{before, after} {
-		if _, err := pgtest.ExecAppend(ctx, pool, `INSERT INTO watermill_events (uuid, payload, metadata, transaction_id)
+		if _, err := pool.Exec(ctx, `INSERT INTO watermill_events (uuid, payload, metadata, transaction_id)
 			VALUES ($1, '{}', '{}', $2::text::xid8)`, uuid.NewString(), strconv.FormatUint(tx, 10)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pgtest.ExecAppend(ctx, pool, `INSERT INTO events (transaction_id, event_id, stream_id, stream_type, stream_version,
+		if _, err := pool.Exec(ctx, `INSERT INTO events (transaction_id, event_id, stream_id, stream_type, stream_version,
 			event_type, schema_version, data, metadata, recorded_at)
 			VALUES ($1::text::xid8, $2, 'test-order', 'test', $3, 'TestOrder', 1, '{}', '{}', now())`,
 			strconv.FormatUint(tx, 10), uuid.New(), i+1); err != nil {

@@ -202,7 +202,6 @@ func (c *ceilingDB) command(ctx context.Context, conn *pgx.Conn, rng *rand.Rand)
 	org := c.orgs[k]
 	at := time.Now().UTC()
 	b := &pgx.Batch{}
-	b.Queue(`SELECT partners_begin_append()`)
 	b.Queue(eventstore.InsertEventsSQL, stream, domain.InvitationStreamType, c.meta, at,
 		[]uuid.UUID{id}, []string{"InvitationSent"}, []int32{2}, []string{c.data},
 		[]string{"{" + org.String() + "}"}, 0, []string{c.people})
@@ -211,10 +210,7 @@ func (c *ceilingDB) command(ctx context.Context, conn *pgx.Conn, rng *rand.Rand)
 	var got uuid.UUID
 	var txid string
 	br := conn.SendBatch(ctx, b)
-	_, err = br.Exec()
-	if err == nil {
-		err = br.QueryRow().Scan(&pos, &ver, &got, &txid)
-	}
+	err = br.QueryRow().Scan(&pos, &ver, &got, &txid)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}

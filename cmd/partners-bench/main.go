@@ -530,7 +530,7 @@ func loadPhase(ctx context.Context, cfg config, rep *Report, svc *service, pool 
 	tx, window, errs := mergeRuns(ceilRuns)
 	rep.Ceiling = &CeilingReport{Clients: cfg.clients, Seconds: round2(window.Seconds()), Tx: tx, Errors: errs,
 		What: "Each command: read one organization stream (2 events), then one pipelined batch (one implicit transaction, as the event store " +
-			"sends an append): partners_begin_append() and the event store's own statement inserting one InvitationSent (a real sealed payload) " +
+			"sends an append): the event store's own statement inserting one InvitationSent (a real sealed payload) " +
 			"into a new stream (expected version, organization index, outbox row). " +
 			"Plain pgx, one connection per client, a scratch database with the production schema on the same server."}
 	return nil

@@ -405,9 +405,6 @@ func replicate(ctx context.Context, pool *pgxpool.Pool, lo, hi int64, k int, shi
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck
-	if _, err := tx.Exec(ctx, `SELECT partners_begin_append()`); err != nil {
-		return err
-	}
 	// The copy's rows are sorted once in memory rather than on disk.
 	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
 		return err

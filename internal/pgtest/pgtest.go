@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"partners/migrations"
@@ -149,21 +148,4 @@ func packageName() string {
 func Fresh2(t testing.TB) *pgxpool.Pool {
 	_, p := Fresh(t)
 	return p
-}
-
-// ExecAppend runs one statement that writes events or outbox rows directly
-// (a fixture: rows of an older build, chosen transaction ids), in a
-// transaction that says it appends first, as the event store's appends do
-// (migration 012).
-func ExecAppend(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) (pgconn.CommandTag, error) {
-	var tag pgconn.CommandTag
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT partners_begin_append()`); err != nil {
-			return err
-		}
-		var err error
-		tag, err = tx.Exec(ctx, sql, args...)
-		return err
-	})
-	return tag, err
 }

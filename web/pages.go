@@ -585,18 +585,12 @@ func (w *Web) link(token string) string {
 	return strings.TrimRight(w.cfg.PublicURL, "/") + "/invitations/" + url.PathEscape(token)
 }
 
-// sentInvitation reads the path's invitation id; app checks that it is the
+// resend sends the path's invitation again; app checks that it is the
 // organization's own.
-func sentInvitation(c *gin.Context) (uuid.UUID, bool) {
-	id, err := uuid.Parse(c.Param("id"))
-	return id, err == nil
-}
-
 func (w *Web) resend(c *gin.Context, oc orgContext) {
 	back := "/o/" + oc.org.String() + "/sent"
-	id, ok := sentInvitation(c)
+	id, ok := w.pathID(c)
 	if !ok {
-		w.errorPage(c, http.StatusNotFound, "error.notfound")
 		return
 	}
 	spend, ok := w.admit(c, "invite", oc.org, 1)
@@ -610,9 +604,8 @@ func (w *Web) resend(c *gin.Context, oc orgContext) {
 
 func (w *Web) revoke(c *gin.Context, oc orgContext) {
 	back := "/o/" + oc.org.String() + "/sent"
-	id, ok := sentInvitation(c)
+	id, ok := w.pathID(c)
 	if !ok {
-		w.errorPage(c, http.StatusNotFound, "error.notfound")
 		return
 	}
 	_, res, err := w.cfg.App.RevokeInvitation(c.Request.Context(), w.actor(sessionOf(c)), id)

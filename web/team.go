@@ -47,9 +47,15 @@ func (w *Web) teamRoutes(g, o *gin.RouterGroup) {
 func yes(c *gin.Context, field string) bool { return c.PostForm(field) == "on" }
 
 // pathID reads a path's uuid; app checks it is the organization's own.
-func pathID(c *gin.Context) (uuid.UUID, bool) {
+// pathID is the id the path names; an id that is none answers the not
+// found page (ok false).
+func (w *Web) pathID(c *gin.Context) (uuid.UUID, bool) {
 	id, err := uuid.Parse(c.Param("id"))
-	return id, err == nil
+	if err != nil {
+		w.errorPage(c, http.StatusNotFound, "error.notfound")
+		return uuid.UUID{}, false
+	}
+	return id, true
 }
 
 // removal ends a membership named by the form's user field.
@@ -64,9 +70,8 @@ func (w *Web) removal(page string, run func(ctx context.Context, actor domain.Ac
 func (w *Web) revokeTeamInvitation(kind domain.TeamInvitationKind, page string) func(*gin.Context, orgContext) {
 	return func(c *gin.Context, oc orgContext) {
 		back := orgPath(oc.org, page)
-		id, ok := pathID(c)
+		id, ok := w.pathID(c)
 		if !ok {
-			w.errorPage(c, http.StatusNotFound, "error.notfound")
 			return
 		}
 		_, res, err := w.cfg.App.RevokeTeamInvitation(c.Request.Context(), w.actor(sessionOf(c)), kind, id)
@@ -272,9 +277,8 @@ func (w *Web) changePermissions(c *gin.Context, oc orgContext) {
 
 func (w *Web) resendCollaborator(c *gin.Context, oc orgContext) {
 	page := orgPath(oc.org, "/collaborators")
-	id, ok := pathID(c)
+	id, ok := w.pathID(c)
 	if !ok {
-		w.errorPage(c, http.StatusNotFound, "error.notfound")
 		return
 	}
 	spend, ok := w.admit(c, "invite", oc.org, 1)
@@ -288,9 +292,8 @@ func (w *Web) resendCollaborator(c *gin.Context, oc orgContext) {
 
 func (w *Web) revokeCollaborator(c *gin.Context, oc orgContext) {
 	page := orgPath(oc.org, "/collaborators")
-	id, ok := pathID(c)
+	id, ok := w.pathID(c)
 	if !ok {
-		w.errorPage(c, http.StatusNotFound, "error.notfound")
 		return
 	}
 	_, res, err := w.cfg.App.RevokeCollaboratorInvitation(c.Request.Context(), w.actor(sessionOf(c)), id)
@@ -302,9 +305,8 @@ func (w *Web) revokeCollaborator(c *gin.Context, oc orgContext) {
 func (w *Web) answerRequest(approve bool) func(*gin.Context, orgContext) {
 	return func(c *gin.Context, oc orgContext) {
 		page := orgPath(oc.org, "/collaborators")
-		id, ok := pathID(c)
+		id, ok := w.pathID(c)
 		if !ok {
-			w.errorPage(c, http.StatusNotFound, "error.notfound")
 			return
 		}
 		ctx, actor := c.Request.Context(), w.actor(sessionOf(c))

@@ -247,15 +247,6 @@ func (s *Store) Append(ctx context.Context, b Batch) (Result, error) {
 			return res, nil
 		}
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == sqlstateReservationTaken {
-			return Result{}, &ReservationError{Key: pgErr.Hint, Holder: pgErr.Detail}
-		}
-		if errors.As(err, &pgErr) && pgErr.Code == sqlstateVersionConflict {
-			return Result{}, concurrencyError(pgErr.Detail)
-		}
-		if errors.As(err, &pgErr) && pgErr.Code == sqlstateStateStale {
-			return Result{}, ErrStateStale
-		}
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName != "reservations_pkey" {
 			if dup, pos, derr := s.alreadyStored(ctx, ids); derr != nil {
 				return Result{}, derr
@@ -368,7 +359,7 @@ func (s *Store) appendOnce(ctx context.Context, b Batch, meta []byte, refs []dom
 	if err != nil {
 		return Result{}, nil, err
 	}
-	batch, inserts, recordedAt, err := s.queueAppend(b, meta, keys, encs)
+	batch, prelude, inserts, recordedAt, err := s.queueAppend(b, meta, keys, encs)
 	if err != nil {
 		return Result{}, nil, err
 	}
@@ -377,7 +368,7 @@ func (s *Store) appendOnce(ctx context.Context, b Batch, meta []byte, refs []dom
 	}
 	// Once sent, the batch is read to its end even if the caller went away:
 	// a cancelled commit leaves its outcome unknown.
-	res, err := readAppend(s.pool.SendBatch(context.WithoutCancel(ctx), batch), b, inserts, recordedAt)
+	res, err := readAppend(s.pool.SendBatch(context.WithoutCancel(ctx), batch), prelude, b, inserts, recordedAt)
 	if err == nil {
 		err = echo(&res, b, meta, keys, encs)
 	}
@@ -428,22 +419,13 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, b Batch) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	batch, inserts, recordedAt, err := s.queueAppend(b, meta, keys, encs)
+	batch, prelude, inserts, recordedAt, err := s.queueAppend(b, meta, keys, encs)
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := readAppend(tx.SendBatch(ctx, batch), b, inserts, recordedAt)
+	res, err := readAppend(tx.SendBatch(ctx, batch), prelude, b, inserts, recordedAt)
 	if err == nil {
 		err = echo(&res, b, meta, keys, encs)
-	}
-	var pgErr *pgconn.PgError
-	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == sqlstateStateStale:
-		return Result{}, ErrStateStale
-	case errors.As(err, &pgErr) && pgErr.Code == sqlstateReservationTaken:
-		return Result{}, &ReservationError{Key: pgErr.Hint, Holder: pgErr.Detail}
-	case errors.As(err, &pgErr) && pgErr.Code == sqlstateVersionConflict:
-		return Result{}, concurrencyError(pgErr.Detail)
 	}
 	return res, err
 }
@@ -455,17 +437,35 @@ const (
 	sqlstateStateStale       = "PA004"
 )
 
+// refusal is the typed error of a statement's refusal (migrations 011 and
+// 013), or err as it is.
+func refusal(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch pgErr.Code {
+	case sqlstateReservationTaken:
+		return &ReservationError{Key: pgErr.Hint, Holder: pgErr.Detail}
+	case sqlstateVersionConflict:
+		return concurrencyError(pgErr.Detail)
+	case sqlstateStateStale:
+		return ErrStateStale
+	}
+	return err
+}
+
 // queueAppend seals the batch and queues its statements: releases,
 // reservations, each stream's insert (events, organization index, outbox
 // rows), pending secrets.
-func (s *Store) queueAppend(b Batch, meta []byte, keys map[domain.PersonRef]activeKey, encs []*encoded) (*pgx.Batch, []streamInsert, time.Time, error) {
+func (s *Store) queueAppend(b Batch, meta []byte, keys map[domain.PersonRef]activeKey, encs []*encoded) (batch *pgx.Batch, prelude int, inserts []streamInsert, at time.Time, err error) {
 	sealedMeta, err := seal(meta, keys)
 	if err != nil {
-		return nil, nil, time.Time{}, err
+		return nil, 0, nil, time.Time{}, err
 	}
 	// The database keeps microseconds: the instant answered is the one stored.
 	recordedAt := s.now().UTC().Truncate(time.Microsecond)
-	batch := &pgx.Batch{}
+	batch = &pgx.Batch{}
 	// Appends to one stream "at any version" take turns: each then reads
 	// the version the previous one left, instead of racing for it.
 	for _, st := range b.Streams {
@@ -482,7 +482,8 @@ func (s *Store) queueAppend(b Batch, meta []byte, keys map[domain.PersonRef]acti
 		batch.Queue(`SELECT partners_keys_alive($1)`, b.KeysOpen)
 	}
 	queueReservations(batch, b)
-	var inserts []streamInsert
+	// Each statement so far answers nothing but its refusal.
+	prelude = batch.Len()
 	for i := range b.Streams {
 		st := &b.Streams[i]
 		if len(st.Events) == 0 {
@@ -495,39 +496,22 @@ func (s *Store) queueAppend(b Batch, meta []byte, keys map[domain.PersonRef]acti
 			}
 		}
 		if err := queueInsert(batch, st, mine, sealedMeta, keys, recordedAt); err != nil {
-			return nil, nil, time.Time{}, err
+			return nil, 0, nil, time.Time{}, err
 		}
 		inserts = append(inserts, streamInsert{st, mine})
 	}
 	for _, sec := range b.Secrets {
 		batch.Queue(`INSERT INTO pending_secrets (event_id, sealed) VALUES ($1, $2)`, sec.EventID, s.keys.SealSecret(sec.Value))
 	}
-	return batch, inserts, recordedAt, nil
+	return batch, prelude, inserts, recordedAt, nil
 }
 
 // readAppend reads queueAppend's answers in order and closes br. The first
 // error is the answer: the statements after it did not run.
-func readAppend(br pgx.BatchResults, b Batch, inserts []streamInsert, recordedAt time.Time) (Result, error) {
+func readAppend(br pgx.BatchResults, prelude int, b Batch, inserts []streamInsert, recordedAt time.Time) (Result, error) {
 	var err error
-	for _, st := range b.Streams {
-		if err == nil && st.Expected.kind == expectAny && len(st.Events) > 0 {
-			_, err = br.Exec()
-		}
-	}
-	for _, r := range b.Read {
-		if err == nil {
-			if _, err = br.Exec(); err != nil {
-				err = fmt.Errorf("read assertion %s: %w", r.StreamID, err)
-			}
-		}
-	}
-	if err == nil && len(b.KeysOpen) > 0 {
-		if _, err = br.Exec(); err != nil {
-			err = fmt.Errorf("keys assertion: %w", err)
-		}
-	}
-	if err == nil {
-		err = readReservations(br, b)
+	for i := 0; i < prelude && err == nil; i++ {
+		_, err = br.Exec()
 	}
 	for _, in := range inserts {
 		if err != nil {
@@ -547,7 +531,7 @@ func readAppend(br pgx.BatchResults, b Batch, inserts []streamInsert, recordedAt
 		err = fmt.Errorf("append: %w", cerr)
 	}
 	if err != nil {
-		return Result{}, err
+		return Result{}, refusal(err)
 	}
 	last := inserts[0].events[0]
 	for _, in := range inserts {
@@ -590,21 +574,6 @@ func queueReservations(batch *pgx.Batch, b Batch) {
 	for _, r := range b.Reserve {
 		batch.Queue(`SELECT partners_reserve($1, $2, $3)`, r.Key, r.Holder, r.Replace)
 	}
-}
-
-// readReservations reads the answers of queueReservations.
-func readReservations(br pgx.BatchResults, b Batch) error {
-	for _, r := range b.Release {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("release %s: %w", r.Key, err)
-		}
-	}
-	for _, r := range b.Reserve {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("reservation %s: %w", r.Key, err)
-		}
-	}
-	return nil
 }
 
 // queueInsert seals one stream's events and queues their insert.
